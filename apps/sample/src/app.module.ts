@@ -1,0 +1,56 @@
+// The sample host: mounts RealtimeModule the way the README says, plus login, modules and health.
+import { Module, type DynamicModule } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { RealtimeModule, type RealtimeModuleOptions } from 'nest-realtime';
+import { mkdirSync } from 'fs';
+import { join } from 'path';
+import { AuthController } from './auth/auth.controller';
+import { AuthService } from './auth/auth.service';
+import { HealthController } from './health/health.controller';
+import { ModuleEntity } from './modules/module.entity';
+import { ModulesController } from './modules/modules.controller';
+import { ModulesService } from './modules/modules.service';
+import type { SampleConfig } from './sample.config';
+import { SAMPLE_CONFIG } from './sample.constants';
+
+/** Library options from the sample's configuration; `overrides` lets tests shorten limits. */
+export function realtimeOptionsFor(config: SampleConfig, overrides: Partial<RealtimeModuleOptions> = {}): RealtimeModuleOptions {
+  return {
+    auth: { secret: config.jwtSecret },
+    database: config.databaseUrl
+      ? { type: 'postgres', url: config.databaseUrl }
+      : { type: 'sqlite', path: join(config.dataDir, 'realtime.sqlite') },
+    ...overrides,
+  };
+}
+
+function sampleDatabase(config: SampleConfig): TypeOrmModuleOptions {
+  if (config.databaseUrl) {
+    return { type: 'postgres', url: config.databaseUrl, entities: [ModuleEntity], synchronize: true };
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  return { type: 'better-sqlite3', database: join(config.dataDir, 'sample.sqlite'), entities: [ModuleEntity], synchronize: true };
+}
+
+@Module({})
+export class AppModule {
+  static register(config: SampleConfig, overrides: Partial<RealtimeModuleOptions> = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        RealtimeModule.forRootAsync({
+          isGlobal: true,
+          useFactory: () => realtimeOptionsFor(config, overrides),
+        }),
+        TypeOrmModule.forRoot(sampleDatabase(config)),
+        TypeOrmModule.forFeature([ModuleEntity]),
+        JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
+        TerminusModule,
+      ],
+      controllers: [AuthController, ModulesController, HealthController],
+      providers: [{ provide: SAMPLE_CONFIG, useValue: config }, AuthService, ModulesService],
+    };
+  }
+}

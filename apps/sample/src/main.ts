@@ -1,0 +1,14 @@
+// Entry point of the sample host (`npm start`).
+import { Logger } from '@nestjs/common';
+import { createSampleApp } from './create-app';
+import { loadSampleConfig } from './sample.config';
+
+async function bootstrap(): Promise<void> {
+  const config = loadSampleConfig();
+  const app = await createSampleApp(config);
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  new Logger('Sample').log(`nest-realtime sample listening on ${await app.getUrl()}`);
+}
+
+void bootstrap();

@@ -1,0 +1,46 @@
+// The sample app's configuration, read from the environment in one place (the library never reads env).
+import { Logger } from '@nestjs/common';
+import { join } from 'path';
+
+export interface SampleConfig {
+  /** HTTP port; 0 picks a free one (tests). */
+  port: number;
+  /** Folder of the SQLite files. */
+  dataDir: string;
+  /** PostgreSQL URL; when set, both the library and the sample use PostgreSQL instead of SQLite. */
+  databaseUrl: string | null;
+  jwtSecret: string;
+  /** Token lifetime in seconds. */
+  jwtExpiresInSec: number;
+  /** Usernames that get the admin role at login (besides "admin"). */
+  adminUsers: string[];
+}
+
+export const DEVELOPMENT_SECRET = 'development-secret-change-me-0123456789';
+
+export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleConfig {
+  const jwtSecret = env.JWT_SECRET ?? DEVELOPMENT_SECRET;
+  if (!env.JWT_SECRET) {
+    new Logger('SampleConfig').warn(
+      '*** JWT_SECRET is not set: using a well-known DEVELOPMENT secret. Anyone can forge tokens. ' +
+        'Set JWT_SECRET (16+ characters) before exposing this server. ***',
+    );
+  }
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
+  const expires = Number(env.JWT_EXPIRES_IN_SEC ?? 3600);
+  if (!Number.isInteger(expires) || expires <= 0) {
+    throw new Error(`JWT_EXPIRES_IN_SEC must be a positive integer (got ${env.JWT_EXPIRES_IN_SEC})`);
+  }
+  return {
+    port,
+    dataDir: env.DATA_DIR ?? join(process.cwd(), 'data'),
+    databaseUrl: env.DATABASE_URL ?? null,
+    jwtSecret,
+    jwtExpiresInSec: expires,
+    adminUsers: (env.ADMIN_USERS ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  };
+}

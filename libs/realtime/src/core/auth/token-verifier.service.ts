@@ -1,0 +1,78 @@
+// Verifies JWTs with pinned algorithms, issuer and audience, and maps claims to a RealtimeIdentity.
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { RealtimeError } from '../errors/realtime-error';
+import { REALTIME_OPTIONS } from '../../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import type { RealtimeIdentity } from './realtime-identity';
+import { extractPage, extractToken, type HandshakeSource } from './token-extractor';
+
+type Claims = Record<string, unknown>;
+
+@Injectable()
+export class TokenVerifier {
+  private readonly jwt = new JwtService();
+
+  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
+
+  /** Verifies a token; throws RealtimeError(AUTH_FAILED) with a reason a client can act on. */
+  verify(token: string | undefined, page: string | null = null): RealtimeIdentity {
+    if (!token) throw RealtimeError.authFailed('Authentication token missing');
+    const { auth } = this.options;
+    let claims: Claims;
+    try {
+      claims = this.jwt.verify<Claims>(token, {
+        secret: auth.secret,
+        publicKey: auth.publicKey,
+        algorithms: auth.algorithms,
+        issuer: auth.issuer,
+        audience: auth.audience as string | [string, ...string[]] | undefined,
+        clockTolerance: auth.clockToleranceSec,
+      });
+    } catch (error) {
+      throw RealtimeError.authFailed(describeJwtError(error));
+    }
+    return this.toIdentity(claims, page);
+  }
+
+  /** Extracts the token of a handshake and verifies it. */
+  verifyHandshake(source: HandshakeSource): RealtimeIdentity {
+    return this.verify(extractToken(source), extractPage(source));
+  }
+
+  private toIdentity(claims: Claims, page: string | null): RealtimeIdentity {
+    const names = this.options.auth.claims;
+    const rawId = claims[names.userId];
+    if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') {
+      throw RealtimeError.authFailed(`Token has no "${names.userId}" claim`);
+    }
+    const userId = String(rawId);
+    const rawName = claims[names.username];
+    const rawRoles = claims[names.roles];
+    const roles = Array.isArray(rawRoles) ? rawRoles.filter((r): r is string => typeof r === 'string') : [];
+    const rawApp = claims[names.appId];
+    const exp = claims.exp;
+    return {
+      userId,
+      username: typeof rawName === 'string' && rawName !== '' ? rawName : userId,
+      roles,
+      isAdmin: roles.includes(this.options.auth.adminRole),
+      appId: typeof rawApp === 'string' && rawApp !== '' ? rawApp : null,
+      page,
+      expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+    };
+  }
+}
+
+function describeJwtError(error: unknown): string {
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : '';
+  if (name === 'TokenExpiredError') return 'Token expired';
+  if (name === 'NotBeforeError') return 'Token not active yet';
+  if (message.includes('invalid algorithm')) return 'Token algorithm not accepted';
+  if (message.includes('jwt issuer invalid')) return 'Token issuer not accepted';
+  if (message.includes('jwt audience invalid')) return 'Token audience not accepted';
+  if (message.includes('invalid signature')) return 'Token signature invalid';
+  if (message.includes('jwt signature is required')) return 'Unsigned token not accepted';
+  return 'Token invalid';
+}

@@ -1,0 +1,81 @@
+// Every open connection of this node, all transports: per-user counts, totals, and change notices
+// (presence and admin statistics subscribe to them).
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Subject } from 'rxjs';
+import type { RealtimeIdentity } from './auth/realtime-identity';
+
+export type RealtimeTransport = 'socket.io' | 'ws';
+
+export interface ConnectionEntry {
+  id: string;
+  transport: RealtimeTransport;
+  identity: RealtimeIdentity;
+  connectedAt: number;
+}
+
+export interface ConnectionChange {
+  kind: 'connected' | 'disconnected';
+  entry: ConnectionEntry;
+  /** The user's open connections after the change (0 after their last one closed). */
+  userConnections: number;
+}
+
+@Injectable()
+export class ConnectionRegistry implements OnModuleDestroy {
+  private readonly entries = new Map<string, ConnectionEntry>();
+  private readonly perUser = new Map<string, number>();
+  private readonly perTransport: Record<RealtimeTransport, number> = { 'socket.io': 0, ws: 0 };
+  private readonly changeSubject = new Subject<ConnectionChange>();
+  /** Emits after each connection opened or closed. */
+  readonly changes$ = this.changeSubject.asObservable();
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get activeUsers(): number {
+    return this.perUser.size;
+  }
+
+  countByTransport(): { socketIo: number; ws: number } {
+    return { socketIo: this.perTransport['socket.io'], ws: this.perTransport.ws };
+  }
+
+  connectionsOf(userId: string): number {
+    return this.perUser.get(userId) ?? 0;
+  }
+
+  isOnline(userId: string): boolean {
+    return this.perUser.has(userId);
+  }
+
+  onlineUserIds(): string[] {
+    return [...this.perUser.keys()];
+  }
+
+  add(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {
+    if (this.entries.has(id)) return;
+    const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now() };
+    this.entries.set(id, entry);
+    this.perTransport[transport] += 1;
+    const count = (this.perUser.get(identity.userId) ?? 0) + 1;
+    this.perUser.set(identity.userId, count);
+    this.changeSubject.next({ kind: 'connected', entry, userConnections: count });
+  }
+
+  /** Idempotent: a second call for the same id does nothing. */
+  remove(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.perTransport[entry.transport] -= 1;
+    const count = (this.perUser.get(entry.identity.userId) ?? 1) - 1;
+    if (count <= 0) this.perUser.delete(entry.identity.userId);
+    else this.perUser.set(entry.identity.userId, count);
+    this.changeSubject.next({ kind: 'disconnected', entry, userConnections: Math.max(count, 0) });
+  }
+
+  onModuleDestroy(): void {
+    this.changeSubject.complete();
+  }
+}

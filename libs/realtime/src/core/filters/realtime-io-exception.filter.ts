@@ -1,0 +1,25 @@
+// Socket.IO: every exception of a handler becomes an `error` event `{ message, code, details }`,
+// and, when the client asked for an acknowledgement, an ack `{ error: { code, message, details } }`.
+import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { RealtimeErrorCode } from '../../protocol';
+import { toRealtimeError } from '../errors/realtime-error';
+
+@Catch()
+export class RealtimeIoExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('RealtimeIoExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const error = toRealtimeError(exception);
+    if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
+      this.logger.error('Unhandled error in a Socket.IO handler', exception instanceof Error ? exception.stack : String(exception));
+    }
+    const args = host.getArgs<unknown[]>();
+    const socket = args[0] as Socket;
+    const payload = error.toPayload();
+    socket.emit('error', payload);
+    const ack = args.find((arg, index) => index > 1 && typeof arg === 'function') as ((body: unknown) => void) | undefined;
+    ack?.({ error: payload });
+    if (error.code === RealtimeErrorCode.AUTH_FAILED) socket.disconnect(true);
+  }
+}

@@ -1,0 +1,60 @@
+// The policy side of the transport adapter: who may connect (token, limits), what a connection is
+// registered as, and where the Socket.IO server is published for EventsManager.
+import { Inject, Injectable } from '@nestjs/common';
+import type { Server } from 'socket.io';
+import { RealtimeErrorCode } from '../../protocol';
+import { REALTIME_OPTIONS } from '../../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import type { RealtimeIdentity } from '../auth/realtime-identity';
+import type { HandshakeSource } from '../auth/token-extractor';
+import { TokenVerifier } from '../auth/token-verifier.service';
+import { ConnectionRegistry, type RealtimeTransport } from '../connection-registry.service';
+import { RealtimeError } from '../errors/realtime-error';
+import { SocketIoServerRef } from './socket-io-server.ref';
+
+@Injectable()
+export class ConnectionLifecycle {
+  constructor(
+    @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
+    private readonly verifier: TokenVerifier,
+    private readonly registry: ConnectionRegistry,
+    private readonly ioServerRef: SocketIoServerRef,
+  ) {}
+
+  /** Verifies the handshake's token; throws RealtimeError(AUTH_FAILED). */
+  authenticate(source: HandshakeSource): RealtimeIdentity {
+    return this.verifier.verifyHandshake(source);
+  }
+
+  /** Verifies a token given after the handshake (deferred authentication). */
+  authenticateToken(token: string | undefined, page: string | null = null): RealtimeIdentity {
+    return this.verifier.verify(token, page);
+  }
+
+  /** Throws RealtimeError(CONNECTION_LIMIT) when this connection would exceed a limit. */
+  checkCapacity(identity: RealtimeIdentity | null): void {
+    const { maxConnections, maxConnectionsPerUser } = this.options.limits;
+    if (this.registry.size >= maxConnections) {
+      throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Server connection limit reached', {
+        max_connections: maxConnections,
+      });
+    }
+    if (identity && this.registry.connectionsOf(identity.userId) >= maxConnectionsPerUser) {
+      throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Too many connections for this user', {
+        max_connections_per_user: maxConnectionsPerUser,
+      });
+    }
+  }
+
+  register(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {
+    this.registry.add(id, transport, identity);
+  }
+
+  release(id: string): void {
+    this.registry.remove(id);
+  }
+
+  publishSocketIoServer(server: Server): void {
+    this.ioServerRef.attach(server);
+  }
+}

@@ -1,0 +1,68 @@
+// One raw WebSocket client: its identity, its codec, and bounded sending.
+import { randomUUID } from 'crypto';
+import type { IncomingMessage } from 'http';
+import { WebSocket } from 'ws';
+import { RealtimeCloseCode, type DecodedFrame } from '../../protocol';
+import type { RealtimeIdentity } from '../auth/realtime-identity';
+import type { RealtimeError } from '../errors/realtime-error';
+import type { FrameCodec } from './frame-codec';
+
+export class RawWsConnection {
+  readonly id = randomUUID();
+  /** Null until authenticated (endpoints with deferred authentication). */
+  identity: RealtimeIdentity | null = null;
+  /** Epoch ms of the last inbound frame (idle timeout). */
+  lastSeenAt = Date.now();
+  /** Pings sent without a pong since (heartbeat). */
+  missedPongs = 0;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly request: IncomingMessage,
+    private readonly codec: FrameCodec,
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Decodes one inbound text frame with the endpoint's codec; never throws. */
+  decode(text: string): DecodedFrame {
+    return this.codec.decode(text);
+  }
+
+  /** Encodes and sends one frame. */
+  send(type: string, body: unknown): boolean {
+    return this.sendSerialized(this.codec.encode(type, body));
+  }
+
+  /**
+   * Sends an already serialised frame (a broadcast serialises once and calls this per recipient).
+   * A client whose unsent backlog passed the bound is closed instead of growing server memory.
+   */
+  sendSerialized(text: string): boolean {
+    if (this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.close(RealtimeCloseCode.SLOW_CONSUMER, 'Slow consumer: send buffer full');
+      return false;
+    }
+    this.socket.send(text);
+    return true;
+  }
+
+  sendError(error: RealtimeError): boolean {
+    return this.sendSerialized(this.codec.encodeError(error));
+  }
+
+  /** Lets Nest's default exception filter (`client.emit('exception', …)`) reach the client as a frame. */
+  emit(event: string, body: unknown): boolean {
+    return this.send(event, body);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) {
+      this.socket.close(code, reason.slice(0, 120));
+    }
+  }
+}

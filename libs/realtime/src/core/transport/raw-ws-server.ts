@@ -1,0 +1,138 @@
+// A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, heartbeat,
+// idle timeout, and orderly shutdown. RealtimeAdapter routes upgrades here by path.
+import { EventEmitter } from 'events';
+import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
+import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
+import type { RealtimeIdentity } from '../auth/realtime-identity';
+import { parseQuery } from '../auth/token-extractor';
+import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
+import type { ConnectionLifecycle } from './connection-lifecycle.service';
+import { RawWsConnection } from './raw-ws-connection';
+import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
+
+export interface RawWsServerSettings {
+  maxPayloadBytes: number;
+  maxBufferedBytes: number;
+  heartbeatIntervalMs: number;
+  idleTimeoutMs: number;
+  perMessageDeflate: false | PerMessageDeflateOptions;
+}
+
+export function closeCodeFor(error: RealtimeError): number {
+  if (error.code === RealtimeErrorCode.AUTH_FAILED) return RealtimeCloseCode.AUTH_FAILED;
+  if (error.code === RealtimeErrorCode.CONNECTION_LIMIT) return RealtimeCloseCode.CONNECTION_LIMIT;
+  return 1011;
+}
+
+export class RawWsServer extends EventEmitter {
+  readonly connections = new Set<RawWsConnection>();
+  private readonly wss: WebSocketServer;
+  private heartbeat: NodeJS.Timeout | null = null;
+  /** Gateways bound to this endpoint (one is allowed). */
+  boundGateways = 0;
+
+  constructor(
+    readonly path: string,
+    readonly gateway: RealtimeWsGatewayOptions,
+    private readonly settings: RawWsServerSettings,
+    private readonly lifecycle: ConnectionLifecycle,
+  ) {
+    super();
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: settings.maxPayloadBytes,
+      perMessageDeflate: settings.perMessageDeflate,
+      clientTracking: false,
+    });
+    this.heartbeat = setInterval(() => this.sweep(), settings.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let identity: RealtimeIdentity | null = null;
+    let refusal: RealtimeError | null = null;
+    try {
+      if ((this.gateway.authentication ?? 'handshake') === 'handshake') {
+        identity = this.lifecycle.authenticate({ query: parseQuery(request.url), headers: request.headers });
+      }
+      this.lifecycle.checkCapacity(identity);
+    } catch (error) {
+      refusal = toRealtimeError(error);
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new RawWsConnection(ws, request, this.gateway.codec, this.settings.maxBufferedBytes);
+      // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009); 'close' cleans up.
+      ws.on('error', () => undefined);
+      if (refusal) {
+        connection.sendError(refusal);
+        connection.close(closeCodeFor(refusal), refusal.message);
+        return;
+      }
+      this.connections.add(connection);
+      ws.on('pong', () => {
+        connection.missedPongs = 0;
+      });
+      ws.once('close', () => {
+        this.connections.delete(connection);
+        this.lifecycle.release(connection.id);
+      });
+      if (identity) this.authenticated(connection, identity);
+      this.emit('connection', connection, request);
+    });
+  }
+
+  /**
+   * Attaches an identity to a connection (at the upgrade, or later for deferred authentication)
+   * and registers it. Throws RealtimeError(CONNECTION_LIMIT) when a per-user limit is reached.
+   */
+  authenticated(connection: RawWsConnection, identity: RealtimeIdentity): void {
+    const deferred = (this.gateway.authentication ?? 'handshake') === 'deferred';
+    // A deferred connection's user is known only now: apply the per-user limit here.
+    if (deferred && connection.identity === null) this.lifecycle.checkCapacity(identity);
+    connection.identity = identity;
+    this.lifecycle.register(connection.id, 'ws', identity);
+  }
+
+  /** Heartbeat and idle sweep: terminate peers that missed two pings, close idle ones. */
+  private sweep(): void {
+    const now = Date.now();
+    const idle = this.settings.idleTimeoutMs;
+    for (const connection of this.connections) {
+      if (connection.missedPongs >= 2) {
+        connection.socket.terminate();
+        continue;
+      }
+      if (idle > 0 && now - connection.lastSeenAt > idle) {
+        connection.close(RealtimeCloseCode.TIMEOUT, 'Idle timeout');
+        continue;
+      }
+      connection.missedPongs += 1;
+      connection.socket.ping();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const connection of this.connections) {
+      connection.close(RealtimeCloseCode.GOING_AWAY, 'Server shutting down');
+    }
+    const closing = [...this.connections].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            connection.socket.terminate();
+            resolve();
+          }, 1000);
+          connection.socket.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    );
+    await Promise.all(closing);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,298 @@
+// RealtimeAdapter: the one WebSocket adapter a Nest app may have, serving Socket.IO gateways and raw
+// `ws` gateways side by side on the host's HTTP port. Host main.ts:
+//   app.useWebSocketAdapter(new RealtimeAdapter(app));
+import type { INestApplicationContext } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { IncomingMessage, Server as HttpServer } from 'http';
+import { lastValueFrom, type Observable } from 'rxjs';
+import type { Server, ServerOptions, Socket } from 'socket.io';
+import type { Duplex } from 'stream';
+import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
+import { ROOM_PREFIX } from '../../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
+import { ConnectionLifecycle } from './connection-lifecycle.service';
+import { RawWsConnection } from './raw-ws-connection';
+import { RawWsServer } from './raw-ws-server';
+import {
+  isRealtimeGatewayMetadata,
+  type RealtimePathRef,
+  type RealtimeWsGatewayOptions,
+} from './realtime-gateway.decorator';
+
+/** What every authenticated Socket.IO socket carries in `socket.data`. */
+export interface RealtimeSocketData {
+  identity: RealtimeIdentity;
+}
+
+export type RealtimeSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, RealtimeSocketData>;
+
+type Transform = (data: unknown) => Observable<unknown>;
+type IoCreateOptions = Parameters<IoAdapter['create']>[1];
+
+interface WsResponseLike {
+  event: string;
+  data: unknown;
+}
+
+function isWsResponse(value: unknown): value is WsResponseLike {
+  return typeof value === 'object' && value !== null && typeof (value as WsResponseLike).event === 'string';
+}
+
+/** The rooms every socket joins at connection, derived from its identity. */
+export function identityRooms(identity: RealtimeIdentity): string[] {
+  const rooms = [ROOM_PREFIX.user + identity.userId];
+  if (identity.page) rooms.push(ROOM_PREFIX.page + identity.page);
+  if (identity.isAdmin) rooms.push(ROOM_PREFIX.admins);
+  return rooms;
+}
+
+export class RealtimeAdapter extends IoAdapter {
+  private readonly logger = new Logger('RealtimeAdapter');
+  private readonly rawServers = new Map<string, RawWsServer>();
+  private readonly ioPaths = new Set<string>();
+  private lifecycle: ConnectionLifecycle | null = null;
+  private routedServer: HttpServer | null = null;
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
+    this.routeUpgrade(request, socket, head);
+
+  constructor(private readonly app: INestApplicationContext) {
+    super(app);
+  }
+
+  override create(port: number, options?: IoCreateOptions): Server {
+    if (!isRealtimeGatewayMetadata(options)) {
+      // A host gateway of its own: plain Socket.IO, but leaving other upgrade paths alone.
+      this.installUpgradeRouter();
+      this.ioPaths.add(options?.path ?? '/socket.io');
+      return super.create(port, { ...options, destroyUpgrade: false } as IoCreateOptions);
+    }
+    const lifecycle = this.getLifecycle();
+    this.installUpgradeRouter();
+    if (options.realtime.transport === 'ws') {
+      // Nest treats the returned object as an opaque server: it only binds connection handlers to it.
+      return this.createRawWsServer(options.realtime, lifecycle) as unknown as Server;
+    }
+    return this.createRealtimeIoServer(port, lifecycle);
+  }
+
+  override bindClientConnect(server: unknown, callback: (...args: unknown[]) => void): void {
+    if (server instanceof RawWsServer) {
+      server.boundGateways += 1;
+      if (server.boundGateways > 1) {
+        throw new Error(`RealtimeAdapter: one gateway per raw WebSocket path (${server.path} has several)`);
+      }
+      server.on('connection', callback);
+      return;
+    }
+    super.bindClientConnect(server, callback);
+  }
+
+  override bindClientDisconnect(client: unknown, callback: () => void): void {
+    if (client instanceof RawWsConnection) {
+      client.socket.once('close', callback);
+      return;
+    }
+    super.bindClientDisconnect(client as Socket, callback);
+  }
+
+  override bindMessageHandlers(
+    client: unknown,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    if (client instanceof RawWsConnection) {
+      this.bindRawWsHandlers(client, handlers, transform);
+      return;
+    }
+    super.bindMessageHandlers(client as Socket, handlers, transform);
+  }
+
+  override async close(server: unknown): Promise<void> {
+    if (server instanceof RawWsServer) {
+      this.rawServers.delete(server.path);
+      await server.close();
+      return;
+    }
+    await super.close(server as Server);
+  }
+
+  override async dispose(): Promise<void> {
+    this.routedServer?.off('upgrade', this.onUpgrade);
+    this.routedServer = null;
+    await Promise.all([...this.rawServers.values()].map((server) => server.close()));
+    this.rawServers.clear();
+  }
+
+  private getLifecycle(): ConnectionLifecycle {
+    if (this.lifecycle) return this.lifecycle;
+    let lifecycle: ConnectionLifecycle;
+    try {
+      lifecycle = this.app.get(ConnectionLifecycle, { strict: false });
+    } catch {
+      throw new Error('RealtimeAdapter: import RealtimeModule.forRoot(...) in the application module');
+    }
+    this.lifecycle = lifecycle;
+    return lifecycle;
+  }
+
+  private get options(): ResolvedRealtimeOptions {
+    return this.getLifecycle().options;
+  }
+
+  private resolvePath(ref: RealtimePathRef): string {
+    if (ref === '@chat') return this.options.paths.chat;
+    if (ref === '@logs') return this.options.paths.logs;
+    return ref;
+  }
+
+  private createRawWsServer(gateway: RealtimeWsGatewayOptions, lifecycle: ConnectionLifecycle): RawWsServer {
+    const path = this.resolvePath(gateway.path);
+    if (this.rawServers.has(path)) {
+      throw new Error(`RealtimeAdapter: two raw WebSocket endpoints on ${path}`);
+    }
+    const { limits } = this.options;
+    const server = new RawWsServer(
+      path,
+      gateway,
+      {
+        maxPayloadBytes: limits.maxPayloadBytes,
+        maxBufferedBytes: limits.maxBufferedBytes,
+        heartbeatIntervalMs: limits.heartbeatIntervalMs,
+        idleTimeoutMs: limits.idleTimeoutMs,
+        perMessageDeflate: false,
+      },
+      lifecycle,
+    );
+    this.rawServers.set(path, server);
+    return server;
+  }
+
+  private createRealtimeIoServer(port: number, lifecycle: ConnectionLifecycle): Server {
+    const { limits, paths, socketIo } = this.options;
+    const ioOptions: Partial<ServerOptions> & { destroyUpgrade: boolean; path: string } = {
+      path: paths.socketIo,
+      maxHttpBufferSize: limits.maxPayloadBytes,
+      pingInterval: limits.heartbeatIntervalMs,
+      pingTimeout: limits.heartbeatTimeoutMs,
+      cors: socketIo.cors,
+      destroyUpgrade: false,
+    };
+    this.ioPaths.add(paths.socketIo);
+    const server = super.create(port, ioOptions as IoCreateOptions);
+    server.use((socket, next) => {
+      try {
+        const identity = lifecycle.authenticate({
+          auth: socket.handshake.auth as Record<string, unknown>,
+          query: socket.handshake.query,
+          headers: socket.handshake.headers,
+        });
+        lifecycle.checkCapacity(identity);
+        (socket.data as RealtimeSocketData).identity = identity;
+        next();
+      } catch (error) {
+        const realtimeError = toRealtimeError(error);
+        const refusal = new Error(realtimeError.message) as Error & { data?: unknown };
+        refusal.data = realtimeError.toPayload();
+        next(refusal);
+      }
+    });
+    // Registered before any gateway's handler, so identity rooms exist when handleConnection runs.
+    server.on('connection', (socket: Socket) => {
+      const identity = (socket.data as RealtimeSocketData).identity;
+      lifecycle.register(socket.id, 'socket.io', identity);
+      socket.once('disconnect', () => lifecycle.release(socket.id));
+      void socket.join(identityRooms(identity));
+      socket.use((_packet, next) => {
+        if (!isExpired(identity)) return next();
+        socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
+        socket.disconnect(true);
+      });
+    });
+    lifecycle.publishSocketIoServer(server);
+    return server;
+  }
+
+  private bindRawWsHandlers(
+    connection: RawWsConnection,
+    handlers: MessageMappingProperties[],
+    transform: Transform,
+  ): void {
+    const byType = new Map<string, MessageMappingProperties['callback']>();
+    for (const handler of handlers) byType.set(String(handler.message), handler.callback);
+    // Frames of one connection are handled strictly in order (Nest's WsAdapter does not guarantee it).
+    let queue: Promise<void> = Promise.resolve();
+    connection.socket.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      connection.lastSeenAt = Date.now();
+      queue = queue.then(() => this.dispatchFrame(connection, byType, transform, raw, isBinary));
+    });
+  }
+
+  private async dispatchFrame(
+    connection: RawWsConnection,
+    byType: Map<string, MessageMappingProperties['callback']>,
+    transform: Transform,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+  ): Promise<void> {
+    if (!connection.isOpen) return;
+    try {
+      if (connection.identity && isExpired(connection.identity)) {
+        connection.sendError(RealtimeError.authFailed('Token expired'));
+        connection.close(RealtimeCloseCode.AUTH_FAILED, 'Token expired');
+        return;
+      }
+      if (isBinary) {
+        connection.sendError(RealtimeError.invalidFormat('Binary frames are not supported'));
+        return;
+      }
+      const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+      const decoded = connection.decode(text);
+      if (!decoded.ok) {
+        connection.sendError(new RealtimeError(decoded.error.code, decoded.error.message, decoded.error.details));
+        return;
+      }
+      const handler = byType.get(decoded.type);
+      if (!handler) {
+        connection.sendError(
+          RealtimeError.invalidFormat(`Unknown message type "${decoded.type}"`, { type: decoded.type }),
+        );
+        return;
+      }
+      const result = await lastValueFrom(transform(handler(decoded.data, decoded.type)), { defaultValue: undefined });
+      if (isWsResponse(result)) connection.send(result.event, result.data);
+    } catch (error) {
+      const realtimeError = toRealtimeError(error);
+      if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
+        this.logger.error(`Unhandled error on ${connection.request.url ?? ''}`, error instanceof Error ? error.stack : String(error));
+      }
+      connection.sendError(realtimeError);
+    }
+  }
+
+  private installUpgradeRouter(): void {
+    if (this.routedServer) return;
+    const httpServer = this.httpServer as HttpServer | undefined;
+    if (!httpServer || typeof httpServer.on !== 'function') return;
+    httpServer.on('upgrade', this.onUpgrade);
+    this.routedServer = httpServer;
+  }
+
+  private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    const pathname = query < 0 ? url : url.slice(0, query);
+    const raw = this.rawServers.get(pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname);
+    if (raw) {
+      raw.handleUpgrade(request, socket, head);
+      return;
+    }
+    for (const ioPath of this.ioPaths) {
+      if (pathname === ioPath || pathname.startsWith(ioPath + '/')) return; // engine.io answers it
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+}

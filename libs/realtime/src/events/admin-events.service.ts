@@ -1,0 +1,73 @@
+// Admin events of seed 002: rt_global_stats_updated with real figures, coalesced over a short window
+// and sent to admins only when a figure changed.
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import stringify from 'safe-stable-stringify';
+import type { Subscription } from 'rxjs';
+import type { GlobalStats } from '../protocol';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { ConnectionRegistry } from '../core/connection-registry.service';
+import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
+import { EventsManager } from './events-manager.service';
+
+@Injectable()
+export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('AdminEvents');
+  private timer: NodeJS.Timeout | null = null;
+  private lastSent: string | null = null;
+  private subscription: Subscription | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly events: EventsManager,
+    private readonly registry: ConnectionRegistry,
+    @InjectUserDirectory() private readonly users: UserDirectory,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscription = this.registry.changes$.subscribe(() => this.scheduleStatsUpdate());
+  }
+
+  beforeApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  async getStats(): Promise<GlobalStats> {
+    return {
+      totalUsers: await this.users.count(),
+      activeUsers: this.registry.activeUsers,
+      connections: this.registry.size,
+      connectionsByTransport: this.registry.countByTransport(),
+    };
+  }
+
+  /** Asks for a stats update; several requests within the window make one computation. */
+  scheduleStatsUpdate(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flushing = this.flushing.then(async () => {
+        await this.emitIfChanged();
+      });
+    }, this.options.events.statsThrottleMs);
+    this.timer.unref();
+  }
+
+  /** Sends `rt_global_stats_updated` to admins if the figures differ from the last ones sent. */
+  async emitIfChanged(): Promise<boolean> {
+    try {
+      const stats = await this.getStats();
+      const fingerprint = stringify(stats) ?? '';
+      if (fingerprint === this.lastSent) return false;
+      this.lastSent = fingerprint;
+      this.events.emitToAdmins('rt_global_stats_updated', { stats });
+      return true;
+    } catch (error) {
+      this.logger.error('Could not compute global stats', error instanceof Error ? error.stack : String(error));
+      return false;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// Public API of nest-realtime. Nothing else is exported.
+export { RealtimeModule } from './realtime.module';
+export { MODULE_OPTIONS_TOKEN as REALTIME_MODULE_OPTIONS, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } from './realtime-module.definition';
+export { REALTIME_OPTIONS, REALTIME_CONNECTION } from './realtime.constants';
+export {
+  DEFAULT_LIMITS,
+  RealtimeOptionsError,
+  resolveRealtimeOptions,
+  type RealtimeAuthOptions,
+  type RealtimeDatabaseOptions,
+  type RealtimeEventsOptions,
+  type RealtimeLimitOptions,
+  type RealtimeModuleExtras,
+  type RealtimeModuleOptions,
+  type RealtimePathOptions,
+  type RealtimeRateLimitOptions,
+  type RealtimeSocketIoOptions,
+  type ResolvedRealtimeOptions,
+} from './realtime.options';
+export * from './protocol';
+export { RealtimeError } from './core/errors/realtime-error';
+export type { RealtimeIdentity } from './core/auth/realtime-identity';
+export { ConnectedUser } from './core/auth/connected-user.decorator';
+export { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
+export { TokenVerifier } from './core/auth/token-verifier.service';
+export { ConnectionRegistry, type ConnectionChange, type RealtimeTransport } from './core/connection-registry.service';
+export { RealtimeAdapter, type RealtimeSocketData } from './core/transport/realtime.adapter';
+export {
+  RealtimeGateway,
+  type RealtimeGatewayOptions,
+  type RealtimePathRef,
+  type RealtimeWsGatewayOptions,
+} from './core/transport/realtime-gateway.decorator';
+export { RawWsConnection } from './core/transport/raw-ws-connection';
+export { dataEnvelopeCodec, type FrameCodec } from './core/transport/frame-codec';
+export { RealtimeWsExceptionFilter } from './core/filters/realtime-ws-exception.filter';
+export { RealtimeIoExceptionFilter } from './core/filters/realtime-io-exception.filter';
+export { createRealtimeValidationPipe } from './core/realtime-validation.pipe';
+export { EventsManager, type EventPayload } from './events/events-manager.service';
+export { ModuleEvents } from './events/module-events.service';
+export { UserEvents } from './events/user-events.service';
+export { AdminEvents } from './events/admin-events.service';
+export { RealtimeApi } from './events/realtime-api.service';
+export {
+  USER_DIRECTORY,
+  InjectUserDirectory,
+  type RealtimeUser,
+  type RegisterUserInput,
+  type UserDirectory,
+} from './storage/user-directory.interface';

@@ -1,0 +1,47 @@
+// Error codes shared by every transport (seed 003 table, plus the additions documented in the README).
+
+export const RealtimeErrorCode = {
+  /** Authentication failed: missing, forged, expired or otherwise invalid token. */
+  AUTH_FAILED: 'AUTH_FAILED',
+  /** The named room does not exist. */
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  /** The named user does not exist. */
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
+  /** The connection's identity may not do this. */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  /** Too many messages; `details.retry_after_ms` says when to retry. */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** Content over the configured maximum length. */
+  MESSAGE_TOO_LONG: 'MESSAGE_TOO_LONG',
+  /** Not JSON, not an object, unknown type, missing or wrongly typed field. */
+  INVALID_FORMAT: 'INVALID_FORMAT',
+  /** Addition: the server refuses new connections (global or per-user connection limit). */
+  CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+  /** Addition: an unexpected server-side failure; the request was not carried out. */
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+} as const;
+
+export type RealtimeErrorCode = (typeof RealtimeErrorCode)[keyof typeof RealtimeErrorCode];
+
+/** The error payload every transport sends (`error` event / `error` frame data). */
+export interface RealtimeErrorPayload {
+  message: string;
+  code: RealtimeErrorCode;
+  details: Record<string, unknown>;
+}
+
+/** WebSocket close codes used by the raw ws endpoints. */
+export const RealtimeCloseCode = {
+  /** Authentication failed or the token expired. */
+  AUTH_FAILED: 4401,
+  /** Connection limit reached. */
+  CONNECTION_LIMIT: 4429,
+  /** The peer missed heartbeats or stayed idle past the idle timeout. */
+  TIMEOUT: 4408,
+  /** The server is shutting down. */
+  GOING_AWAY: 1001,
+  /** The client did not read fast enough; its send buffer passed limits.maxBufferedBytes. */
+  SLOW_CONSUMER: 4508,
+  /** A frame exceeded the maximum payload (set by `ws` itself). */
+  MESSAGE_TOO_BIG: 1009,
+} as const;

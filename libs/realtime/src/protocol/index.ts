@@ -1,0 +1,4 @@
+// Wire types, transport-free: imported by the server, the client SDK and the tests.
+export * from './error-codes';
+export * from './events.protocol';
+export * from './envelope';

@@ -1,0 +1,56 @@
+// ConfigurableModuleBuilder definition: forRoot / forRootAsync with the static extras (isGlobal,
+// gateways). The options provider moves into a small module shared with the TypeORM connection.
+import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { REALTIME_CONNECTION, REALTIME_OPTIONS } from './realtime.constants';
+import {
+  resolveRealtimeOptions,
+  type RealtimeModuleExtras,
+  type RealtimeModuleOptions,
+  type ResolvedRealtimeOptions,
+} from './realtime.options';
+import { realtimeTypeOrmOptions } from './storage/realtime-typeorm.options';
+import { EventsGateway } from './events/events.gateway';
+
+/** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
+@Module({})
+export class RealtimeOptionsModule {}
+
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<RealtimeModuleOptions>({ moduleName: 'Realtime' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createRealtimeOptions')
+    .setExtras<RealtimeModuleExtras>({ isGlobal: false, gateways: {} }, (definition, extras) =>
+      withFeatures(definition, extras),
+    )
+    .build();
+
+function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): DynamicModule {
+  const resolvedOptions: Provider = {
+    provide: REALTIME_OPTIONS,
+    inject: [MODULE_OPTIONS_TOKEN],
+    useFactory: (options: RealtimeModuleOptions): ResolvedRealtimeOptions => resolveRealtimeOptions(options),
+  };
+  const optionsModule: DynamicModule = {
+    module: RealtimeOptionsModule,
+    imports: definition.imports ?? [],
+    providers: [...(definition.providers ?? []), resolvedOptions],
+    exports: [REALTIME_OPTIONS, MODULE_OPTIONS_TOKEN],
+  };
+  const gateways = extras.gateways ?? {};
+  return {
+    ...definition,
+    global: extras.isGlobal ?? false,
+    imports: [
+      optionsModule,
+      TypeOrmModule.forRootAsync({
+        name: REALTIME_CONNECTION,
+        imports: [optionsModule],
+        inject: [REALTIME_OPTIONS],
+        useFactory: realtimeTypeOrmOptions,
+      }),
+    ],
+    providers: gateways.events === false ? [] : [EventsGateway],
+    exports: [optionsModule],
+  };
+}

@@ -1,0 +1,12 @@
+// Injection tokens and fixed names of the library.
+
+/** Resolved options (defaults merged, validated): inject with @InjectRealtimeOptions(). */
+export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
+/** Name of the TypeORM connection owned by the library. */
+export const REALTIME_CONNECTION = 'realtime';
+/** Socket.IO rooms derived from the identity; every socket joins them at connection. */
+export const ROOM_PREFIX = {
+  user: 'rt:user:',
+  page: 'rt:page:',
+  admins: 'rt:admins',
+} as const;

@@ -1,0 +1,35 @@
+// RealtimeModule: one import gives a Nest host authenticated Socket.IO and raw ws transports, the
+// seed 002 events API, and the storage behind them.
+import { Module } from '@nestjs/common';
+import { AdminEvents } from './events/admin-events.service';
+import { EventsManager } from './events/events-manager.service';
+import { ModuleEvents } from './events/module-events.service';
+import { RealtimeApi } from './events/realtime-api.service';
+import { UserEvents } from './events/user-events.service';
+import { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
+import { TokenVerifier } from './core/auth/token-verifier.service';
+import { ConnectionRegistry } from './core/connection-registry.service';
+import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
+import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
+import { ConfigurableModuleClass } from './realtime-module.definition';
+import { TypeOrmUserDirectory } from './storage/typeorm-user-directory.service';
+import { USER_DIRECTORY } from './storage/user-directory.interface';
+
+const SERVICES = [
+  TokenVerifier,
+  ConnectionRegistry,
+  SocketIoServerRef,
+  ConnectionLifecycle,
+  RealtimeAuthGuard,
+  EventsManager,
+  ModuleEvents,
+  UserEvents,
+  AdminEvents,
+  RealtimeApi,
+];
+
+@Module({
+  providers: [...SERVICES, { provide: USER_DIRECTORY, useClass: TypeOrmUserDirectory }],
+  exports: [...SERVICES, USER_DIRECTORY],
+})
+export class RealtimeModule extends ConfigurableModuleClass {}

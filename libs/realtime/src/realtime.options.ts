@@ -1,0 +1,326 @@
+// RealtimeModule options: the public interface (documented where declared), the defaults merged once,
+// and the boot-time validation whose messages name the offending option.
+import type { Algorithm } from 'jsonwebtoken';
+
+/** JWT verification. Exactly one of `secret` / `publicKey`. */
+export interface RealtimeAuthOptions {
+  /** HMAC secret (HS256/384/512). */
+  secret?: string;
+  /** PEM public key (RS*, ES*, PS*). */
+  publicKey?: string | Buffer;
+  /**
+   * Accepted algorithms, pinned (`none` is never accepted).
+   * @default ['HS256'] with `secret`, ['RS256'] with `publicKey`
+   */
+  algorithms?: Algorithm[];
+  /** Required `iss` claim. @default undefined (not checked) */
+  issuer?: string;
+  /** Required `aud` claim. @default undefined (not checked) */
+  audience?: string | string[];
+  /** Seconds of clock skew tolerated on `exp`/`nbf`. @default 0 */
+  clockToleranceSec?: number;
+  /** Claim names mapped to the identity. */
+  claims?: {
+    /** @default 'sub' */
+    userId?: string;
+    /** @default 'username' */
+    username?: string;
+    /** An array of role names. @default 'roles' */
+    roles?: string;
+    /** Application id used by the log stream. @default 'appId' */
+    appId?: string;
+  };
+  /** The role that makes a user an admin. @default 'admin' */
+  adminRole?: string;
+}
+
+/** Endpoint paths, all on the host's HTTP port. */
+export interface RealtimePathOptions {
+  /** Socket.IO engine path (default namespace). @default '/socket.io' */
+  socketIo?: string;
+  /** Raw WebSocket rooms and direct messages (seed 003). @default '/ws/chat' */
+  chat?: string;
+  /** Raw WebSocket log and metrics stream (seed 004). @default '/ws/logs' */
+  logs?: string;
+}
+
+export interface RealtimeRateLimitOptions {
+  /** Messages per user per minute, across all of the user's connections. @default 10 */
+  perMinute?: number;
+  /** Messages per user per hour, across all of the user's connections. @default 100 */
+  perHour?: number;
+}
+
+export interface RealtimeLimitOptions {
+  /** Largest inbound frame / Socket.IO packet in bytes; raw ws closes with 1009 above it. @default 1048576 */
+  maxPayloadBytes?: number;
+  /** Open connections on this node, all transports together. @default 10000 */
+  maxConnections?: number;
+  /** Open connections of one user on this node. @default 20 */
+  maxConnectionsPerUser?: number;
+  /** Message rate limits. */
+  rateLimit?: RealtimeRateLimitOptions;
+  /** Server heartbeat (raw ws ping frames; Socket.IO `pingInterval`). @default 30000 */
+  heartbeatIntervalMs?: number;
+  /** A peer that does not answer a heartbeat within this delay is dropped (Socket.IO `pingTimeout`; raw ws: two missed pings). @default 20000 */
+  heartbeatTimeoutMs?: number;
+  /** A connection that sends no message for this long is closed; 0 disables. @default 600000 */
+  idleTimeoutMs?: number;
+  /** Longest message content in characters. @default 4096 */
+  maxMessageLength?: number;
+  /** Largest history page. @default 100 */
+  maxHistoryLimit?: number;
+  /** Bytes queued for one raw ws client before it is closed as a slow consumer (code 4508). @default 8388608 */
+  maxBufferedBytes?: number;
+}
+
+/** Embedded SQLite (default) or PostgreSQL. The library owns a TypeORM connection named `realtime`. */
+export type RealtimeDatabaseOptions =
+  | {
+      type: 'sqlite';
+      /** File path, or ':memory:'. @default 'data/realtime.sqlite' */
+      path?: string;
+    }
+  | {
+      type: 'postgres';
+      /** Connection URL, e.g. postgres://user:pass@host:5432/db */
+      url: string;
+      /** Schema for the library's tables. @default 'public' */
+      schema?: string;
+      /** Pool size. @default 10 */
+      poolSize?: number;
+    };
+
+export interface RealtimeEventsOptions {
+  /** The page whose clients receive module events (as well as admins). @default 'modules' */
+  modulesPage?: string;
+  /** Modules whose last state is kept for change detection; least recently used evicted. @default 10000 */
+  stateCacheSize?: number;
+  /** Coalescing window of `rt_global_stats_updated`. @default 1000 */
+  statsThrottleMs?: number;
+}
+
+export interface RealtimeSocketIoOptions {
+  /** Socket.IO CORS settings, passed through. @default undefined (same origin only) */
+  cors?: { origin: string | string[] | boolean; credentials?: boolean };
+}
+
+/** Options of RealtimeModule.forRoot / the factory of forRootAsync. */
+export interface RealtimeModuleOptions {
+  auth: RealtimeAuthOptions;
+  paths?: RealtimePathOptions;
+  limits?: RealtimeLimitOptions;
+  database?: RealtimeDatabaseOptions;
+  events?: RealtimeEventsOptions;
+  socketIo?: RealtimeSocketIoOptions;
+}
+
+/** Static choices, given next to the options in forRoot and forRootAsync (they shape the module). */
+export interface RealtimeModuleExtras {
+  /** Register the module globally. @default false */
+  isGlobal?: boolean;
+  /** Which gateways are mounted. @default every one */
+  gateways?: {
+    /** Seed 002 rt_* events over Socket.IO. @default true */
+    events?: boolean;
+  };
+}
+
+type DeepRequired<T> = T extends Buffer | string | number | boolean | unknown[]
+  ? T
+  : { [K in keyof T]-?: DeepRequired<NonNullable<T[K]>> };
+
+/** Options after defaults were merged: what the providers read. */
+export interface ResolvedRealtimeOptions {
+  auth: {
+    secret: string | undefined;
+    publicKey: string | Buffer | undefined;
+    algorithms: Algorithm[];
+    issuer: string | undefined;
+    audience: string | string[] | undefined;
+    clockToleranceSec: number;
+    claims: DeepRequired<NonNullable<RealtimeAuthOptions['claims']>>;
+    adminRole: string;
+  };
+  paths: DeepRequired<RealtimePathOptions>;
+  limits: DeepRequired<RealtimeLimitOptions>;
+  database:
+    | { type: 'sqlite'; path: string }
+    | { type: 'postgres'; url: string; schema: string; poolSize: number };
+  events: DeepRequired<RealtimeEventsOptions>;
+  socketIo: RealtimeSocketIoOptions;
+}
+
+export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
+  maxPayloadBytes: 1024 * 1024,
+  maxConnections: 10_000,
+  maxConnectionsPerUser: 20,
+  rateLimit: { perMinute: 10, perHour: 100 },
+  heartbeatIntervalMs: 30_000,
+  heartbeatTimeoutMs: 20_000,
+  idleTimeoutMs: 600_000,
+  maxMessageLength: 4096,
+  maxHistoryLimit: 100,
+  maxBufferedBytes: 8 * 1024 * 1024,
+};
+
+/** Thrown at boot when an option is invalid; the message names the option. */
+export class RealtimeOptionsError extends Error {
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`RealtimeModule: invalid option "${option}": ${problem}`);
+    this.name = 'RealtimeOptionsError';
+  }
+}
+
+const ASYMMETRIC = /^(RS|ES|PS)(256|384|512)$/;
+const SYMMETRIC = /^HS(256|384|512)$/;
+
+function positiveInt(option: string, value: number, allowZero = false): number {
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new RealtimeOptionsError(
+      option,
+      `must be ${allowZero ? 'a non-negative' : 'a positive'} integer (got ${String(value)})`,
+    );
+  }
+  return value;
+}
+
+function path(option: string, value: string): string {
+  if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(value)) {
+    throw new RealtimeOptionsError(option, `must be an absolute URL path such as "/ws/chat" (got ${JSON.stringify(value)})`);
+  }
+  return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+function nonEmpty(option: string, value: string): string {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new RealtimeOptionsError(option, 'must be a non-empty string');
+  }
+  return value;
+}
+
+/** Merges the defaults once and validates every field. */
+export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefined): ResolvedRealtimeOptions {
+  if (!options || typeof options !== 'object') {
+    throw new RealtimeOptionsError('auth', 'options are required (at least auth.secret or auth.publicKey)');
+  }
+  const auth = options.auth;
+  if (!auth || typeof auth !== 'object') throw new RealtimeOptionsError('auth', 'is required');
+  const hasSecret = auth.secret !== undefined;
+  const hasKey = auth.publicKey !== undefined;
+  if (hasSecret === hasKey) {
+    throw new RealtimeOptionsError('auth.secret', 'give exactly one of auth.secret and auth.publicKey');
+  }
+  if (hasSecret && (typeof auth.secret !== 'string' || auth.secret.length < 16)) {
+    throw new RealtimeOptionsError('auth.secret', 'must be a string of at least 16 characters');
+  }
+  const algorithms = auth.algorithms ?? (hasSecret ? ['HS256'] : ['RS256']);
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw new RealtimeOptionsError('auth.algorithms', 'must be a non-empty array');
+  }
+  for (const alg of algorithms) {
+    const fits = hasSecret ? SYMMETRIC.test(alg) : ASYMMETRIC.test(alg);
+    if (!fits) {
+      throw new RealtimeOptionsError(
+        'auth.algorithms',
+        `"${String(alg)}" does not fit ${hasSecret ? 'auth.secret (HS*)' : 'auth.publicKey (RS*, ES*, PS*)'}`,
+      );
+    }
+  }
+  const claims = auth.claims ?? {};
+  const limits = options.limits ?? {};
+  const rate = limits.rateLimit ?? {};
+  const events = options.events ?? {};
+  const paths = options.paths ?? {};
+
+  const resolved: ResolvedRealtimeOptions = {
+    auth: {
+      secret: auth.secret,
+      publicKey: auth.publicKey,
+      algorithms,
+      issuer: auth.issuer,
+      audience: auth.audience,
+      clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec ?? 0, true),
+      claims: {
+        userId: nonEmpty('auth.claims.userId', claims.userId ?? 'sub'),
+        username: nonEmpty('auth.claims.username', claims.username ?? 'username'),
+        roles: nonEmpty('auth.claims.roles', claims.roles ?? 'roles'),
+        appId: nonEmpty('auth.claims.appId', claims.appId ?? 'appId'),
+      },
+      adminRole: nonEmpty('auth.adminRole', auth.adminRole ?? 'admin'),
+    },
+    paths: {
+      socketIo: path('paths.socketIo', paths.socketIo ?? '/socket.io'),
+      chat: path('paths.chat', paths.chat ?? '/ws/chat'),
+      logs: path('paths.logs', paths.logs ?? '/ws/logs'),
+    },
+    limits: {
+      maxPayloadBytes: positiveInt('limits.maxPayloadBytes', limits.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes),
+      maxConnections: positiveInt('limits.maxConnections', limits.maxConnections ?? DEFAULT_LIMITS.maxConnections),
+      maxConnectionsPerUser: positiveInt(
+        'limits.maxConnectionsPerUser',
+        limits.maxConnectionsPerUser ?? DEFAULT_LIMITS.maxConnectionsPerUser,
+      ),
+      rateLimit: {
+        perMinute: positiveInt('limits.rateLimit.perMinute', rate.perMinute ?? DEFAULT_LIMITS.rateLimit.perMinute),
+        perHour: positiveInt('limits.rateLimit.perHour', rate.perHour ?? DEFAULT_LIMITS.rateLimit.perHour),
+      },
+      heartbeatIntervalMs: positiveInt(
+        'limits.heartbeatIntervalMs',
+        limits.heartbeatIntervalMs ?? DEFAULT_LIMITS.heartbeatIntervalMs,
+      ),
+      heartbeatTimeoutMs: positiveInt(
+        'limits.heartbeatTimeoutMs',
+        limits.heartbeatTimeoutMs ?? DEFAULT_LIMITS.heartbeatTimeoutMs,
+      ),
+      idleTimeoutMs: positiveInt('limits.idleTimeoutMs', limits.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs, true),
+      maxMessageLength: positiveInt(
+        'limits.maxMessageLength',
+        limits.maxMessageLength ?? DEFAULT_LIMITS.maxMessageLength,
+      ),
+      maxHistoryLimit: positiveInt('limits.maxHistoryLimit', limits.maxHistoryLimit ?? DEFAULT_LIMITS.maxHistoryLimit),
+      maxBufferedBytes: positiveInt(
+        'limits.maxBufferedBytes',
+        limits.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes,
+      ),
+    },
+    database: resolveDatabase(options.database),
+    events: {
+      modulesPage: nonEmpty('events.modulesPage', events.modulesPage ?? 'modules'),
+      stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize ?? 10_000),
+      statsThrottleMs: positiveInt('events.statsThrottleMs', events.statsThrottleMs ?? 1000, true),
+    },
+    socketIo: { cors: options.socketIo?.cors },
+  };
+  if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
+    throw new RealtimeOptionsError('limits.rateLimit.perHour', 'must be at least limits.rateLimit.perMinute');
+  }
+  const owned = [resolved.paths.socketIo, resolved.paths.chat, resolved.paths.logs];
+  if (new Set(owned).size !== owned.length) {
+    throw new RealtimeOptionsError('paths', `paths must differ (got ${owned.join(', ')})`);
+  }
+  return resolved;
+}
+
+function resolveDatabase(database: RealtimeDatabaseOptions | undefined): ResolvedRealtimeOptions['database'] {
+  if (!database) return { type: 'sqlite', path: 'data/realtime.sqlite' };
+  if (database.type === 'sqlite') {
+    return { type: 'sqlite', path: nonEmpty('database.path', database.path ?? 'data/realtime.sqlite') };
+  }
+  if (database.type === 'postgres') {
+    const url = nonEmpty('database.url', database.url);
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new RealtimeOptionsError('database.url', 'must be a postgres:// or postgresql:// URL');
+    }
+    return {
+      type: 'postgres',
+      url,
+      schema: nonEmpty('database.schema', database.schema ?? 'public'),
+      poolSize: positiveInt('database.poolSize', database.poolSize ?? 10),
+    };
+  }
+  throw new RealtimeOptionsError('database.type', `must be "sqlite" or "postgres" (got ${JSON.stringify((database as { type: unknown }).type)})`);
+}

@@ -1,0 +1,87 @@
+// Default UserDirectory on the library's TypeORM connection.
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'crypto';
+import { DataSource } from 'typeorm';
+import { RealtimeErrorCode } from '../protocol';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { REALTIME_CONNECTION } from '../realtime.constants';
+import { UserEntity } from './entities/user.entity';
+import type { RealtimeUser, RegisterUserInput, UserDirectory } from './user-directory.interface';
+
+const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+function toUser(row: UserEntity): RealtimeUser {
+  return {
+    id: row.userId,
+    username: row.username,
+    email: row.email,
+    roles: row.roles,
+    createdAt: row.createdAt,
+    lastSeenAt: row.lastSeenAt,
+  };
+}
+
+@Injectable()
+export class TypeOrmUserDirectory implements UserDirectory {
+  constructor(@InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource) {}
+
+  private get users() {
+    return this.dataSource.getRepository(UserEntity);
+  }
+
+  async register(input: RegisterUserInput): Promise<RealtimeUser> {
+    if (!USERNAME.test(input.username)) {
+      throw RealtimeError.invalidFormat('Invalid username (1-64 of letters, digits, _ . @ -)', { field: 'username' });
+    }
+    if (input.id !== undefined && (input.id.length === 0 || input.id.length > 64)) {
+      throw RealtimeError.invalidFormat('Invalid user id (1-64 characters)', { field: 'id' });
+    }
+    return this.dataSource.transaction(async (manager) => {
+      const repo = manager.getRepository(UserEntity);
+      const existing = await repo.findOne({
+        where: input.id !== undefined ? [{ userId: input.id }, { username: input.username }] : { username: input.username },
+      });
+      if (existing) {
+        if (input.id !== undefined && existing.userId !== input.id) {
+          throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Username already taken', { field: 'username' });
+        }
+        if (input.roles !== undefined) existing.roles = input.roles;
+        if (input.email !== undefined) existing.email = input.email;
+        return toUser(await repo.save(existing));
+      }
+      const row = repo.create({
+        userId: input.id ?? `pending:${randomUUID()}`,
+        username: input.username,
+        email: input.email ?? null,
+        roles: input.roles ?? [],
+        lastSeenAt: null,
+      });
+      const saved = await repo.save(row);
+      if (input.id === undefined) {
+        // No id from the host: the row number becomes the public, numeric user id.
+        saved.userId = String(saved.seq);
+        await repo.update({ seq: saved.seq }, { userId: saved.userId });
+      }
+      return toUser(saved);
+    });
+  }
+
+  async findById(id: string): Promise<RealtimeUser | null> {
+    const row = await this.users.findOne({ where: { userId: id } });
+    return row ? toUser(row) : null;
+  }
+
+  async findByUsername(username: string): Promise<RealtimeUser | null> {
+    const row = await this.users.findOne({ where: { username } });
+    return row ? toUser(row) : null;
+  }
+
+  async markSeen(id: string, at: number): Promise<void> {
+    await this.users.update({ userId: id }, { lastSeenAt: at });
+  }
+
+  count(): Promise<number> {
+    return this.users.count();
+  }
+}
