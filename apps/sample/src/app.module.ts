@@ -16,7 +16,10 @@ import type { SampleConfig } from './sample.config';
 import { SAMPLE_CONFIG } from './sample.constants';
 
 /** Library options from the sample's configuration; `overrides` lets tests shorten limits. */
-export function realtimeOptionsFor(config: SampleConfig, overrides: Partial<RealtimeModuleOptions> = {}): RealtimeModuleOptions {
+export function realtimeOptionsFor(
+  config: SampleConfig,
+  overrides: Partial<RealtimeModuleOptions> = {},
+): RealtimeModuleOptions {
   return {
     auth: { secret: config.jwtSecret },
     database: config.databaseUrl
@@ -31,7 +34,12 @@ function sampleDatabase(config: SampleConfig): TypeOrmModuleOptions {
     return { type: 'postgres', url: config.databaseUrl, entities: [ModuleEntity], synchronize: true };
   }
   mkdirSync(config.dataDir, { recursive: true });
-  return { type: 'better-sqlite3', database: join(config.dataDir, 'sample.sqlite'), entities: [ModuleEntity], synchronize: true };
+  return {
+    type: 'better-sqlite3',
+    database: join(config.dataDir, 'sample.sqlite'),
+    entities: [ModuleEntity],
+    synchronize: true,
+  };
 }
 
 @Module({})

@@ -27,7 +27,8 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     );
   }
   const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
   const expires = Number(env.JWT_EXPIRES_IN_SEC ?? 3600);
   if (!Number.isInteger(expires) || expires <= 0) {
     throw new Error(`JWT_EXPIRES_IN_SEC must be a positive integer (got ${env.JWT_EXPIRES_IN_SEC})`);

@@ -1,6 +1,10 @@
 // Public API of nest-realtime. Nothing else is exported.
 export { RealtimeModule } from './realtime.module';
-export { MODULE_OPTIONS_TOKEN as REALTIME_MODULE_OPTIONS, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } from './realtime-module.definition';
+export {
+  MODULE_OPTIONS_TOKEN as REALTIME_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} from './realtime-module.definition';
 export { REALTIME_OPTIONS, REALTIME_CONNECTION } from './realtime.constants';
 export {
   DEFAULT_LIMITS,
@@ -23,7 +27,11 @@ export type { RealtimeIdentity } from './core/auth/realtime-identity';
 export { ConnectedUser } from './core/auth/connected-user.decorator';
 export { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
 export { TokenVerifier } from './core/auth/token-verifier.service';
-export { ConnectionRegistry, type ConnectionChange, type RealtimeTransport } from './core/connection-registry.service';
+export {
+  ConnectionRegistry,
+  type ConnectionChange,
+  type RealtimeTransport,
+} from './core/connection-registry.service';
 export { RealtimeAdapter, type RealtimeSocketData } from './core/transport/realtime.adapter';
 export {
   RealtimeGateway,

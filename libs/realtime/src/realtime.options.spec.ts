@@ -1,5 +1,6 @@
 // resolveRealtimeOptions: the defaults merged once, and every invalid option refused at boot with a
 // RealtimeOptionsError that names the option.
+import { generateKeyPairSync } from 'crypto';
 import {
   type RealtimeDatabaseOptions,
   type RealtimeModuleOptions,
@@ -8,7 +9,11 @@ import {
 } from './realtime.options';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
-const PUBLIC_KEY = '-----BEGIN PUBLIC KEY-----\nnot-parsed-at-boot\n-----END PUBLIC KEY-----\n';
+const { publicKey: PUBLIC_KEY } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+});
 
 /** Runs the resolver and returns the RealtimeOptionsError it must throw. */
 function refusal(options: RealtimeModuleOptions | undefined): RealtimeOptionsError {
@@ -54,6 +59,11 @@ describe('resolveRealtimeOptions', () => {
       expect(resolved.database).toEqual({ type: 'sqlite', path: 'data/realtime.sqlite' });
     });
 
+    it('gives a sqlite database without path the default file', () => {
+      const sqlite = resolveRealtimeOptions({ auth: { secret: SECRET }, database: { type: 'sqlite' } });
+      expect(sqlite.database).toEqual({ type: 'sqlite', path: 'data/realtime.sqlite' });
+    });
+
     it('pins HS256 for a secret and maps the default claims', () => {
       expect(resolved.auth).toEqual({
         secret: SECRET,
@@ -68,7 +78,11 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('fills the events options', () => {
-      expect(resolved.events).toEqual({ modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 });
+      expect(resolved.events).toEqual({
+        modulesPage: 'modules',
+        stateCacheSize: 10_000,
+        statsThrottleMs: 1000,
+      });
     });
 
     it('pins RS256 for a public key', () => {
@@ -95,7 +109,13 @@ describe('resolveRealtimeOptions', () => {
   describe('given values', () => {
     it('keeps the values given instead of the defaults', () => {
       const resolved = resolveRealtimeOptions({
-        auth: { secret: SECRET, algorithms: ['HS512'], issuer: 'iss', audience: ['a', 'b'], adminRole: 'root' },
+        auth: {
+          secret: SECRET,
+          algorithms: ['HS512'],
+          issuer: 'iss',
+          audience: ['a', 'b'],
+          adminRole: 'root',
+        },
         paths: { chat: '/rooms', logs: '/logs' },
         limits: { rateLimit: { perMinute: 5, perHour: 5 }, maxMessageLength: 10, idleTimeoutMs: 0 },
         database: { type: 'sqlite', path: ':memory:' },
@@ -120,12 +140,28 @@ describe('resolveRealtimeOptions', () => {
       expect(resolved.paths.chat).toBe('/ws/rooms');
     });
 
+    it('keeps the root path as it is', () => {
+      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { chat: '/' } });
+      expect(resolved.paths.chat).toBe('/');
+    });
+
+    it('normalises a path made only of slashes to the root, never to an empty path', () => {
+      // '//' passes the absolute-path check, then trailing-slash trimming must not leave ''.
+      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { chat: '//' } });
+      expect(resolved.paths.chat).toBe('/');
+    });
+
     it('accepts postgresql:// URLs', () => {
       const resolved = resolveRealtimeOptions({
         auth: { secret: SECRET },
         database: { type: 'postgres', url: 'postgresql://localhost/db', schema: 'rt', poolSize: 3 },
       });
-      expect(resolved.database).toEqual({ type: 'postgres', url: 'postgresql://localhost/db', schema: 'rt', poolSize: 3 });
+      expect(resolved.database).toEqual({
+        type: 'postgres',
+        url: 'postgresql://localhost/db',
+        schema: 'rt',
+        poolSize: 3,
+      });
     });
   });
 
@@ -155,6 +191,11 @@ describe('resolveRealtimeOptions', () => {
       expect(error.message).toContain('exactly one of auth.secret and auth.publicKey');
     });
 
+    it('refuses an empty public key', () => {
+      const error = refusal({ auth: { publicKey: '' } });
+      expect(error.option).toBe('auth.publicKey');
+    });
+
     it('refuses a secret shorter than 16 characters', () => {
       const error = refusal({ auth: { secret: 'fifteen-chars!!' } });
       expect(error.option).toBe('auth.secret');
@@ -162,7 +203,9 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('accepts a secret of exactly 16 characters', () => {
-      expect(resolveRealtimeOptions({ auth: { secret: 'sixteen-chars!!!' } }).auth.secret).toBe('sixteen-chars!!!');
+      expect(resolveRealtimeOptions({ auth: { secret: 'sixteen-chars!!!' } }).auth.secret).toBe(
+        'sixteen-chars!!!',
+      );
     });
 
     it('refuses an empty algorithm list', () => {
@@ -177,7 +220,11 @@ describe('resolveRealtimeOptions', () => {
       ['RS256 with a secret', { secret: SECRET, algorithms: ['RS256'] }, 'RS256'],
       ['ES256 with a secret', { secret: SECRET, algorithms: ['HS256', 'ES256'] }, 'ES256'],
       ['HS256 with a public key', { publicKey: PUBLIC_KEY, algorithms: ['HS256'] }, 'HS256'],
-      ['HS512 beside RS256 with a public key', { publicKey: PUBLIC_KEY, algorithms: ['RS256', 'HS512'] }, 'HS512'],
+      [
+        'HS512 beside RS256 with a public key',
+        { publicKey: PUBLIC_KEY, algorithms: ['RS256', 'HS512'] },
+        'HS512',
+      ],
     ] satisfies [string, RealtimeModuleOptions['auth'], string][])(
       'refuses %s',
       (_label, auth, algorithm) => {
@@ -205,8 +252,16 @@ describe('resolveRealtimeOptions', () => {
         Number.NaN,
         { auth: { secret: SECRET }, limits: { maxConnectionsPerUser: Number.NaN } },
       ],
-      ['limits.rateLimit.perMinute', -10, { auth: { secret: SECRET }, limits: { rateLimit: { perMinute: -10 } } }],
-      ['limits.rateLimit.perHour', 0.5, { auth: { secret: SECRET }, limits: { rateLimit: { perHour: 0.5 } } }],
+      [
+        'limits.rateLimit.perMinute',
+        -10,
+        { auth: { secret: SECRET }, limits: { rateLimit: { perMinute: -10 } } },
+      ],
+      [
+        'limits.rateLimit.perHour',
+        0.5,
+        { auth: { secret: SECRET }, limits: { rateLimit: { perHour: 0.5 } } },
+      ],
       ['limits.heartbeatIntervalMs', 0, { auth: { secret: SECRET }, limits: { heartbeatIntervalMs: 0 } }],
       ['limits.heartbeatTimeoutMs', -1, { auth: { secret: SECRET }, limits: { heartbeatTimeoutMs: -1 } }],
       ['limits.idleTimeoutMs', -1, { auth: { secret: SECRET }, limits: { idleTimeoutMs: -1 } }],
@@ -223,7 +278,10 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('refuses perHour below perMinute', () => {
-      const error = refusal({ auth: { secret: SECRET }, limits: { rateLimit: { perMinute: 20, perHour: 19 } } });
+      const error = refusal({
+        auth: { secret: SECRET },
+        limits: { rateLimit: { perMinute: 20, perHour: 19 } },
+      });
       expect(error.option).toBe('limits.rateLimit.perHour');
       expect(error.message).toContain('at least limits.rateLimit.perMinute');
     });
@@ -264,7 +322,10 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('refuses a postgres database with a non-postgres URL', () => {
-      const error = refusal({ auth: { secret: SECRET }, database: { type: 'postgres', url: 'mysql://localhost/db' } });
+      const error = refusal({
+        auth: { secret: SECRET },
+        database: { type: 'postgres', url: 'mysql://localhost/db' },
+      });
       expect(error.option).toBe('database.url');
       expect(error.message).toContain('postgres:// or postgresql://');
     });

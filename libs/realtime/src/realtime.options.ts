@@ -145,8 +145,7 @@ export interface ResolvedRealtimeOptions {
   paths: DeepRequired<RealtimePathOptions>;
   limits: DeepRequired<RealtimeLimitOptions>;
   database:
-    | { type: 'sqlite'; path: string }
-    | { type: 'postgres'; url: string; schema: string; poolSize: number };
+    { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; schema: string; poolSize: number };
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
 }
@@ -190,9 +189,13 @@ function positiveInt(option: string, value: number, allowZero = false): number {
 
 function path(option: string, value: string): string {
   if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(value)) {
-    throw new RealtimeOptionsError(option, `must be an absolute URL path such as "/ws/chat" (got ${JSON.stringify(value)})`);
+    throw new RealtimeOptionsError(
+      option,
+      `must be an absolute URL path such as "/ws/chat" (got ${JSON.stringify(value)})`,
+    );
   }
-  return value.length > 1 ? value.replace(/\/+$/, '') : value;
+  const trimmed = value.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
 }
 
 function nonEmpty(option: string, value: string): string {
@@ -216,6 +219,9 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   }
   if (hasSecret && (typeof auth.secret !== 'string' || auth.secret.length < 16)) {
     throw new RealtimeOptionsError('auth.secret', 'must be a string of at least 16 characters');
+  }
+  if (hasKey && (auth.publicKey === '' || auth.publicKey?.length === 0)) {
+    throw new RealtimeOptionsError('auth.publicKey', 'must be a non-empty PEM public key');
   }
   const algorithms = auth.algorithms ?? (hasSecret ? ['HS256'] : ['RS256']);
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
@@ -258,14 +264,23 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       logs: path('paths.logs', paths.logs ?? '/ws/logs'),
     },
     limits: {
-      maxPayloadBytes: positiveInt('limits.maxPayloadBytes', limits.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes),
-      maxConnections: positiveInt('limits.maxConnections', limits.maxConnections ?? DEFAULT_LIMITS.maxConnections),
+      maxPayloadBytes: positiveInt(
+        'limits.maxPayloadBytes',
+        limits.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes,
+      ),
+      maxConnections: positiveInt(
+        'limits.maxConnections',
+        limits.maxConnections ?? DEFAULT_LIMITS.maxConnections,
+      ),
       maxConnectionsPerUser: positiveInt(
         'limits.maxConnectionsPerUser',
         limits.maxConnectionsPerUser ?? DEFAULT_LIMITS.maxConnectionsPerUser,
       ),
       rateLimit: {
-        perMinute: positiveInt('limits.rateLimit.perMinute', rate.perMinute ?? DEFAULT_LIMITS.rateLimit.perMinute),
+        perMinute: positiveInt(
+          'limits.rateLimit.perMinute',
+          rate.perMinute ?? DEFAULT_LIMITS.rateLimit.perMinute,
+        ),
         perHour: positiveInt('limits.rateLimit.perHour', rate.perHour ?? DEFAULT_LIMITS.rateLimit.perHour),
       },
       heartbeatIntervalMs: positiveInt(
@@ -276,12 +291,19 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
         'limits.heartbeatTimeoutMs',
         limits.heartbeatTimeoutMs ?? DEFAULT_LIMITS.heartbeatTimeoutMs,
       ),
-      idleTimeoutMs: positiveInt('limits.idleTimeoutMs', limits.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs, true),
+      idleTimeoutMs: positiveInt(
+        'limits.idleTimeoutMs',
+        limits.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
+        true,
+      ),
       maxMessageLength: positiveInt(
         'limits.maxMessageLength',
         limits.maxMessageLength ?? DEFAULT_LIMITS.maxMessageLength,
       ),
-      maxHistoryLimit: positiveInt('limits.maxHistoryLimit', limits.maxHistoryLimit ?? DEFAULT_LIMITS.maxHistoryLimit),
+      maxHistoryLimit: positiveInt(
+        'limits.maxHistoryLimit',
+        limits.maxHistoryLimit ?? DEFAULT_LIMITS.maxHistoryLimit,
+      ),
       maxBufferedBytes: positiveInt(
         'limits.maxBufferedBytes',
         limits.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes,
@@ -322,5 +344,8 @@ function resolveDatabase(database: RealtimeDatabaseOptions | undefined): Resolve
       poolSize: positiveInt('database.poolSize', database.poolSize ?? 10),
     };
   }
-  throw new RealtimeOptionsError('database.type', `must be "sqlite" or "postgres" (got ${JSON.stringify((database as { type: unknown }).type)})`);
+  throw new RealtimeOptionsError(
+    'database.type',
+    `must be "sqlite" or "postgres" (got ${JSON.stringify((database as { type: unknown }).type)})`,
+  );
 }

@@ -1,6 +1,11 @@
 // GET /health: 200 when the app and both databases (the library's and the sample's) answer.
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator, type HealthCheckResult } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  TypeOrmHealthIndicator,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { REALTIME_CONNECTION } from 'nest-realtime';
 import { DataSource } from 'typeorm';

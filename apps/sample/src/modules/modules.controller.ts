@@ -25,7 +25,11 @@ export class ModulesController {
   }
 
   @Patch(':moduleId')
-  update(@ConnectedUser() user: RealtimeIdentity, @Param('moduleId') moduleId: string, @Body() dto: UpdateModuleDto) {
+  update(
+    @ConnectedUser() user: RealtimeIdentity,
+    @Param('moduleId') moduleId: string,
+    @Body() dto: UpdateModuleDto,
+  ) {
     return this.modules.update(user, moduleId, dto);
   }
 
@@ -37,7 +41,11 @@ export class ModulesController {
 
   @Post(':moduleId/telemetry')
   @HttpCode(200)
-  telemetry(@ConnectedUser() user: RealtimeIdentity, @Param('moduleId') moduleId: string, @Body() dto: TelemetryDto) {
+  telemetry(
+    @ConnectedUser() user: RealtimeIdentity,
+    @Param('moduleId') moduleId: string,
+    @Body() dto: TelemetryDto,
+  ) {
     return this.modules.telemetry(user, moduleId, dto.telemetry);
   }
 

@@ -28,15 +28,27 @@ export class ModulesService {
       throw new ConflictException(`Module ${dto.moduleId} already exists`);
     }
     const saved = await this.modules.save(
-      this.modules.create({ ...dto, userId: user.userId, status: 'offline', telemetry: null, lastSeen: null }),
+      this.modules.create({
+        ...dto,
+        userId: user.userId,
+        status: 'offline',
+        telemetry: null,
+        lastSeen: null,
+      }),
     );
-    this.realtime.emitModuleAdded(user.userId, { moduleId: saved.moduleId, name: saved.name, type: saved.type });
+    this.realtime.emitModuleAdded(user.userId, {
+      moduleId: saved.moduleId,
+      name: saved.name,
+      type: saved.type,
+    });
     return saved;
   }
 
   async update(user: RealtimeIdentity, moduleId: string, dto: UpdateModuleDto): Promise<ModuleEntity> {
     const module = await this.owned(user, moduleId);
-    Object.assign(module, dto);
+    // Only the fields sent: the transformed DTO carries absent ones as undefined.
+    if (dto.name !== undefined) module.name = dto.name;
+    if (dto.type !== undefined) module.type = dto.type;
     const saved = await this.modules.save(module);
     this.realtime.emitModuleUpdated({ moduleId, name: saved.name, type: saved.type });
     return saved;

@@ -26,7 +26,9 @@ export function createRealtimeValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const fields = flattenValidationErrors(errors);
       const first = fields[0];
-      const message = first ? `Invalid field "${first.field}": ${first.problems[0] ?? 'invalid'}` : 'Invalid payload';
+      const message = first
+        ? `Invalid field "${first.field}": ${first.problems[0] ?? 'invalid'}`
+        : 'Invalid payload';
       return RealtimeError.invalidFormat(message, { field: first?.field, fields });
     },
   });

@@ -1,6 +1,12 @@
 // Admin events of seed 002: rt_global_stats_updated with real figures, coalesced over a short window
 // and sent to admins only when a figure changed.
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import stringify from 'safe-stable-stringify';
 import type { Subscription } from 'rxjs';
 import type { GlobalStats } from '../protocol';
@@ -17,6 +23,7 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
   private lastSent: string | null = null;
   private subscription: Subscription | null = null;
   private flushing: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly events: EventsManager,
@@ -30,6 +37,7 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   beforeApplicationShutdown(): void {
+    this.stopped = true;
     this.subscription?.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -46,7 +54,7 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** Asks for a stats update; several requests within the window make one computation. */
   scheduleStatsUpdate(): void {
-    if (this.timer) return;
+    if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flushing = this.flushing.then(async () => {
@@ -61,12 +69,16 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       const stats = await this.getStats();
       const fingerprint = stringify(stats) ?? '';
-      if (fingerprint === this.lastSent) return false;
+      // A computation that was already running when the app shut down sends nothing.
+      if (this.stopped || fingerprint === this.lastSent) return false;
       this.lastSent = fingerprint;
       this.events.emitToAdmins('rt_global_stats_updated', { stats });
       return true;
     } catch (error) {
-      this.logger.error('Could not compute global stats', error instanceof Error ? error.stack : String(error));
+      this.logger.error(
+        'Could not compute global stats',
+        error instanceof Error ? error.stack : String(error),
+      );
       return false;
     }
   }

@@ -6,7 +6,9 @@ import { ROOM_PREFIX } from '../realtime.constants';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
 
 /** Payload type of an event: typed for the seed's rt_* events, free for custom ones. */
-export type EventPayload<E extends string> = E extends RealtimeServerEventName ? RealtimeServerEvents[E] : unknown;
+export type EventPayload<E extends string> = E extends RealtimeServerEventName
+  ? RealtimeServerEvents[E]
+  : unknown;
 
 @Injectable()
 export class EventsManager {

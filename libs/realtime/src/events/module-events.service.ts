@@ -1,11 +1,7 @@
 // Module events of seed 002 (rt_module_*, rt_telemetry_updated), sent to the modules page and the
 // admins; an update that does not change the module's state is suppressed.
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type {
-  ModuleAddedPayload,
-  ModuleStateSnapshot,
-  ModuleUpdatedPayload,
-} from '../protocol';
+import type { ModuleAddedPayload, ModuleStateSnapshot, ModuleUpdatedPayload } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { EventsManager, type EventPayload } from './events-manager.service';
@@ -55,7 +51,8 @@ export class ModuleEvents {
 
   /** `rt_module_updated`; returns false when name and type are unchanged. */
   emitModuleUpdated(module: ModuleUpdatedPayload): boolean {
-    if (!this.cache.update(module.moduleId, 'definition', { name: module.name, type: module.type })) return false;
+    if (!this.cache.update(module.moduleId, 'definition', { name: module.name, type: module.type }))
+      return false;
     this.send('rt_module_updated', { moduleId: module.moduleId, name: module.name, type: module.type });
     return true;
   }
@@ -72,10 +69,15 @@ export class ModuleEvents {
     return this.cache.snapshot();
   }
 
-  private send<E extends 'rt_module_online' | 'rt_module_offline' | 'rt_module_added' | 'rt_module_removed' | 'rt_module_updated' | 'rt_telemetry_updated'>(
-    event: E,
-    data: EventPayload<E>,
-  ): void {
+  private send<
+    E extends
+      | 'rt_module_online'
+      | 'rt_module_offline'
+      | 'rt_module_added'
+      | 'rt_module_removed'
+      | 'rt_module_updated'
+      | 'rt_telemetry_updated',
+  >(event: E, data: EventPayload<E>): void {
     this.events.emitToTargets({ pages: [this.options.events.modulesPage], admins: true }, event, data);
   }
 }

@@ -23,12 +23,17 @@ export class ModuleStateCache {
   }
 
   /** Records the aspect's new value; returns false when it equals the last recorded value. */
-  update<A extends ModuleAspect>(moduleId: string, aspect: A, value: NonNullable<ModuleStateSnapshot[A]>): boolean {
+  update<A extends ModuleAspect>(
+    moduleId: string,
+    aspect: A,
+    value: NonNullable<ModuleStateSnapshot[A]>,
+  ): boolean {
     const fingerprint = stringify(value) ?? '';
     const entry = this.entries.get(moduleId) ?? { snapshot: { moduleId }, fingerprints: {} };
     if (entry.fingerprints[aspect] === fingerprint) return false;
     entry.fingerprints[aspect] = fingerprint;
-    entry.snapshot[aspect] = value;
+    // A copy: the caller may mutate its object later; the snapshot must show what was sent.
+    entry.snapshot[aspect] = structuredClone(value);
     this.entries.set(moduleId, entry);
     return true;
   }
@@ -42,6 +47,6 @@ export class ModuleStateCache {
   }
 
   snapshot(): ModuleStateSnapshot[] {
-    return [...this.entries.values()].map((entry) => ({ ...entry.snapshot }));
+    return [...this.entries.values()].map((entry) => structuredClone(entry.snapshot));
   }
 }

@@ -17,8 +17,7 @@ export type ErrorEnvelope = Envelope<RealtimeErrorPayload> & { type: 'error' };
 
 /** Result of decoding one inbound text frame. */
 export type DecodedFrame =
-  | { ok: true; type: string; data: unknown }
-  | { ok: false; error: RealtimeErrorPayload };
+  { ok: true; type: string; data: unknown } | { ok: false; error: RealtimeErrorPayload };
 
 function invalid(message: string, details: Record<string, unknown> = {}): DecodedFrame {
   return { ok: false, error: { code: RealtimeErrorCode.INVALID_FORMAT, message, details } };

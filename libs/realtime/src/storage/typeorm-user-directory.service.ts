@@ -32,7 +32,9 @@ export class TypeOrmUserDirectory implements UserDirectory {
 
   async register(input: RegisterUserInput): Promise<RealtimeUser> {
     if (!USERNAME.test(input.username)) {
-      throw RealtimeError.invalidFormat('Invalid username (1-64 of letters, digits, _ . @ -)', { field: 'username' });
+      throw RealtimeError.invalidFormat('Invalid username (1-64 of letters, digits, _ . @ -)', {
+        field: 'username',
+      });
     }
     if (input.id !== undefined && (input.id.length === 0 || input.id.length > 64)) {
       throw RealtimeError.invalidFormat('Invalid user id (1-64 characters)', { field: 'id' });
@@ -40,11 +42,16 @@ export class TypeOrmUserDirectory implements UserDirectory {
     return this.dataSource.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const existing = await repo.findOne({
-        where: input.id !== undefined ? [{ userId: input.id }, { username: input.username }] : { username: input.username },
+        where:
+          input.id !== undefined
+            ? [{ userId: input.id }, { username: input.username }]
+            : { username: input.username },
       });
       if (existing) {
         if (input.id !== undefined && existing.userId !== input.id) {
-          throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Username already taken', { field: 'username' });
+          throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Username already taken', {
+            field: 'username',
+          });
         }
         if (input.roles !== undefined) existing.roles = input.roles;
         if (input.email !== undefined) existing.email = input.email;

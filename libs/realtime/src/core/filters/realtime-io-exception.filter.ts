@@ -12,13 +12,17 @@ export class RealtimeIoExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const error = toRealtimeError(exception);
     if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
-      this.logger.error('Unhandled error in a Socket.IO handler', exception instanceof Error ? exception.stack : String(exception));
+      this.logger.error(
+        'Unhandled error in a Socket.IO handler',
+        exception instanceof Error ? exception.stack : String(exception),
+      );
     }
     const args = host.getArgs<unknown[]>();
     const socket = args[0] as Socket;
     const payload = error.toPayload();
     socket.emit('error', payload);
-    const ack = args.find((arg, index) => index > 1 && typeof arg === 'function') as ((body: unknown) => void) | undefined;
+    const ack = args.find((arg, index) => index > 1 && typeof arg === 'function') as
+      ((body: unknown) => void) | undefined;
     ack?.({ error: payload });
     if (error.code === RealtimeErrorCode.AUTH_FAILED) socket.disconnect(true);
   }

@@ -12,10 +12,14 @@ export class RealtimeWsExceptionFilter implements ExceptionFilter {
     const client = host.switchToWs().getClient<unknown>();
     const error = toRealtimeError(exception);
     if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
-      this.logger.error('Unhandled error in a ws handler', exception instanceof Error ? exception.stack : String(exception));
+      this.logger.error(
+        'Unhandled error in a ws handler',
+        exception instanceof Error ? exception.stack : String(exception),
+      );
     }
     if (!(client instanceof RawWsConnection)) return;
     client.sendError(error);
-    if (error.code === RealtimeErrorCode.AUTH_FAILED) client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
+    if (error.code === RealtimeErrorCode.AUTH_FAILED)
+      client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
   }
 }

@@ -36,6 +36,8 @@ export function RealtimeGateway(options: RealtimeGatewayOptions): ClassDecorator
   return WebSocketGateway<RealtimeGatewayMetadata>({ path, realtime: options });
 }
 
-export function isRealtimeGatewayMetadata(value: unknown): value is RealtimeGatewayMetadata & { path: string } {
+export function isRealtimeGatewayMetadata(
+  value: unknown,
+): value is RealtimeGatewayMetadata & { path: string } {
   return typeof value === 'object' && value !== null && 'realtime' in value;
 }

@@ -28,7 +28,12 @@ export interface RealtimeSocketData {
   identity: RealtimeIdentity;
 }
 
-export type RealtimeSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, RealtimeSocketData>;
+export type RealtimeSocket = Socket<
+  Record<string, never>,
+  Record<string, never>,
+  Record<string, never>,
+  RealtimeSocketData
+>;
 
 type Transform = (data: unknown) => Observable<unknown>;
 type IoCreateOptions = Parameters<IoAdapter['create']>[1];
@@ -186,7 +191,7 @@ export class RealtimeAdapter extends IoAdapter {
     server.use((socket, next) => {
       try {
         const identity = lifecycle.authenticate({
-          auth: socket.handshake.auth as Record<string, unknown>,
+          auth: socket.handshake.auth,
           query: socket.handshake.query,
           headers: socket.handshake.headers,
         });
@@ -249,10 +254,14 @@ export class RealtimeAdapter extends IoAdapter {
         connection.sendError(RealtimeError.invalidFormat('Binary frames are not supported'));
         return;
       }
-      const text = Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+      const text = Buffer.isBuffer(raw)
+        ? raw.toString('utf8')
+        : Buffer.from(raw as ArrayBuffer).toString('utf8');
       const decoded = connection.decode(text);
       if (!decoded.ok) {
-        connection.sendError(new RealtimeError(decoded.error.code, decoded.error.message, decoded.error.details));
+        connection.sendError(
+          new RealtimeError(decoded.error.code, decoded.error.message, decoded.error.details),
+        );
         return;
       }
       const handler = byType.get(decoded.type);
@@ -262,12 +271,17 @@ export class RealtimeAdapter extends IoAdapter {
         );
         return;
       }
-      const result = await lastValueFrom(transform(handler(decoded.data, decoded.type)), { defaultValue: undefined });
+      const result = await lastValueFrom(transform(handler(decoded.data, decoded.type)), {
+        defaultValue: undefined,
+      });
       if (isWsResponse(result)) connection.send(result.event, result.data);
     } catch (error) {
       const realtimeError = toRealtimeError(error);
       if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
-        this.logger.error(`Unhandled error on ${connection.request.url ?? ''}`, error instanceof Error ? error.stack : String(error));
+        this.logger.error(
+          `Unhandled error on ${connection.request.url ?? ''}`,
+          error instanceof Error ? error.stack : String(error),
+        );
       }
       connection.sendError(realtimeError);
     }

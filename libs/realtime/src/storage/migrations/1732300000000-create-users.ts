@@ -10,14 +10,20 @@ export class CreateUsers1732300000000 implements MigrationInterface {
       new Table({
         name: 'rt_users',
         columns: [
-          { name: 'seq', type: 'integer', isPrimary: true, isGenerated: true, generationStrategy: 'increment' },
+          {
+            name: 'seq',
+            type: 'integer',
+            isPrimary: true,
+            isGenerated: true,
+            generationStrategy: 'increment',
+          },
           { name: 'user_id', type: 'varchar', length: '64', isUnique: true },
           { name: 'username', type: 'varchar', length: '64', isUnique: true },
           { name: 'email', type: 'varchar', length: '255', isNullable: true },
           { name: 'roles', type: 'text' },
           {
             name: 'created_at',
-            type: postgres ? 'timestamp' : 'datetime',
+            type: postgres ? 'timestamptz' : 'datetime',
             default: postgres ? 'now()' : "(datetime('now'))",
           },
           { name: 'last_seen_at', type: 'bigint', isNullable: true },

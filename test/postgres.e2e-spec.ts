@@ -1,0 +1,104 @@
+// The sample app on a real PostgreSQL server (started by the spec): logins, modules, health, and
+// the library's migrations applied to its own 'realtime' connection.
+import type { INestApplication } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import { REALTIME_CONNECTION } from 'nest-realtime';
+import request from 'supertest';
+import type { DataSource } from 'typeorm';
+import { startPostgres, type PostgresServer } from './support/postgres-server';
+import { startSample, type RunningSample } from './support/sample-app';
+
+// initdb + server start + migrations; the tests themselves keep jest's 30 s.
+const BOOT_TIMEOUT_MS = 120_000;
+
+interface LoginBody {
+  token: string;
+  user: { id: string; username: string };
+}
+
+describe('sample app on PostgreSQL (e2e)', () => {
+  let postgres: PostgresServer | undefined;
+  let sample: RunningSample | undefined;
+  let app: INestApplication | undefined;
+
+  beforeAll(async () => {
+    postgres = await startPostgres({ startTimeoutMs: 60_000 });
+    sample = await startSample({ config: { databaseUrl: postgres.url } });
+    app = sample.app;
+  }, BOOT_TIMEOUT_MS);
+
+  afterAll(async () => {
+    try {
+      await sample?.close();
+    } finally {
+      await postgres?.stop();
+    }
+  });
+
+  function http() {
+    if (!app) throw new Error('app did not start');
+    return request(app.getHttpServer());
+  }
+
+  function dataSource(name?: string): DataSource {
+    if (!app) throw new Error('app did not start');
+    return app.get<DataSource>(getDataSourceToken(name));
+  }
+
+  async function login(username: string): Promise<LoginBody> {
+    const res = await http().post('/auth/login').send({ username }).expect(200);
+    return res.body as LoginBody;
+  }
+
+  it('runs both connections on PostgreSQL, not SQLite', () => {
+    expect(dataSource(REALTIME_CONNECTION).options.type).toBe('postgres');
+    expect(dataSource().options.type).toBe('postgres');
+  });
+
+  it('applies the library migrations: rt_migrations and rt_users exist', async () => {
+    const db = dataSource(REALTIME_CONNECTION);
+    const tables: { table_name: string }[] = await db.query(
+      `SELECT table_name FROM information_schema.tables
+        WHERE table_schema = current_schema() AND table_name IN ('rt_migrations', 'rt_users')
+        ORDER BY table_name`,
+    );
+    expect(tables.map((t) => t.table_name)).toEqual(['rt_migrations', 'rt_users']);
+    const applied: { name: string }[] = await db.query('SELECT name FROM rt_migrations');
+    expect(applied.map((m) => m.name)).toContain('CreateUsers1732300000000');
+  });
+
+  it('numbers users from the row id and keeps the id on a second login', async () => {
+    const alice = await login('alice');
+    expect(alice.token).toEqual(expect.any(String));
+    expect(alice.user).toMatchObject({ id: '1', username: 'alice' });
+
+    const bob = await login('bob');
+    expect(bob.user).toMatchObject({ id: '2', username: 'bob' });
+
+    const aliceAgain = await login('alice');
+    expect(aliceAgain.user.id).toBe('1');
+  });
+
+  it('creates a module with a bearer token and lists it', async () => {
+    const { token } = await login('alice');
+    const created = await http()
+      .post('/modules')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ moduleId: 'pg-sensor-1', name: 'Boiler sensor', type: 'sensor' })
+      .expect(201);
+    expect(created.body).toMatchObject({ moduleId: 'pg-sensor-1', userId: '1', status: 'offline' });
+
+    const listed = await http().get('/modules').set('Authorization', `Bearer ${token}`).expect(200);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ moduleId: 'pg-sensor-1', name: 'Boiler sensor' }),
+    ]);
+  });
+
+  it('reports both databases up on /health', async () => {
+    const res = await http().get('/health').expect(200);
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      info: { 'realtime-db': { status: 'up' }, 'sample-db': { status: 'up' } },
+    });
+  });
+});

@@ -1,0 +1,286 @@
+// RealtimeAdapter: raw ws and Socket.IO gateways side by side on one port, authenticated at the
+// handshake, with frames parsed, validated and answered in order, and limits enforced.
+import { Module, UseFilters, UsePipes, type INestApplication } from '@nestjs/common';
+import type { Server } from 'http';
+import type { AddressInfo } from 'net';
+import { Test } from '@nestjs/testing';
+import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  ConnectedUser,
+  ConnectionRegistry,
+  RealtimeAdapter,
+  RealtimeError,
+  RealtimeGateway,
+  RealtimeModule,
+  RealtimeWsExceptionFilter,
+  createRealtimeValidationPipe,
+  dataEnvelopeCodec,
+  type RealtimeIdentity,
+  type RealtimeModuleOptions,
+} from 'nest-realtime';
+import { connectIo, ioRefusal, signToken, TestWs, waitUntil } from './support/clients';
+import { TEST_SECRET } from './support/sample-app';
+
+class EchoDto {
+  @IsString()
+  @MaxLength(100)
+  text: string;
+}
+
+class SlowDto {
+  @IsInt()
+  n: number;
+
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  delayMs: number;
+}
+
+@RealtimeGateway({ transport: 'ws', path: '/ws/echo', codec: dataEnvelopeCodec })
+@UseFilters(RealtimeWsExceptionFilter)
+@UsePipes(createRealtimeValidationPipe())
+class EchoGateway {
+  @SubscribeMessage('echo')
+  echo(@ConnectedUser() user: RealtimeIdentity, @MessageBody() body: EchoDto) {
+    return { event: 'echo', data: { text: body.text, userId: user.userId, username: user.username } };
+  }
+
+  @SubscribeMessage('slow')
+  async slow(@MessageBody() body: SlowDto) {
+    await new Promise((resolve) => setTimeout(resolve, body.delayMs));
+    return { event: 'slow', data: { n: body.n } };
+  }
+
+  @SubscribeMessage('deny')
+  deny(): never {
+    throw new RealtimeError('PERMISSION_DENIED', 'Not a member of this room', { room: 'secret' });
+  }
+
+  @SubscribeMessage('crash')
+  crash(): never {
+    throw new Error('database password is hunter2');
+  }
+}
+
+async function startApp(
+  limits: RealtimeModuleOptions['limits'] = {},
+): Promise<{ app: INestApplication; port: number }> {
+  @Module({
+    imports: [
+      RealtimeModule.forRoot({
+        auth: { secret: TEST_SECRET },
+        database: { type: 'sqlite', path: ':memory:' },
+        limits,
+      }),
+    ],
+    providers: [EchoGateway],
+  })
+  class TransportTestModule {}
+
+  const moduleRef = await Test.createTestingModule({ imports: [TransportTestModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  app.useWebSocketAdapter(new RealtimeAdapter(app));
+  await app.listen(0, '127.0.0.1');
+  return { app, port: ((app.getHttpServer() as Server).address() as AddressInfo).port };
+}
+
+const token = (sub: string, extra: Record<string, unknown> = {}) =>
+  signToken({ sub, username: `user-${sub}`, ...extra });
+
+describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
+  let app: INestApplication;
+  let port: number;
+  const clients: TestWs[] = [];
+  const ws = async (query: string, options = {}) => {
+    const client = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo${query}`, options);
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    ({ app, port } = await startApp({ maxPayloadBytes: 1024, maxConnectionsPerUser: 2 }));
+  });
+  afterEach(() => {
+    while (clients.length) clients.pop()?.close();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('authenticates by query token and hands the identity to the handler', async () => {
+    const client = await ws(`?token=${token('5')}`);
+    client.send({ type: 'echo', data: { text: 'hello' } });
+    const frame = await client.next('echo');
+    expect(frame.data).toEqual({ text: 'hello', userId: '5', username: 'user-5' });
+    expect(new Date(frame.timestamp ?? '').toISOString()).toBe(frame.timestamp);
+  });
+
+  it('authenticates by Authorization: Bearer header', async () => {
+    const client = await ws('', { headers: { Authorization: `Bearer ${token('6')}` } });
+    client.send({ type: 'echo', data: { text: 'via header' } });
+    expect((await client.next('echo')).data).toMatchObject({ userId: '6' });
+  });
+
+  it.each([
+    ['no token', '', 'Authentication token missing'],
+    [
+      'a forged token',
+      `?token=${signToken({ sub: '1' }, {}, 'not-the-server-secret-0123456789')}`,
+      'Token signature invalid',
+    ],
+    [
+      'an expired token',
+      `?token=${signToken({ sub: '1', exp: Math.floor(Date.now() / 1000) - 5 })}`,
+      'Token expired',
+    ],
+  ])('refuses %s: AUTH_FAILED error frame, then close 4401', async (_name, query, message) => {
+    const client = await ws(query);
+    const error = await client.next('error');
+    expect(error.data).toEqual({ code: 'AUTH_FAILED', message, details: {} });
+    expect(await client.closedWithin()).toEqual({ code: 4401, reason: message });
+  });
+
+  it('answers malformed frames with INVALID_FORMAT and keeps the connection usable', async () => {
+    const client = await ws(`?token=${token('7')}`);
+    client.send('this is not json');
+    expect((await client.next('error')).data).toEqual({
+      code: 'INVALID_FORMAT',
+      message: 'Frame is not valid JSON',
+      details: {},
+    });
+    client.send('[1,2,3]');
+    expect((await client.next('error')).data).toMatchObject({
+      code: 'INVALID_FORMAT',
+      message: 'Frame must be a JSON object',
+    });
+    client.send({ data: {} });
+    expect((await client.next('error')).data).toMatchObject({
+      code: 'INVALID_FORMAT',
+      details: { field: 'type' },
+    });
+    client.send({ type: 'teleport', data: {} });
+    expect((await client.next('error')).data).toMatchObject({
+      code: 'INVALID_FORMAT',
+      details: { type: 'teleport' },
+    });
+    client.send({ type: 'echo', data: { text: 42 } });
+    expect((await client.next('error')).data).toMatchObject({
+      code: 'INVALID_FORMAT',
+      details: { field: 'text' },
+    });
+    client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await client.next('error')).data).toMatchObject({
+      code: 'INVALID_FORMAT',
+      message: 'Binary frames are not supported',
+    });
+
+    client.send({ type: 'echo', data: { text: 'still here' } });
+    expect((await client.next('echo')).data).toMatchObject({ text: 'still here' });
+  });
+
+  it('turns a RealtimeError into its code and an unknown error into INTERNAL_ERROR without details', async () => {
+    const client = await ws(`?token=${token('8')}`);
+    client.send({ type: 'deny', data: {} });
+    expect((await client.next('error')).data).toEqual({
+      code: 'PERMISSION_DENIED',
+      message: 'Not a member of this room',
+      details: { room: 'secret' },
+    });
+    client.send({ type: 'crash', data: {} });
+    const crash = await client.next('error');
+    expect(crash.data).toEqual({ code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} });
+    expect(JSON.stringify(crash)).not.toContain('hunter2');
+  });
+
+  it('handles the frames of one connection in order, even when a handler is slow', async () => {
+    const client = await ws(`?token=${token('9')}`);
+    client.send({ type: 'slow', data: { n: 1, delayMs: 150 } });
+    client.send({ type: 'slow', data: { n: 2, delayMs: 0 } });
+    client.send({ type: 'slow', data: { n: 3, delayMs: 20 } });
+    const order = [await client.next('slow'), await client.next('slow'), await client.next('slow')];
+    expect(order.map((f) => (f.data as { n: number }).n)).toEqual([1, 2, 3]);
+  });
+
+  it('closes with 1009 a frame over the maximum payload', async () => {
+    const client = await ws(`?token=${token('10')}`);
+    client.send({ type: 'echo', data: { text: 'x'.repeat(2000) } });
+    expect((await client.closedWithin()).code).toBe(1009);
+  });
+
+  it('refuses an upgrade to a path nobody serves with 404', async () => {
+    await expect(TestWs.open(`ws://127.0.0.1:${port}/ws/nowhere`)).rejects.toThrow(
+      'Unexpected server response: 404',
+    );
+  });
+
+  it('serves Socket.IO and raw ws side by side and counts both', async () => {
+    const registry = app.get(ConnectionRegistry);
+    const socket = await connectIo(`http://127.0.0.1:${port}`, { token: token('11') });
+    const client = await ws(`?token=${token('12')}`);
+    client.send({ type: 'echo', data: { text: 'ws' } });
+    await client.next('echo');
+    expect(registry.countByTransport()).toEqual({ socketIo: 1, ws: 1 });
+    socket.close();
+    client.close();
+    await waitUntil(() => registry.size === 0);
+  });
+
+  it('enforces the per-user connection limit on both transports (CONNECTION_LIMIT)', async () => {
+    const t = token('13');
+    await ws(`?token=${t}`);
+    await ws(`?token=${t}`);
+    const third = await ws(`?token=${t}`);
+    expect((await third.next('error')).data).toMatchObject({ code: 'CONNECTION_LIMIT' });
+    expect((await third.closedWithin()).code).toBe(4429);
+    const refusal = await ioRefusal(`http://127.0.0.1:${port}`, { token: t });
+    expect(refusal.data?.code).toBe('CONNECTION_LIMIT');
+  });
+
+  it('closes a connection whose token expired on its next message (AUTH_FAILED, 4401)', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const client = await ws(`?token=${signToken({ sub: '14', exp })}`);
+    client.send({ type: 'echo', data: { text: 'before expiry' } });
+    await client.next('echo');
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    client.send({ type: 'echo', data: { text: 'after expiry' } });
+    expect((await client.next('error')).data).toEqual({
+      code: 'AUTH_FAILED',
+      message: 'Token expired',
+      details: {},
+    });
+    expect((await client.closedWithin()).code).toBe(4401);
+  });
+});
+
+describe('RealtimeAdapter: heartbeat and idle timeout', () => {
+  let app: INestApplication;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ app, port } = await startApp({ heartbeatIntervalMs: 100, idleTimeoutMs: 400 }));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('terminates a peer that does not answer two pings', async () => {
+    const client = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${token('20')}`, {
+      autoPong: false,
+    });
+    let pings = 0;
+    client.socket.on('ping', () => (pings += 1));
+    const closed = await client.closedWithin(3000);
+    expect(closed.code).toBe(1006);
+    expect(pings).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps a peer that answers pings, until it stays idle past the idle timeout (4408)', async () => {
+    const client = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${token('21')}`);
+    const started = Date.now();
+    const closed = await client.closedWithin(3000);
+    expect(closed).toEqual({ code: 4408, reason: 'Idle timeout' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+});
