@@ -10,7 +10,11 @@ export async function createSampleApp(
   overrides: Partial<RealtimeModuleOptions> = {},
   logger: false | undefined = undefined,
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.register(config, overrides), { logger });
+  // abortOnError false: a boot failure rejects (main.ts reports it and exits) instead of exiting here.
+  const app = await NestFactory.create(AppModule.register(config, overrides), {
+    logger,
+    abortOnError: false,
+  });
   // The one line a host adds: Socket.IO and raw ws gateways side by side on the HTTP port.
   app.useWebSocketAdapter(new RealtimeAdapter(app));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));

@@ -11,4 +11,7 @@ async function bootstrap(): Promise<void> {
   new Logger('Sample').log(`nest-realtime sample listening on ${await app.getUrl()}`);
 }
 
-void bootstrap();
+bootstrap().catch((error: unknown) => {
+  new Logger('Sample').error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

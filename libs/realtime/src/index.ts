@@ -18,6 +18,7 @@ export {
   type RealtimeModuleOptions,
   type RealtimePathOptions,
   type RealtimeRateLimitOptions,
+  type RealtimeRedisOptions,
   type RealtimeSocketIoOptions,
   type ResolvedRealtimeOptions,
 } from './realtime.options';

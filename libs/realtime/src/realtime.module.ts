@@ -12,6 +12,7 @@ import { ConnectionRegistry } from './core/connection-registry.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ConfigurableModuleClass } from './realtime-module.definition';
+import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
 import { TypeOrmUserDirectory } from './storage/typeorm-user-directory.service';
 import { USER_DIRECTORY } from './storage/user-directory.interface';
 
@@ -29,7 +30,12 @@ const SERVICES = [
 ];
 
 @Module({
-  providers: [...SERVICES, { provide: USER_DIRECTORY, useClass: TypeOrmUserDirectory }],
+  providers: [
+    ...SERVICES,
+    redisClientsProvider,
+    RedisShutdown,
+    { provide: USER_DIRECTORY, useClass: TypeOrmUserDirectory },
+  ],
   exports: [...SERVICES, USER_DIRECTORY],
 })
 export class RealtimeModule extends ConfigurableModuleClass {}

@@ -105,6 +105,16 @@ export interface RealtimeSocketIoOptions {
   cors?: { origin: string | string[] | boolean; credentials?: boolean };
 }
 
+/** Redis for scale-out across nodes (optional peers `ioredis` and `@socket.io/redis-adapter`). */
+export interface RealtimeRedisOptions {
+  /** redis:// or rediss:// URL. */
+  url: string;
+  /** Prefix of every key and channel the library uses. @default 'rt' */
+  keyPrefix?: string;
+  /** Time allowed to connect at start before boot fails. @default 5000 */
+  connectTimeoutMs?: number;
+}
+
 /** Options of RealtimeModule.forRoot / the factory of forRootAsync. */
 export interface RealtimeModuleOptions {
   auth: RealtimeAuthOptions;
@@ -113,6 +123,8 @@ export interface RealtimeModuleOptions {
   database?: RealtimeDatabaseOptions;
   events?: RealtimeEventsOptions;
   socketIo?: RealtimeSocketIoOptions;
+  /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
+  redis?: RealtimeRedisOptions;
 }
 
 /** Static choices, given next to the options in forRoot and forRootAsync (they shape the module). */
@@ -148,6 +160,7 @@ export interface ResolvedRealtimeOptions {
     { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; schema: string; poolSize: number };
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
+  redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
 }
 
 export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
@@ -316,6 +329,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       statsThrottleMs: positiveInt('events.statsThrottleMs', events.statsThrottleMs ?? 1000, true),
     },
     socketIo: { cors: options.socketIo?.cors },
+    redis: resolveRedis(options.redis),
   };
   if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
     throw new RealtimeOptionsError('limits.rateLimit.perHour', 'must be at least limits.rateLimit.perMinute');
@@ -348,4 +362,20 @@ function resolveDatabase(database: RealtimeDatabaseOptions | undefined): Resolve
     'database.type',
     `must be "sqlite" or "postgres" (got ${JSON.stringify((database as { type: unknown }).type)})`,
   );
+}
+
+function resolveRedis(redis: RealtimeRedisOptions | undefined): ResolvedRealtimeOptions['redis'] {
+  if (redis === undefined) return null;
+  const url = nonEmpty('redis.url', redis.url);
+  if (!/^rediss?:\/\//.test(url))
+    throw new RealtimeOptionsError('redis.url', 'must be a redis:// or rediss:// URL');
+  const keyPrefix = nonEmpty('redis.keyPrefix', redis.keyPrefix ?? 'rt');
+  if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(keyPrefix)) {
+    throw new RealtimeOptionsError('redis.keyPrefix', 'must be 1-32 letters, digits, _ . : or -');
+  }
+  return {
+    url,
+    keyPrefix,
+    connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs ?? 5000),
+  };
 }

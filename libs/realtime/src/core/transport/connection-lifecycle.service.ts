@@ -10,6 +10,11 @@ import type { HandshakeSource } from '../auth/token-extractor';
 import { TokenVerifier } from '../auth/token-verifier.service';
 import { ConnectionRegistry, type RealtimeTransport } from '../connection-registry.service';
 import { RealtimeError } from '../errors/realtime-error';
+import {
+  REALTIME_REDIS,
+  socketIoRedisAdapter,
+  type RealtimeRedisClients,
+} from '../scale-out/redis-clients.provider';
 import { SocketIoServerRef } from './socket-io-server.ref';
 
 @Injectable()
@@ -19,6 +24,7 @@ export class ConnectionLifecycle {
     private readonly verifier: TokenVerifier,
     private readonly registry: ConnectionRegistry,
     private readonly ioServerRef: SocketIoServerRef,
+    @Inject(REALTIME_REDIS) private readonly redis: RealtimeRedisClients | null,
   ) {}
 
   /** Verifies the handshake's token; throws RealtimeError(AUTH_FAILED). */
@@ -54,7 +60,9 @@ export class ConnectionLifecycle {
     this.registry.remove(id);
   }
 
+  /** Relays the server's broadcasts through Redis when configured, and publishes it to EventsManager. */
   publishSocketIoServer(server: Server): void {
+    if (this.redis) server.adapter(socketIoRedisAdapter(this.redis));
     this.ioServerRef.attach(server);
   }
 }

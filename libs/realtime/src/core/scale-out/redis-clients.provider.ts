@@ -1,0 +1,94 @@
+// Redis connections for scale-out, opened at start when `redis` is configured (boot fails with a
+// clear message if Redis cannot be reached) and closed at shutdown. ioredis is an optional peer,
+// loaded only when the option asks for it.
+import { Inject, Injectable, Logger, OnApplicationShutdown, type Provider } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { REALTIME_OPTIONS } from '../../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+
+export const REALTIME_REDIS = Symbol('REALTIME_REDIS');
+
+/** A publishing and a subscribing connection (a subscribed Redis connection can do nothing else). */
+export interface RealtimeRedisClients {
+  pub: Redis;
+  sub: Redis;
+  keyPrefix: string;
+}
+
+function loadOptional<T>(name: string): T {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(name) as T;
+  } catch {
+    throw new Error(`RealtimeModule: option "redis" needs the package "${name}" (npm install ${name})`);
+  }
+}
+
+async function connect(client: Redis, url: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    client.disconnect();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `RealtimeModule: cannot reach Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}: ${reason}`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function createRedisClients(
+  options: ResolvedRealtimeOptions,
+): Promise<RealtimeRedisClients | null> {
+  if (!options.redis) return null;
+  const { url, keyPrefix, connectTimeoutMs } = options.redis;
+  const { Redis: RedisClient } = loadOptional<typeof import('ioredis')>('ioredis');
+  const settings = { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: connectTimeoutMs };
+  const pub = new RedisClient(url, settings);
+  const sub = new RedisClient(url, settings);
+  // Errors after start are reported by ioredis' reconnect loop; without a listener they would crash.
+  const logger = new Logger('RealtimeRedis');
+  for (const client of [pub, sub])
+    client.on('error', (error: Error) => logger.warn(`Redis: ${error.message}`));
+  try {
+    await Promise.all([connect(pub, url, connectTimeoutMs), connect(sub, url, connectTimeoutMs)]);
+  } catch (error) {
+    pub.disconnect();
+    sub.disconnect();
+    throw error;
+  }
+  return { pub, sub, keyPrefix };
+}
+
+export const redisClientsProvider: Provider = {
+  provide: REALTIME_REDIS,
+  inject: [REALTIME_OPTIONS],
+  useFactory: createRedisClients,
+};
+
+/** Closes the Redis connections after the transports have closed. */
+@Injectable()
+export class RedisShutdown implements OnApplicationShutdown {
+  constructor(@Inject(REALTIME_REDIS) private readonly redis: RealtimeRedisClients | null) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.redis) return;
+    await Promise.allSettled([this.redis.pub.quit(), this.redis.sub.quit()]);
+  }
+}
+
+/** The Socket.IO adapter that relays broadcasts through Redis. */
+export function socketIoRedisAdapter(
+  redis: RealtimeRedisClients,
+): ReturnType<typeof import('@socket.io/redis-adapter').createAdapter> {
+  const { createAdapter } =
+    loadOptional<typeof import('@socket.io/redis-adapter')>('@socket.io/redis-adapter');
+  return createAdapter(redis.pub, redis.sub, { key: `${redis.keyPrefix}:socket.io` });
+}
