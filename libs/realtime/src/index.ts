@@ -11,6 +11,7 @@ export {
   RealtimeOptionsError,
   resolveRealtimeOptions,
   type RealtimeAuthOptions,
+  type RealtimeCompressionOptions,
   type RealtimeDatabaseOptions,
   type RealtimeEventsOptions,
   type RealtimeLimitOptions,
@@ -19,6 +20,7 @@ export {
   type RealtimePathOptions,
   type RealtimeRateLimitOptions,
   type RealtimeRedisOptions,
+  type RealtimeRoomsOptions,
   type RealtimeSocketIoOptions,
   type ResolvedRealtimeOptions,
 } from './realtime.options';
@@ -50,6 +52,19 @@ export { ModuleEvents } from './events/module-events.service';
 export { UserEvents } from './events/user-events.service';
 export { AdminEvents } from './events/admin-events.service';
 export { RealtimeApi } from './events/realtime-api.service';
+export { RoomsService } from './conversations/rooms.service';
+export { MessagesService } from './conversations/messages.service';
+export { ConversationBus } from './conversations/conversation-bus';
+export type {
+  ConversationEvent,
+  HistoryPage,
+  HistoryQuery,
+  MessageKind,
+  NewMessage,
+  RoomSummary,
+  StoredMessage,
+} from './conversations/conversation.types';
+export { fanOut } from './core/transport/fan-out';
 export {
   USER_DIRECTORY,
   InjectUserDirectory,

@@ -6,6 +6,10 @@ import { EventsManager } from './events/events-manager.service';
 import { ModuleEvents } from './events/module-events.service';
 import { RealtimeApi } from './events/realtime-api.service';
 import { UserEvents } from './events/user-events.service';
+import { ConversationBus } from './conversations/conversation-bus';
+import { MessagesService } from './conversations/messages.service';
+import { MessageRateLimiter } from './conversations/rate-limiter.service';
+import { RoomsService } from './conversations/rooms.service';
 import { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
 import { TokenVerifier } from './core/auth/token-verifier.service';
 import { ConnectionRegistry } from './core/connection-registry.service';
@@ -27,6 +31,10 @@ const SERVICES = [
   UserEvents,
   AdminEvents,
   RealtimeApi,
+  ConversationBus,
+  MessageRateLimiter,
+  RoomsService,
+  MessagesService,
 ];
 
 @Module({

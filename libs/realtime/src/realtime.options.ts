@@ -1,5 +1,6 @@
 // RealtimeModule options: the public interface (documented where declared), the defaults merged once,
 // and the boot-time validation whose messages name the offending option.
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Algorithm } from 'jsonwebtoken';
 
 /** JWT verification. Exactly one of `secret` / `publicKey`. */
@@ -105,6 +106,24 @@ export interface RealtimeSocketIoOptions {
   cors?: { origin: string | string[] | boolean; credentials?: boolean };
 }
 
+/** permessage-deflate on the raw ws endpoints, negotiated when the client offers it. */
+export interface RealtimeCompressionOptions {
+  /** Off by default: compression costs CPU on every frame. @default false */
+  enabled?: boolean;
+  /** Frames smaller than this many bytes are sent uncompressed. @default 1024 */
+  threshold?: number;
+}
+
+export interface RealtimeRoomsOptions {
+  /** Rooms created at start when missing. @default [{ name: 'general' }] */
+  initial?: Array<{ name: string; isPrivate?: boolean }>;
+  /**
+   * Rate-limit storage shared by every transport (an `@nestjs/throttler` ThrottlerStorage, e.g. a
+   * Redis-backed one for several nodes). @default in-memory ThrottlerStorageService
+   */
+  rateLimitStorage?: ThrottlerStorage;
+}
+
 /** Redis for scale-out across nodes (optional peers `ioredis` and `@socket.io/redis-adapter`). */
 export interface RealtimeRedisOptions {
   /** redis:// or rediss:// URL. */
@@ -123,6 +142,10 @@ export interface RealtimeModuleOptions {
   database?: RealtimeDatabaseOptions;
   events?: RealtimeEventsOptions;
   socketIo?: RealtimeSocketIoOptions;
+  /** permessage-deflate for the raw ws endpoints. */
+  compression?: RealtimeCompressionOptions;
+  /** Rooms and direct messages shared by the chat (seed 001) and rooms (seed 003) gateways. */
+  rooms?: RealtimeRoomsOptions;
   /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
   redis?: RealtimeRedisOptions;
 }
@@ -135,6 +158,10 @@ export interface RealtimeModuleExtras {
   gateways?: {
     /** Seed 002 rt_* events over Socket.IO. @default true */
     events?: boolean;
+    /** Seed 001 chat over Socket.IO. @default true */
+    chat?: boolean;
+    /** Seed 003 rooms and direct messages over raw ws (`paths.chat`). @default true */
+    rooms?: boolean;
   };
 }
 
@@ -161,6 +188,8 @@ export interface ResolvedRealtimeOptions {
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
   redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
+  rooms: { initial: Array<{ name: string; isPrivate: boolean }>; rateLimitStorage: ThrottlerStorage | null };
+  compression: { enabled: boolean; threshold: number };
 }
 
 export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
@@ -330,6 +359,11 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     },
     socketIo: { cors: options.socketIo?.cors },
     redis: resolveRedis(options.redis),
+    rooms: resolveRooms(options.rooms),
+    compression: {
+      enabled: options.compression?.enabled === true,
+      threshold: positiveInt('compression.threshold', options.compression?.threshold ?? 1024, true),
+    },
   };
   if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
     throw new RealtimeOptionsError('limits.rateLimit.perHour', 'must be at least limits.rateLimit.perMinute');
@@ -378,4 +412,25 @@ function resolveRedis(redis: RealtimeRedisOptions | undefined): ResolvedRealtime
     keyPrefix,
     connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs ?? 5000),
   };
+}
+
+export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtimeOptions['rooms'] {
+  const initial = rooms?.initial ?? [{ name: 'general' }];
+  if (!Array.isArray(initial)) throw new RealtimeOptionsError('rooms.initial', 'must be an array');
+  const resolved = initial.map((room, index) => {
+    if (typeof room?.name !== 'string' || !ROOM_NAME.test(room.name)) {
+      throw new RealtimeOptionsError(
+        `rooms.initial[${index}].name`,
+        'must be 1-64 letters, digits, _ . or -',
+      );
+    }
+    return { name: room.name, isPrivate: room.isPrivate === true };
+  });
+  const storage = rooms?.rateLimitStorage ?? null;
+  if (storage !== null && typeof storage.increment !== 'function') {
+    throw new RealtimeOptionsError('rooms.rateLimitStorage', 'must implement ThrottlerStorage (increment)');
+  }
+  return { initial: resolved, rateLimitStorage: storage };
 }

@@ -4,10 +4,14 @@ import { mkdirSync } from 'fs';
 import { dirname } from 'path';
 import { REALTIME_CONNECTION } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { DmThreadEntity } from './entities/dm-thread.entity';
+import { MembershipEntity } from './entities/membership.entity';
+import { MessageEntity } from './entities/message.entity';
+import { RoomEntity } from './entities/room.entity';
 import { UserEntity } from './entities/user.entity';
 import { REALTIME_MIGRATIONS } from './migrations';
 
-export const REALTIME_ENTITIES = [UserEntity];
+export const REALTIME_ENTITIES = [UserEntity, RoomEntity, MembershipEntity, DmThreadEntity, MessageEntity];
 
 export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOrmModuleOptions {
   const common = {

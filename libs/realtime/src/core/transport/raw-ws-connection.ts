@@ -21,6 +21,8 @@ export class RawWsConnection {
     readonly request: IncomingMessage,
     private readonly codec: FrameCodec,
     private readonly maxBufferedBytes: number,
+    /** The endpoint's inbound batch frame type, if it batches. */
+    readonly batchType?: string,
   ) {}
 
   get isOpen(): boolean {

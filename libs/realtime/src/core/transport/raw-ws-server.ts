@@ -62,7 +62,13 @@ export class RawWsServer extends EventEmitter {
       refusal = toRealtimeError(error);
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new RawWsConnection(ws, request, this.gateway.codec, this.settings.maxBufferedBytes);
+      const connection = new RawWsConnection(
+        ws,
+        request,
+        this.gateway.codec,
+        this.settings.maxBufferedBytes,
+        this.gateway.batchType,
+      );
       // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009); 'close' cleans up.
       ws.on('error', () => undefined);
       if (refusal) {

@@ -19,6 +19,12 @@ export interface RealtimeWsGatewayOptions {
    * @default 'handshake'
    */
   authentication?: 'handshake' | 'deferred';
+  /**
+   * Inbound batching: a frame of this type carries `data.messages`, an array of `{ type, data }`
+   * handled one after the other exactly as separate frames (each answered).
+   * @default undefined (no batching)
+   */
+  batchType?: string;
 }
 
 export type RealtimeGatewayOptions = RealtimeSocketIoGatewayOptions | RealtimeWsGatewayOptions;

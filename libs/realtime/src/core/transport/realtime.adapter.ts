@@ -36,6 +36,9 @@ export type RealtimeSocket = Socket<
 >;
 
 type Transform = (data: unknown) => Observable<unknown>;
+
+/** Most inner messages one inbound batch frame may carry. */
+const MAX_BATCH = 50;
 type IoCreateOptions = Parameters<IoAdapter['create']>[1];
 
 interface WsResponseLike {
@@ -168,7 +171,9 @@ export class RealtimeAdapter extends IoAdapter {
         maxBufferedBytes: limits.maxBufferedBytes,
         heartbeatIntervalMs: limits.heartbeatIntervalMs,
         idleTimeoutMs: limits.idleTimeoutMs,
-        perMessageDeflate: false,
+        perMessageDeflate: this.options.compression.enabled
+          ? { threshold: this.options.compression.threshold }
+          : false,
       },
       lifecycle,
     );
@@ -264,17 +269,12 @@ export class RealtimeAdapter extends IoAdapter {
         );
         return;
       }
-      const handler = byType.get(decoded.type);
-      if (!handler) {
-        connection.sendError(
-          RealtimeError.invalidFormat(`Unknown message type "${decoded.type}"`, { type: decoded.type }),
-        );
+      const batchType = connection.batchType;
+      if (batchType !== undefined && decoded.type === batchType) {
+        await this.dispatchBatch(connection, byType, transform, decoded.data, batchType);
         return;
       }
-      const result = await lastValueFrom(transform(handler(decoded.data, decoded.type)), {
-        defaultValue: undefined,
-      });
-      if (isWsResponse(result)) connection.send(result.event, result.data);
+      await this.dispatchMessage(connection, byType, transform, decoded.type, decoded.data);
     } catch (error) {
       const realtimeError = toRealtimeError(error);
       if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
@@ -284,6 +284,72 @@ export class RealtimeAdapter extends IoAdapter {
         );
       }
       connection.sendError(realtimeError);
+    }
+  }
+
+  /** Handles one decoded message with its gateway handler; errors are answered, never thrown. */
+  private async dispatchMessage(
+    connection: RawWsConnection,
+    byType: Map<string, MessageMappingProperties['callback']>,
+    transform: Transform,
+    type: string,
+    data: unknown,
+  ): Promise<void> {
+    const handler = byType.get(type);
+    if (!handler) {
+      connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
+      return;
+    }
+    const result = await lastValueFrom(transform(handler(data, type)), { defaultValue: undefined });
+    if (isWsResponse(result)) connection.send(result.event, result.data);
+  }
+
+  /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
+  private async dispatchBatch(
+    connection: RawWsConnection,
+    byType: Map<string, MessageMappingProperties['callback']>,
+    transform: Transform,
+    data: unknown,
+    batchType: string,
+  ): Promise<void> {
+    const messages = (data as { messages?: unknown } | null)?.messages;
+    if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
+      connection.sendError(
+        RealtimeError.invalidFormat(
+          `${batchType} needs data.messages, an array of 1 to ${MAX_BATCH} messages`,
+          {
+            field: 'messages',
+            max: MAX_BATCH,
+          },
+        ),
+      );
+      return;
+    }
+    for (const [index, inner] of messages.entries()) {
+      if (!connection.isOpen) return;
+      const message = inner as { type?: unknown; data?: unknown } | null;
+      if (
+        typeof message !== 'object' ||
+        message === null ||
+        typeof message.type !== 'string' ||
+        message.type === batchType
+      ) {
+        connection.sendError(
+          RealtimeError.invalidFormat(
+            `messages[${index}] must be an object with a "type" (batches do not nest)`,
+            {
+              field: `messages[${index}].type`,
+              index,
+            },
+          ),
+        );
+        continue;
+      }
+      try {
+        await this.dispatchMessage(connection, byType, transform, message.type, message.data ?? {});
+      } catch (error) {
+        connection.sendError(toRealtimeError(error));
+      }
     }
   }
 

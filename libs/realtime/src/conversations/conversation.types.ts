@@ -1,0 +1,63 @@
+// Transport-free shapes of the conversation layer (rooms and direct messages).
+
+export const MESSAGE_KINDS = ['text', 'image', 'audio', 'reaction'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];
+
+/** A message as stored; the gateways map it to their wire format. */
+export interface StoredMessage {
+  id: number;
+  /** Room name for room messages, null for direct messages. */
+  room: string | null;
+  senderId: string;
+  senderUsername: string;
+  /** Recipient of a direct message, null for room messages. */
+  recipientId: string | null;
+  content: string;
+  messageType: MessageKind;
+  mediaUrl: string | null;
+  mediaType: string | null;
+  duration: number | null;
+  replyTo: number | null;
+  context: Record<string, unknown> | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** What a sender gives; fields are already type-checked by the gateway's DTO. */
+export interface NewMessage {
+  content: string;
+  messageType?: MessageKind;
+  mediaUrl?: string;
+  mediaType?: string;
+  duration?: number;
+  replyTo?: number;
+  context?: Record<string, unknown>;
+}
+
+export interface HistoryQuery {
+  /** Page size, 1..limits.maxHistoryLimit. */
+  limit: number;
+  /** Messages skipped from the newest. */
+  offset: number;
+  /** When set: the messages after this id, oldest first (catch-up after a reconnection). */
+  afterId?: number;
+}
+
+export interface HistoryPage {
+  /** Oldest first. */
+  messages: StoredMessage[];
+  /** Messages in the conversation. */
+  total: number;
+  /** Older messages exist beyond this page (with after_id: newer ones beyond it). */
+  hasMore: boolean;
+}
+
+export interface RoomSummary {
+  id: number;
+  name: string;
+  isPrivate: boolean;
+}
+
+/** What the bus carries after a message was stored. */
+export type ConversationEvent =
+  { kind: 'room'; room: string; message: StoredMessage } | { kind: 'direct'; message: StoredMessage };

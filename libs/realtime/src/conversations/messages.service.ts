@@ -1,0 +1,276 @@
+// The one set of message rules for every transport: validation (types, media, length, reply
+// target), per-user rate limits, persistence before anything is delivered, history paging.
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, MoreThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { RealtimeErrorCode } from '../protocol';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { DmThreadEntity } from '../storage/entities/dm-thread.entity';
+import { MessageEntity } from '../storage/entities/message.entity';
+import { RoomEntity } from '../storage/entities/room.entity';
+import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
+import { ConversationBus } from './conversation-bus';
+import {
+  MESSAGE_KINDS,
+  type HistoryPage,
+  type HistoryQuery,
+  type MessageKind,
+  type NewMessage,
+  type StoredMessage,
+} from './conversation.types';
+import { MessageRateLimiter } from './rate-limiter.service';
+import { RoomsService } from './rooms.service';
+
+const MAX_REACTION_LENGTH = 32;
+const MAX_CONTEXT_BYTES = 4096;
+const MAX_AUDIO_SECONDS = 3600;
+
+export function dmKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+function toStored(row: MessageEntity, room: string | null): StoredMessage {
+  return {
+    id: row.id,
+    room,
+    senderId: row.senderId,
+    senderUsername: row.senderUsername,
+    recipientId: row.recipientId,
+    content: row.content,
+    messageType: row.messageType as MessageKind,
+    mediaUrl: row.mediaUrl,
+    mediaType: row.mediaType,
+    duration: row.duration,
+    replyTo: row.replyTo,
+    context: row.context,
+    createdAt: row.createdAt,
+  };
+}
+
+function invalid(field: string, message: string): RealtimeError {
+  return RealtimeError.invalidFormat(message, { field });
+}
+
+/** A relative path ("/uploads/a.jpg") or an https URL. */
+function isAllowedMediaUrl(value: string): boolean {
+  if (value.length > 2048 || /\s/.test(value)) return false;
+  if (value.startsWith('/') && !value.startsWith('//')) return true;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+@Injectable()
+export class MessagesService {
+  constructor(
+    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    @InjectUserDirectory() private readonly users: UserDirectory,
+    private readonly rooms: RoomsService,
+    private readonly limiter: MessageRateLimiter,
+    private readonly bus: ConversationBus,
+  ) {}
+
+  /** Validates, rate-limits, stores, then publishes a room message. Private rooms: members only. */
+  async postToRoom(sender: RealtimeIdentity, roomName: string, input: NewMessage): Promise<StoredMessage> {
+    const room = await this.rooms.require(roomName);
+    await this.rooms.assertAccess(sender, room);
+    const kind = this.validate(input);
+    if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
+    await this.limiter.consume(sender.userId);
+    const message = await this.dataSource.transaction(async (manager) => {
+      const row = await this.insert(manager, sender, input, kind, {
+        roomId: room.id,
+        dmKey: null,
+        recipientId: null,
+      });
+      await manager.increment(RoomEntity, { id: room.id }, 'messageCount', 1);
+      return toStored(row, room.name);
+    });
+    this.bus.publish({ kind: 'room', room: room.name, message });
+    return message;
+  }
+
+  /** Validates, rate-limits, stores, then publishes a direct message. USER_NOT_FOUND for an unknown recipient. */
+  async postDirect(sender: RealtimeIdentity, recipientId: string, input: NewMessage): Promise<StoredMessage> {
+    const recipient = await this.users.findById(recipientId);
+    if (!recipient)
+      throw new RealtimeError(RealtimeErrorCode.USER_NOT_FOUND, 'User not found', { user_id: recipientId });
+    const key = dmKey(sender.userId, recipientId);
+    const kind = this.validate(input);
+    if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
+    await this.limiter.consume(sender.userId);
+    const message = await this.dataSource.transaction(async (manager) => {
+      const row = await this.insert(manager, sender, input, kind, { roomId: null, dmKey: key, recipientId });
+      await manager.upsert(
+        DmThreadEntity,
+        { dmKey: key, messageCount: 0 },
+        { conflictPaths: ['dmKey'], skipUpdateIfNoValuesChanged: true },
+      );
+      await manager.increment(DmThreadEntity, { dmKey: key }, 'messageCount', 1);
+      return toStored(row, null);
+    });
+    this.bus.publish({ kind: 'direct', message });
+    return message;
+  }
+
+  async roomHistory(reader: RealtimeIdentity, roomName: string, query: HistoryQuery): Promise<HistoryPage> {
+    const room = await this.rooms.require(roomName);
+    await this.rooms.assertAccess(reader, room);
+    return this.page({ roomId: room.id }, room.messageCount, query, room.name);
+  }
+
+  async dmHistory(reader: RealtimeIdentity, otherUserId: string, query: HistoryQuery): Promise<HistoryPage> {
+    if (!(await this.users.findById(otherUserId))) {
+      throw new RealtimeError(RealtimeErrorCode.USER_NOT_FOUND, 'User not found', { user_id: otherUserId });
+    }
+    const key = dmKey(reader.userId, otherUserId);
+    const thread = await this.dataSource.getRepository(DmThreadEntity).findOne({ where: { dmKey: key } });
+    return this.page({ dmKey: key }, thread?.messageCount ?? 0, query, null);
+  }
+
+  /** Checks a history query's numbers against the limits (INVALID_FORMAT naming the field). */
+  checkHistoryQuery(query: HistoryQuery): void {
+    const max = this.options.limits.maxHistoryLimit;
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > max) {
+      throw RealtimeError.invalidFormat(`limit must be an integer from 1 to ${max}`, { field: 'limit', max });
+    }
+    if (!Number.isInteger(query.offset) || query.offset < 0) {
+      throw invalid('offset', 'offset must be a non-negative integer');
+    }
+    if (query.afterId !== undefined && (!Number.isInteger(query.afterId) || query.afterId < 0)) {
+      throw invalid('after_id', 'after_id must be a non-negative integer');
+    }
+  }
+
+  private async page(
+    where: FindOptionsWhere<MessageEntity>,
+    total: number,
+    query: HistoryQuery,
+    room: string | null,
+  ): Promise<HistoryPage> {
+    this.checkHistoryQuery(query);
+    const messages = this.dataSource.getRepository(MessageEntity);
+    if (query.afterId !== undefined) {
+      // Catch-up: the oldest messages newer than after_id, one more to know whether more follow.
+      const rows = await messages.find({
+        where: { ...where, id: MoreThan(query.afterId) },
+        order: { id: 'ASC' },
+        take: query.limit + 1,
+      });
+      const hasMore = rows.length > query.limit;
+      return { messages: rows.slice(0, query.limit).map((row) => toStored(row, room)), total, hasMore };
+    }
+    const rows = await messages.find({ where, order: { id: 'DESC' }, skip: query.offset, take: query.limit });
+    rows.reverse();
+    return {
+      messages: rows.map((row) => toStored(row, room)),
+      total,
+      hasMore: query.offset + rows.length < total,
+    };
+  }
+
+  /** Semantic checks of a message (types come checked from the DTO); returns its kind. */
+  private validate(input: NewMessage): MessageKind {
+    const kind = input.messageType ?? 'text';
+    if (!(MESSAGE_KINDS as readonly string[]).includes(kind)) {
+      throw invalid('message_type', `message_type must be one of ${MESSAGE_KINDS.join(', ')}`);
+    }
+    if (typeof input.content !== 'string') throw invalid('content', 'content must be a string');
+    const max = this.options.limits.maxMessageLength;
+    if (input.content.length > max) {
+      throw new RealtimeError(RealtimeErrorCode.MESSAGE_TOO_LONG, `Message longer than ${max} characters`, {
+        max_length: max,
+        length: input.content.length,
+      });
+    }
+    switch (kind) {
+      case 'text':
+        if (input.content.trim() === '') throw invalid('content', 'content must not be empty');
+        break;
+      case 'image':
+        this.checkMediaUrl(input.mediaUrl);
+        if (typeof input.mediaType !== 'string' || !/^image\/[A-Za-z0-9.+-]+$/.test(input.mediaType)) {
+          throw invalid('media_type', 'media_type must be an image/* type');
+        }
+        break;
+      case 'audio':
+        this.checkMediaUrl(input.mediaUrl);
+        if (
+          typeof input.duration !== 'number' ||
+          !(input.duration > 0) ||
+          input.duration > MAX_AUDIO_SECONDS
+        ) {
+          throw invalid(
+            'duration',
+            `duration must be a number of seconds above 0 and at most ${MAX_AUDIO_SECONDS}`,
+          );
+        }
+        break;
+      case 'reaction':
+        if (input.replyTo === undefined) throw invalid('reply_to', 'a reaction needs reply_to');
+        if (input.content.trim() === '' || input.content.length > MAX_REACTION_LENGTH) {
+          throw invalid('content', `a reaction is 1-${MAX_REACTION_LENGTH} characters`);
+        }
+        break;
+    }
+    if (input.replyTo !== undefined && (!Number.isInteger(input.replyTo) || input.replyTo < 1)) {
+      throw invalid('reply_to', 'reply_to must be a message id');
+    }
+    if (input.context !== undefined && Buffer.byteLength(JSON.stringify(input.context)) > MAX_CONTEXT_BYTES) {
+      throw invalid('context', `context must serialise to at most ${MAX_CONTEXT_BYTES} bytes`);
+    }
+    return kind;
+  }
+
+  private checkMediaUrl(url: string | undefined): void {
+    if (typeof url !== 'string' || !isAllowedMediaUrl(url)) {
+      throw invalid('media_url', 'media_url must be a relative path or an https URL');
+    }
+  }
+
+  private async assertReplyTarget(
+    id: number,
+    conversation: { roomId: number } | { dmKey: string },
+  ): Promise<void> {
+    const exists = await this.dataSource
+      .getRepository(MessageEntity)
+      .exists({ where: { id, ...conversation } });
+    if (!exists) {
+      throw RealtimeError.invalidFormat('reply_to names no message of this conversation', {
+        field: 'reply_to',
+        reply_to: id,
+      });
+    }
+  }
+
+  private async insert(
+    manager: EntityManager,
+    sender: RealtimeIdentity,
+    input: NewMessage,
+    kind: MessageKind,
+    target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
+  ): Promise<MessageEntity> {
+    const repo = manager.getRepository(MessageEntity);
+    return repo.save(
+      repo.create({
+        ...target,
+        senderId: sender.userId,
+        senderUsername: sender.username,
+        content: input.content,
+        messageType: kind,
+        mediaUrl: input.mediaUrl ?? null,
+        mediaType: input.mediaType ?? null,
+        duration: input.duration ?? null,
+        replyTo: input.replyTo ?? null,
+        context: input.context ?? null,
+        createdAt: Date.now(),
+      }),
+    );
+  }
+}

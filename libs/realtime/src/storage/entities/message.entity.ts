@@ -1,0 +1,53 @@
+// One stored message, of a room or of a direct-message pair; indexed for history by either.
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+const epochMs = { to: (v: number) => v, from: (v: string | number) => Number(v) };
+
+@Entity({ name: 'rt_messages' })
+@Index('rt_messages_room_history', ['roomId', 'id'])
+@Index('rt_messages_dm_history', ['dmKey', 'id'])
+export class MessageEntity {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id: number;
+
+  @Column({ name: 'room_id', type: 'integer', nullable: true })
+  roomId: number | null;
+
+  @Column({ name: 'dm_key', type: 'varchar', length: 140, nullable: true })
+  dmKey: string | null;
+
+  @Column({ name: 'sender_id', type: 'varchar', length: 64 })
+  senderId: string;
+
+  /** The sender's username when sent (history shows who wrote it without a join). */
+  @Column({ name: 'sender_username', type: 'varchar', length: 64 })
+  senderUsername: string;
+
+  @Column({ name: 'recipient_id', type: 'varchar', length: 64, nullable: true })
+  recipientId: string | null;
+
+  @Column({ type: 'text' })
+  content: string;
+
+  @Column({ name: 'message_type', type: 'varchar', length: 16 })
+  messageType: string;
+
+  @Column({ name: 'media_url', type: 'varchar', length: 2048, nullable: true })
+  mediaUrl: string | null;
+
+  @Column({ name: 'media_type', type: 'varchar', length: 128, nullable: true })
+  mediaType: string | null;
+
+  @Column({ type: 'double precision', nullable: true })
+  duration: number | null;
+
+  @Column({ name: 'reply_to', type: 'integer', nullable: true })
+  replyTo: number | null;
+
+  /** Seed 001 `context` as sent (roomId, replyTo, and the client's own fields). */
+  @Column({ type: 'simple-json', nullable: true })
+  context: Record<string, unknown> | null;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt: number;
+}
