@@ -4,7 +4,8 @@ const tseslint = require('typescript-eslint');
 const prettier = require('eslint-config-prettier');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'reports/**', 'coverage/**', '*.js', '*.cjs'] },
+  // test/fixtures: seed examples kept verbatim.
+  { ignores: ['dist/**', 'node_modules/**', 'reports/**', 'coverage/**', 'test/fixtures/**', '*.js', '*.cjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,

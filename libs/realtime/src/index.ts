@@ -11,6 +11,7 @@ export {
   RealtimeOptionsError,
   resolveRealtimeOptions,
   type RealtimeAuthOptions,
+  type RealtimeChatOptions,
   type RealtimeCompressionOptions,
   type RealtimeDatabaseOptions,
   type RealtimeEventsOptions,
@@ -52,6 +53,8 @@ export { ModuleEvents } from './events/module-events.service';
 export { UserEvents } from './events/user-events.service';
 export { AdminEvents } from './events/admin-events.service';
 export { RealtimeApi } from './events/realtime-api.service';
+export { ChatService } from './chat/chat.service';
+export { PresenceService } from './chat/presence.service';
 export { RoomsService } from './conversations/rooms.service';
 export { MessagesService } from './conversations/messages.service';
 export { ConversationBus } from './conversations/conversation-bus';

@@ -11,6 +11,10 @@ import {
 } from './realtime.options';
 import { realtimeTypeOrmOptions } from './storage/realtime-typeorm.options';
 import { EventsGateway } from './events/events.gateway';
+import { ChatGateway } from './chat/chat.gateway';
+import { ChatService } from './chat/chat.service';
+import { PresenceService } from './chat/presence.service';
+import { TypingService } from './chat/typing.service';
 
 /** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
 @Module({})
@@ -50,7 +54,10 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
         useFactory: realtimeTypeOrmOptions,
       }),
     ],
-    providers: gateways.events === false ? [] : [EventsGateway],
+    providers: [
+      ...(gateways.events === false ? [] : [EventsGateway]),
+      ...(gateways.chat === false ? [] : [ChatGateway, ChatService, TypingService, PresenceService]),
+    ],
     exports: [optionsModule],
   };
 }

@@ -9,4 +9,6 @@ export const ROOM_PREFIX = {
   user: 'rt:user:',
   page: 'rt:page:',
   admins: 'rt:admins',
+  /** Chat rooms (seed 001) on Socket.IO. */
+  room: 'rt:room:',
 } as const;

@@ -106,6 +106,21 @@ export interface RealtimeSocketIoOptions {
   cors?: { origin: string | string[] | boolean; credentials?: boolean };
 }
 
+/** Seed 001 chat over Socket.IO. */
+export interface RealtimeChatOptions {
+  /** Room of messages sent without `context.roomId`; every chat socket joins it. @default 'general' */
+  lobbyRoom?: string;
+  /** A `typing: true` not followed by `false` expires after this delay. @default 5000 */
+  typingTimeoutMs?: number;
+  /**
+   * Socket.IO connection state recovery: a client that drops for less than this gets the missed
+   * messages on reconnect; 0 disables it. @default 120000
+   */
+  recoveryWindowMs?: number;
+  /** Offline users with a lastSeen listed by `onlineUsers`. @default 50 */
+  recentlySeenLimit?: number;
+}
+
 /** permessage-deflate on the raw ws endpoints, negotiated when the client offers it. */
 export interface RealtimeCompressionOptions {
   /** Off by default: compression costs CPU on every frame. @default false */
@@ -144,6 +159,8 @@ export interface RealtimeModuleOptions {
   socketIo?: RealtimeSocketIoOptions;
   /** permessage-deflate for the raw ws endpoints. */
   compression?: RealtimeCompressionOptions;
+  /** Seed 001 chat. */
+  chat?: RealtimeChatOptions;
   /** Rooms and direct messages shared by the chat (seed 001) and rooms (seed 003) gateways. */
   rooms?: RealtimeRoomsOptions;
   /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
@@ -190,6 +207,7 @@ export interface ResolvedRealtimeOptions {
   redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
   rooms: { initial: Array<{ name: string; isPrivate: boolean }>; rateLimitStorage: ThrottlerStorage | null };
   compression: { enabled: boolean; threshold: number };
+  chat: DeepRequired<RealtimeChatOptions>;
 }
 
 export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
@@ -360,6 +378,12 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     socketIo: { cors: options.socketIo?.cors },
     redis: resolveRedis(options.redis),
     rooms: resolveRooms(options.rooms),
+    chat: {
+      lobbyRoom: roomName('chat.lobbyRoom', options.chat?.lobbyRoom ?? 'general'),
+      typingTimeoutMs: positiveInt('chat.typingTimeoutMs', options.chat?.typingTimeoutMs ?? 5000),
+      recoveryWindowMs: positiveInt('chat.recoveryWindowMs', options.chat?.recoveryWindowMs ?? 120_000, true),
+      recentlySeenLimit: positiveInt('chat.recentlySeenLimit', options.chat?.recentlySeenLimit ?? 50, true),
+    },
     compression: {
       enabled: options.compression?.enabled === true,
       threshold: positiveInt('compression.threshold', options.compression?.threshold ?? 1024, true),
@@ -433,4 +457,11 @@ function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtime
     throw new RealtimeOptionsError('rooms.rateLimitStorage', 'must implement ThrottlerStorage (increment)');
   }
   return { initial: resolved, rateLimitStorage: storage };
+}
+
+function roomName(option: string, value: string): string {
+  if (typeof value !== 'string' || !ROOM_NAME.test(value)) {
+    throw new RealtimeOptionsError(option, 'must be 1-64 letters, digits, _ . or -');
+  }
+  return value;
 }

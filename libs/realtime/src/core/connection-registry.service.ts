@@ -23,7 +23,7 @@ export interface ConnectionChange {
 @Injectable()
 export class ConnectionRegistry implements OnModuleDestroy {
   private readonly entries = new Map<string, ConnectionEntry>();
-  private readonly perUser = new Map<string, number>();
+  private readonly perUser = new Map<string, { count: number; username: string }>();
   private readonly perTransport: Record<RealtimeTransport, number> = { 'socket.io': 0, ws: 0 };
   private readonly changeSubject = new Subject<ConnectionChange>();
   /** Emits after each connection opened or closed. */
@@ -42,7 +42,12 @@ export class ConnectionRegistry implements OnModuleDestroy {
   }
 
   connectionsOf(userId: string): number {
-    return this.perUser.get(userId) ?? 0;
+    return this.perUser.get(userId)?.count ?? 0;
+  }
+
+  /** Every user with an open connection, with the username of their latest connection. */
+  onlineUsers(): Array<{ userId: string; username: string }> {
+    return [...this.perUser].map(([userId, { username }]) => ({ userId, username }));
   }
 
   isOnline(userId: string): boolean {
@@ -58,8 +63,8 @@ export class ConnectionRegistry implements OnModuleDestroy {
     const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now() };
     this.entries.set(id, entry);
     this.perTransport[transport] += 1;
-    const count = (this.perUser.get(identity.userId) ?? 0) + 1;
-    this.perUser.set(identity.userId, count);
+    const count = (this.perUser.get(identity.userId)?.count ?? 0) + 1;
+    this.perUser.set(identity.userId, { count, username: identity.username });
     this.changeSubject.next({ kind: 'connected', entry, userConnections: count });
   }
 
@@ -69,9 +74,10 @@ export class ConnectionRegistry implements OnModuleDestroy {
     if (!entry) return;
     this.entries.delete(id);
     this.perTransport[entry.transport] -= 1;
-    const count = (this.perUser.get(entry.identity.userId) ?? 1) - 1;
+    const user = this.perUser.get(entry.identity.userId);
+    const count = (user?.count ?? 1) - 1;
     if (count <= 0) this.perUser.delete(entry.identity.userId);
-    else this.perUser.set(entry.identity.userId, count);
+    else if (user) user.count = count;
     this.changeSubject.next({ kind: 'disconnected', entry, userConnections: Math.max(count, 0) });
   }
 

@@ -21,7 +21,14 @@ function fakeDirectory(count: () => Promise<number>): UserDirectory {
   const unused = (): never => {
     throw new Error('not used by AdminEvents');
   };
-  return { count, register: unused, findById: unused, findByUsername: unused, markSeen: unused };
+  return {
+    count,
+    register: unused,
+    findById: unused,
+    findByUsername: unused,
+    markSeen: unused,
+    recentlySeen: unused,
+  };
 }
 
 describe('AdminEvents', () => {

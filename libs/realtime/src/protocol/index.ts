@@ -2,3 +2,4 @@
 export * from './error-codes';
 export * from './events.protocol';
 export * from './envelope';
+export * from './chat.protocol';

@@ -2,7 +2,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, IsNull, Not } from 'typeorm';
 import { RealtimeErrorCode } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_CONNECTION } from '../realtime.constants';
@@ -86,6 +86,16 @@ export class TypeOrmUserDirectory implements UserDirectory {
 
   async markSeen(id: string, at: number): Promise<void> {
     await this.users.update({ userId: id }, { lastSeenAt: at });
+  }
+
+  async recentlySeen(limit: number): Promise<RealtimeUser[]> {
+    if (limit <= 0) return [];
+    const rows = await this.users.find({
+      where: { lastSeenAt: Not(IsNull()) },
+      order: { lastSeenAt: 'DESC' },
+      take: limit,
+    });
+    return rows.map(toUser);
   }
 
   count(): Promise<number> {

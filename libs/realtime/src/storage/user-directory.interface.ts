@@ -25,6 +25,8 @@ export interface UserDirectory {
   findById(id: string): Promise<RealtimeUser | null>;
   findByUsername(username: string): Promise<RealtimeUser | null>;
   markSeen(id: string, at: number): Promise<void>;
+  /** Users with a lastSeenAt, most recently seen first. */
+  recentlySeen(limit: number): Promise<RealtimeUser[]>;
   count(): Promise<number>;
 }
 

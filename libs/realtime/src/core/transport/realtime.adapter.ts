@@ -64,6 +64,8 @@ export class RealtimeAdapter extends IoAdapter {
   private readonly ioPaths = new Set<string>();
   private lifecycle: ConnectionLifecycle | null = null;
   private routedServer: HttpServer | null = null;
+  private idleSweep: NodeJS.Timeout | null = null;
+  private readonly lastActivity = new WeakMap<Socket, number>();
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     this.routeUpgrade(request, socket, head);
 
@@ -129,6 +131,8 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   override async dispose(): Promise<void> {
+    if (this.idleSweep) clearInterval(this.idleSweep);
+    this.idleSweep = null;
     this.routedServer?.off('upgrade', this.onUpgrade);
     this.routedServer = null;
     await Promise.all([...this.rawServers.values()].map((server) => server.close()));
@@ -182,7 +186,7 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   private createRealtimeIoServer(port: number, lifecycle: ConnectionLifecycle): Server {
-    const { limits, paths, socketIo } = this.options;
+    const { limits, paths, socketIo, chat } = this.options;
     const ioOptions: Partial<ServerOptions> & { destroyUpgrade: boolean; path: string } = {
       path: paths.socketIo,
       maxHttpBufferSize: limits.maxPayloadBytes,
@@ -190,6 +194,11 @@ export class RealtimeAdapter extends IoAdapter {
       pingTimeout: limits.heartbeatTimeoutMs,
       cors: socketIo.cors,
       destroyUpgrade: false,
+      // A client that drops briefly gets the packets it missed (rooms and socket.data restored too).
+      connectionStateRecovery:
+        chat.recoveryWindowMs > 0
+          ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: true }
+          : undefined,
     };
     this.ioPaths.add(paths.socketIo);
     const server = super.create(port, ioOptions as IoCreateOptions);
@@ -216,14 +225,29 @@ export class RealtimeAdapter extends IoAdapter {
       lifecycle.register(socket.id, 'socket.io', identity);
       socket.once('disconnect', () => lifecycle.release(socket.id));
       void socket.join(identityRooms(identity));
+      this.lastActivity.set(socket, Date.now());
       socket.use((_packet, next) => {
+        this.lastActivity.set(socket, Date.now());
         if (!isExpired(identity)) return next();
         socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
         socket.disconnect(true);
       });
     });
     lifecycle.publishSocketIoServer(server);
+    this.startIdleSweep(server, limits.idleTimeoutMs, limits.heartbeatIntervalMs);
     return server;
+  }
+
+  /** Disconnects Socket.IO sockets that sent no event for idleTimeoutMs (checked at each heartbeat). */
+  private startIdleSweep(server: Server, idleTimeoutMs: number, everyMs: number): void {
+    if (idleTimeoutMs <= 0) return;
+    this.idleSweep = setInterval(() => {
+      const now = Date.now();
+      for (const socket of server.of('/').sockets.values()) {
+        if (now - (this.lastActivity.get(socket) ?? now) > idleTimeoutMs) socket.disconnect(true);
+      }
+    }, everyMs);
+    this.idleSweep.unref();
   }
 
   private bindRawWsHandlers(

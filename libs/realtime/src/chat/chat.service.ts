@@ -1,0 +1,93 @@
+// Seed 001 chat rules on top of the shared conversation layer: which room a message goes to, and
+// delivery of every stored room message to the room's Socket.IO sockets (whatever transport sent it).
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
+import { ConversationBus } from '../conversations/conversation-bus';
+import { MessagesService } from '../conversations/messages.service';
+import { RoomsService } from '../conversations/rooms.service';
+import { ROOM_PREFIX, REALTIME_OPTIONS } from '../realtime.constants';
+import { ROOM_NAME, type ResolvedRealtimeOptions } from '../realtime.options';
+import { toChatMessage } from './chat.frames';
+import type { ChatMessageDto } from './dto/chat-message.dto';
+
+/** The Socket.IO room of a chat room. */
+export function chatRoom(name: string): string {
+  return ROOM_PREFIX.room + name;
+}
+
+@Injectable()
+export class ChatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private subscription: Subscription | null = null;
+
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly rooms: RoomsService,
+    private readonly bus: ConversationBus,
+    private readonly serverRef: SocketIoServerRef,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  get lobbyRoom(): string {
+    return this.options.chat.lobbyRoom;
+  }
+
+  onApplicationBootstrap(): void {
+    this.subscription = this.bus.events$.subscribe((event) => {
+      if (event.kind !== 'room') return;
+      // One emission per stored message; Socket.IO encodes the packet once for the whole room.
+      this.serverRef.get()?.to(chatRoom(event.room)).emit('message', toChatMessage(event.message));
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  /**
+   * The room a message goes to (`context.roomId`, else the lobby), after checking that the user may
+   * post there. The caller joins the socket to it before posting, so the sender sees its message.
+   */
+  async roomFor(user: RealtimeIdentity, dto: ChatMessageDto): Promise<string> {
+    const roomId = dto.context?.roomId;
+    if (roomId !== undefined && (typeof roomId !== 'string' || !ROOM_NAME.test(roomId))) {
+      throw RealtimeError.invalidFormat('context.roomId must be 1-64 letters, digits, _ . or -', {
+        field: 'context.roomId',
+      });
+    }
+    const room = roomId ?? this.lobbyRoom;
+    await this.rooms.join(user, room);
+    return room;
+  }
+
+  /** Stores the message (after validation and rate limits); delivery follows through the bus. */
+  async post(user: RealtimeIdentity, room: string, dto: ChatMessageDto): Promise<{ id: string }> {
+    const stored = await this.messages.postToRoom(user, room, {
+      content: dto.message,
+      replyTo: this.replyTarget(dto.context?.replyTo),
+      context: dto.context,
+    });
+    return { id: String(stored.id) };
+  }
+
+  /** Checks access to a room for an explicit `join`. */
+  async join(user: RealtimeIdentity, room: string): Promise<void> {
+    await this.rooms.join(user, room);
+  }
+
+  private replyTarget(value: unknown): number | undefined {
+    if (value === undefined) return undefined;
+    const id =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^\d+$/.test(value)
+          ? Number(value)
+          : NaN;
+    if (!Number.isSafeInteger(id) || id < 1) {
+      throw RealtimeError.invalidFormat('context.replyTo must be a message id', { field: 'context.replyTo' });
+    }
+    return id;
+  }
+}

@@ -1,0 +1,8 @@
+// Body of the `join` / `leave` events (addition to seed 001).
+import { IsString, Matches } from 'class-validator';
+
+export class ChatJoinDto {
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'roomId must be 1-64 letters, digits, _ . or -' })
+  roomId: string;
+}

@@ -1,0 +1,75 @@
+// Presence of seed 001: `userStatus` when a user's first connection opens and when the last one
+// closes (several tabs, or a chat socket and a ws connection, are one presence); lastSeen is stored.
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import { ConnectionRegistry, type ConnectionChange } from '../core/connection-registry.service';
+import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
+import type { OnlineUsersPayload, UserStatusPayload } from '../protocol';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
+
+@Injectable()
+export class PresenceService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Presence');
+  private subscription: Subscription | null = null;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly serverRef: SocketIoServerRef,
+    @InjectUserDirectory() private readonly users: UserDirectory,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscription = this.registry.changes$.subscribe((change) => this.onChange(change));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+  }
+
+  /** Online users, then the most recently seen offline ones with their lastSeen. */
+  async onlineUsers(): Promise<OnlineUsersPayload> {
+    const online: UserStatusPayload[] = this.registry
+      .onlineUsers()
+      .map(({ userId, username }) => ({ userId, username, isOnline: true }));
+    const onlineIds = new Set(online.map((user) => user.userId));
+    const recent = await this.users.recentlySeen(this.options.chat.recentlySeenLimit + onlineIds.size);
+    const offline: UserStatusPayload[] = recent
+      .filter((user) => !onlineIds.has(user.id) && user.lastSeenAt !== null)
+      .slice(0, this.options.chat.recentlySeenLimit)
+      .map((user) => ({
+        userId: user.id,
+        username: user.username,
+        isOnline: false,
+        lastSeen: new Date(user.lastSeenAt ?? 0).toISOString(),
+      }));
+    return { users: [...online, ...offline] };
+  }
+
+  private onChange(change: ConnectionChange): void {
+    const { userId, username } = change.entry.identity;
+    if (change.kind === 'connected' && change.userConnections === 1) {
+      this.emit({ userId, username, isOnline: true });
+    } else if (change.kind === 'disconnected' && change.userConnections === 0) {
+      const at = Date.now();
+      this.emit({ userId, username, isOnline: false, lastSeen: new Date(at).toISOString() });
+      this.users.markSeen(userId, at).catch((error: unknown) => {
+        this.logger.warn(
+          `Could not store lastSeen of ${userId}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    }
+  }
+
+  private emit(status: UserStatusPayload): void {
+    this.serverRef.get()?.emit('userStatus', status);
+  }
+}
