@@ -10,6 +10,7 @@ import {
   ConnectedUser,
   ConnectionRegistry,
   RealtimeAdapter,
+  TransportCounters,
   RealtimeError,
   RealtimeGateway,
   RealtimeModule,
@@ -225,6 +226,32 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     socket.close();
     client.close();
     await waitUntil(() => registry.size === 0);
+  });
+
+  it('counts the bytes, messages and errors that cross both transports', async () => {
+    const counters = app.get(TransportCounters);
+    const before = counters.snapshot();
+    const client = await ws(`?token=${token('15')}`);
+    const frame = JSON.stringify({ type: 'echo', data: { text: 'count me' } });
+    client.send(frame);
+    const echo = await client.next('echo');
+    client.send('not json');
+    await client.next('error');
+    const afterWs = counters.snapshot();
+    expect(afterWs.messagesReceived - before.messagesReceived).toBe(2);
+    expect(afterWs.bytesReceived - before.bytesReceived).toBe(Buffer.byteLength(frame) + 'not json'.length);
+    expect(afterWs.bytesSent - before.bytesSent).toBeGreaterThanOrEqual(
+      Buffer.byteLength(JSON.stringify(echo)),
+    );
+    expect(afterWs.errorsSent - before.errorsSent).toBe(1);
+
+    const socket = await connectIo(`http://127.0.0.1:${port}`, { token: token('16') });
+    await socket.timeout(5000).emitWithAck('rt_sync', {});
+    socket.close();
+    const afterIo = counters.snapshot();
+    expect(afterIo.messagesReceived - afterWs.messagesReceived).toBe(1);
+    expect(afterIo.bytesReceived).toBeGreaterThan(afterWs.bytesReceived);
+    expect(afterIo.bytesSent).toBeGreaterThan(afterWs.bytesSent);
   });
 
   it('enforces the per-user connection limit on both transports (CONNECTION_LIMIT)', async () => {

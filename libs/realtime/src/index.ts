@@ -37,6 +37,7 @@ export {
   type RealtimeTransport,
 } from './core/connection-registry.service';
 export { RealtimeAdapter, type RealtimeSocketData } from './core/transport/realtime.adapter';
+export { TransportCounters, type TransportCounterSnapshot } from './core/metrics/transport-counters.service';
 export {
   RealtimeGateway,
   type RealtimeGatewayOptions,
@@ -58,6 +59,7 @@ export { PresenceService } from './chat/presence.service';
 export { RoomsService } from './conversations/rooms.service';
 export { MessagesService } from './conversations/messages.service';
 export { ConversationBus } from './conversations/conversation-bus';
+export { RoomMembersRegistry } from './rooms/room-members.registry';
 export type {
   ConversationEvent,
   HistoryPage,

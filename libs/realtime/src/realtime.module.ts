@@ -13,6 +13,7 @@ import { RoomsService } from './conversations/rooms.service';
 import { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
 import { TokenVerifier } from './core/auth/token-verifier.service';
 import { ConnectionRegistry } from './core/connection-registry.service';
+import { TransportCounters } from './core/metrics/transport-counters.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ConfigurableModuleClass } from './realtime-module.definition';
@@ -22,6 +23,7 @@ import { USER_DIRECTORY } from './storage/user-directory.interface';
 
 const SERVICES = [
   TokenVerifier,
+  TransportCounters,
   ConnectionRegistry,
   SocketIoServerRef,
   ConnectionLifecycle,

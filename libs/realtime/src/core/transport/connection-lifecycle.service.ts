@@ -15,6 +15,7 @@ import {
   socketIoRedisAdapter,
   type RealtimeRedisClients,
 } from '../scale-out/redis-clients.provider';
+import { TransportCounters } from '../metrics/transport-counters.service';
 import { SocketIoServerRef } from './socket-io-server.ref';
 
 @Injectable()
@@ -25,6 +26,7 @@ export class ConnectionLifecycle {
     private readonly registry: ConnectionRegistry,
     private readonly ioServerRef: SocketIoServerRef,
     @Inject(REALTIME_REDIS) private readonly redis: RealtimeRedisClients | null,
+    readonly counters: TransportCounters,
   ) {}
 
   /** Verifies the handshake's token; throws RealtimeError(AUTH_FAILED). */

@@ -4,9 +4,10 @@ import type { RawWsConnection } from './raw-ws-connection';
 
 /** Writes one serialised frame to every open connection; returns how many accepted it. */
 export function fanOut(connections: Iterable<RawWsConnection>, serialized: string): number {
+  const bytes = Buffer.byteLength(serialized);
   let delivered = 0;
   for (const connection of connections) {
-    if (connection.sendSerialized(serialized)) delivered += 1;
+    if (connection.sendSerialized(serialized, bytes)) delivered += 1;
   }
   return delivered;
 }

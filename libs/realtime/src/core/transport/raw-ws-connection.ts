@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { RealtimeCloseCode, type DecodedFrame } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import type { RealtimeError } from '../errors/realtime-error';
+import type { TransportCounters } from '../metrics/transport-counters.service';
 import type { FrameCodec } from './frame-codec';
 
 export class RawWsConnection {
@@ -21,6 +22,7 @@ export class RawWsConnection {
     readonly request: IncomingMessage,
     private readonly codec: FrameCodec,
     private readonly maxBufferedBytes: number,
+    private readonly counters: TransportCounters,
     /** The endpoint's inbound batch frame type, if it batches. */
     readonly batchType?: string,
   ) {}
@@ -40,21 +42,29 @@ export class RawWsConnection {
   }
 
   /**
-   * Sends an already serialised frame (a broadcast serialises once and calls this per recipient).
-   * A client whose unsent backlog passed the bound is closed instead of growing server memory.
+   * Sends an already serialised frame (a broadcast serialises once and calls this per recipient,
+   * passing the byte length it measured once). A client whose unsent backlog passed the bound is
+   * closed instead of growing server memory.
    */
-  sendSerialized(text: string): boolean {
+  sendSerialized(text: string, byteLength = Buffer.byteLength(text)): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.close(RealtimeCloseCode.SLOW_CONSUMER, 'Slow consumer: send buffer full');
       return false;
     }
     this.socket.send(text);
+    this.counters.sent(byteLength);
     return true;
   }
 
   sendError(error: RealtimeError): boolean {
+    this.counters.error();
     return this.sendSerialized(this.codec.encodeError(error));
+  }
+
+  /** Counts an inbound frame (the adapter calls it once per frame). */
+  countReceived(bytes: number): void {
+    this.counters.received(bytes);
   }
 
   /** Lets Nest's default exception filter (`client.emit('exception', …)`) reach the client as a frame. */

@@ -67,6 +67,7 @@ export class RawWsServer extends EventEmitter {
         request,
         this.gateway.codec,
         this.settings.maxBufferedBytes,
+        this.lifecycle.counters,
         this.gateway.batchType,
       );
       // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009); 'close' cleans up.

@@ -50,6 +50,13 @@ function isWsResponse(value: unknown): value is WsResponseLike {
   return typeof value === 'object' && value !== null && typeof (value as WsResponseLike).event === 'string';
 }
 
+function packetBytes(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (Buffer.isBuffer(data)) return data.length;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
+
 /** The rooms every socket joins at connection, derived from its identity. */
 export function identityRooms(identity: RealtimeIdentity): string[] {
   const rooms = [ROOM_PREFIX.user + identity.userId];
@@ -214,6 +221,7 @@ export class RealtimeAdapter extends IoAdapter {
         next();
       } catch (error) {
         const realtimeError = toRealtimeError(error);
+        lifecycle.counters.error();
         const refusal = new Error(realtimeError.message) as Error & { data?: unknown };
         refusal.data = realtimeError.toPayload();
         next(refusal);
@@ -226,7 +234,14 @@ export class RealtimeAdapter extends IoAdapter {
       socket.once('disconnect', () => lifecycle.release(socket.id));
       void socket.join(identityRooms(identity));
       this.lastActivity.set(socket, Date.now());
+      const counters = lifecycle.counters;
+      // Bytes through this transport, as engine.io frames them (per recipient for broadcasts).
+      socket.conn.on('packetCreate', (packet: { data?: unknown }) => counters.sent(packetBytes(packet.data)));
+      socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+        if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
+      });
       socket.use((_packet, next) => {
+        counters.messagesReceived += 1;
         this.lastActivity.set(socket, Date.now());
         if (!isExpired(identity)) return next();
         socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
@@ -261,6 +276,13 @@ export class RealtimeAdapter extends IoAdapter {
     let queue: Promise<void> = Promise.resolve();
     connection.socket.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       connection.lastSeenAt = Date.now();
+      connection.countReceived(
+        Buffer.isBuffer(raw)
+          ? raw.length
+          : Array.isArray(raw)
+            ? raw.reduce((n, part) => n + part.length, 0)
+            : raw.byteLength,
+      );
       queue = queue.then(() => this.dispatchFrame(connection, byType, transform, raw, isBinary));
     });
   }
