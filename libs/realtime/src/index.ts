@@ -23,6 +23,7 @@ export {
   type RealtimeRedisOptions,
   type RealtimeRoomsOptions,
   type RealtimeSocketIoOptions,
+  type RealtimeStreamOptions,
   type ResolvedRealtimeOptions,
 } from './realtime.options';
 export * from './protocol';
@@ -45,6 +46,8 @@ export {
   type RealtimeWsGatewayOptions,
 } from './core/transport/realtime-gateway.decorator';
 export { RawWsConnection } from './core/transport/raw-ws-connection';
+export { RawWsServer } from './core/transport/raw-ws-server';
+export { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 export { dataEnvelopeCodec, type FrameCodec } from './core/transport/frame-codec';
 export { RealtimeWsExceptionFilter } from './core/filters/realtime-ws-exception.filter';
 export { RealtimeIoExceptionFilter } from './core/filters/realtime-io-exception.filter';

@@ -2,6 +2,7 @@
 // and the boot-time validation whose messages name the offending option.
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { Algorithm } from 'jsonwebtoken';
+import { dirname } from 'path';
 
 /** JWT verification. Exactly one of `secret` / `publicKey`. */
 export interface RealtimeAuthOptions {
@@ -121,6 +122,29 @@ export interface RealtimeChatOptions {
   recentlySeenLimit?: number;
 }
 
+/** Seed 004 per-application log and metrics stream. */
+export interface RealtimeStreamOptions {
+  /**
+   * Also serve the stream on its own port, at path '/' (seed 004 connects to ws://host:3001).
+   * null: only at `paths.logs` on the app's port; 0 picks a free port. @default null
+   */
+  port?: number | null;
+  /** Interface of that own port. @default undefined (all interfaces) */
+  host?: string;
+  /** `metrics` frames are sent this often to every authenticated client. @default 5000 */
+  metricsIntervalMs?: number;
+  /** Log entries kept per application (oldest dropped first). @default 1000 */
+  bufferSize?: number;
+  /** Entries sent to a client right after `auth_success`. @default 100 */
+  backlogSize?: number;
+  /** A client that has not authenticated after this delay gets `auth_error` and is closed. @default 10000 */
+  authTimeoutMs?: number;
+  /** Most entries accepted in one HTTP ingestion request. @default 1000 */
+  maxEntriesPerRequest?: number;
+  /** Folder whose file system `disk` metrics describe. @default the SQLite folder, else the working directory */
+  diskPath?: string;
+}
+
 /** permessage-deflate on the raw ws endpoints, negotiated when the client offers it. */
 export interface RealtimeCompressionOptions {
   /** Off by default: compression costs CPU on every frame. @default false */
@@ -161,6 +185,8 @@ export interface RealtimeModuleOptions {
   compression?: RealtimeCompressionOptions;
   /** Seed 001 chat. */
   chat?: RealtimeChatOptions;
+  /** Seed 004 log and metrics stream. */
+  stream?: RealtimeStreamOptions;
   /** Rooms and direct messages shared by the chat (seed 001) and rooms (seed 003) gateways. */
   rooms?: RealtimeRoomsOptions;
   /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
@@ -179,6 +205,8 @@ export interface RealtimeModuleExtras {
     chat?: boolean;
     /** Seed 003 rooms and direct messages over raw ws (`paths.chat`). @default true */
     rooms?: boolean;
+    /** Seed 004 log and metrics stream (`paths.logs`, POST /apps/:appId/logs, GET /metrics). @default true */
+    logs?: boolean;
   };
 }
 
@@ -208,6 +236,16 @@ export interface ResolvedRealtimeOptions {
   rooms: { initial: Array<{ name: string; isPrivate: boolean }>; rateLimitStorage: ThrottlerStorage | null };
   compression: { enabled: boolean; threshold: number };
   chat: DeepRequired<RealtimeChatOptions>;
+  stream: {
+    port: number | null;
+    host: string | undefined;
+    metricsIntervalMs: number;
+    bufferSize: number;
+    backlogSize: number;
+    authTimeoutMs: number;
+    maxEntriesPerRequest: number;
+    diskPath: string;
+  };
 }
 
 export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
@@ -378,6 +416,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     socketIo: { cors: options.socketIo?.cors },
     redis: resolveRedis(options.redis),
     rooms: resolveRooms(options.rooms),
+    stream: resolveStream(options.stream, options.database),
     chat: {
       lobbyRoom: roomName('chat.lobbyRoom', options.chat?.lobbyRoom ?? 'general'),
       typingTimeoutMs: positiveInt('chat.typingTimeoutMs', options.chat?.typingTimeoutMs ?? 5000),
@@ -464,4 +503,37 @@ function roomName(option: string, value: string): string {
     throw new RealtimeOptionsError(option, 'must be 1-64 letters, digits, _ . or -');
   }
   return value;
+}
+
+function resolveStream(
+  stream: RealtimeStreamOptions | undefined,
+  database: RealtimeDatabaseOptions | undefined,
+): ResolvedRealtimeOptions['stream'] {
+  const port = stream?.port ?? null;
+  if (port !== null && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new RealtimeOptionsError(
+      'stream.port',
+      `must be null or a port from 0 to 65535 (got ${String(port)})`,
+    );
+  }
+  const sqliteDir =
+    database === undefined
+      ? 'data'
+      : database.type === 'sqlite' && database.path !== ':memory:'
+        ? dirname(database.path ?? 'data/x')
+        : '.';
+  const bufferSize = positiveInt('stream.bufferSize', stream?.bufferSize ?? 1000);
+  const backlogSize = positiveInt('stream.backlogSize', stream?.backlogSize ?? 100, true);
+  if (backlogSize > bufferSize)
+    throw new RealtimeOptionsError('stream.backlogSize', 'must not exceed stream.bufferSize');
+  return {
+    port,
+    host: stream?.host,
+    metricsIntervalMs: positiveInt('stream.metricsIntervalMs', stream?.metricsIntervalMs ?? 5000),
+    bufferSize,
+    backlogSize,
+    authTimeoutMs: positiveInt('stream.authTimeoutMs', stream?.authTimeoutMs ?? 10_000),
+    maxEntriesPerRequest: positiveInt('stream.maxEntriesPerRequest', stream?.maxEntriesPerRequest ?? 1000),
+    diskPath: nonEmpty('stream.diskPath', stream?.diskPath ?? sqliteDir),
+  };
 }

@@ -16,6 +16,7 @@ import {
   type RealtimeRedisClients,
 } from '../scale-out/redis-clients.provider';
 import { TransportCounters } from '../metrics/transport-counters.service';
+import type { RawWsServer } from './raw-ws-server';
 import { SocketIoServerRef } from './socket-io-server.ref';
 
 @Injectable()
@@ -60,6 +61,18 @@ export class ConnectionLifecycle {
 
   release(id: string): void {
     this.registry.remove(id);
+  }
+
+  /** Raw ws endpoints by the path reference of their gateway ('@chat', '@logs', or a literal path). */
+  private readonly endpoints = new Map<string, RawWsServer>();
+
+  registerEndpoint(pathRef: string, server: RawWsServer): void {
+    this.endpoints.set(pathRef, server);
+  }
+
+  /** The raw ws endpoint of a gateway, e.g. to serve it on a second port as well. */
+  endpoint(pathRef: string): RawWsServer | undefined {
+    return this.endpoints.get(pathRef);
   }
 
   /** Relays the server's broadcasts through Redis when configured, and publishes it to EventsManager. */

@@ -189,6 +189,7 @@ export class RealtimeAdapter extends IoAdapter {
       lifecycle,
     );
     this.rawServers.set(path, server);
+    lifecycle.registerEndpoint(gateway.path, server);
     return server;
   }
 
