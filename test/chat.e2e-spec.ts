@@ -374,3 +374,34 @@ describe('Socket.IO chat (seed 001)', () => {
     return { userId: u.id, username: u.username, roles: [], appId: null, page: null, expiresAt: null };
   }
 });
+
+describe('Socket.IO chat: idle timeout', () => {
+  let sample: RunningSample;
+
+  beforeAll(async () => {
+    sample = await startSample({ overrides: { limits: { heartbeatIntervalMs: 100, idleTimeoutMs: 400 } } });
+  });
+  afterAll(async () => {
+    await sample.close();
+  });
+
+  it('disconnects a chat socket gone silent, keeps one that keeps talking and one that only listens', async () => {
+    const idle = await connectIo(sample.url, { token: (await sample.login('idle1')).token });
+    const busy = await connectIo(sample.url, { token: (await sample.login('busy1')).token });
+    const listener = await connectIo(sample.url, {
+      token: (await sample.login('listen1')).token,
+      page: 'modules',
+    });
+    idle.emit('typing', false);
+    const keepTalking = setInterval(() => busy.emit('typing', false), 100);
+    try {
+      const reason = await nextEvent<string>(idle, 'disconnect', 3000);
+      expect(reason).toBe('io server disconnect');
+      expect(busy.connected).toBe(true);
+      expect(listener.connected).toBe(true);
+    } finally {
+      clearInterval(keepTalking);
+      [idle, busy, listener].forEach((socket) => socket.close());
+    }
+  });
+});

@@ -12,6 +12,7 @@ import { HealthController } from './health/health.controller';
 import { ModuleEntity } from './modules/module.entity';
 import { ModulesController } from './modules/modules.controller';
 import { ModulesService } from './modules/modules.service';
+import { RoomsController } from './rooms/rooms.controller';
 import type { SampleConfig } from './sample.config';
 import { SAMPLE_CONFIG } from './sample.constants';
 
@@ -57,7 +58,7 @@ export class AppModule {
         JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
         TerminusModule,
       ],
-      controllers: [AuthController, ModulesController, HealthController],
+      controllers: [AuthController, ModulesController, HealthController, RoomsController],
       providers: [{ provide: SAMPLE_CONFIG, useValue: config }, AuthService, ModulesService],
     };
   }

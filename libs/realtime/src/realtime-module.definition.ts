@@ -12,9 +12,14 @@ import {
 import { realtimeTypeOrmOptions } from './storage/realtime-typeorm.options';
 import { EventsGateway } from './events/events.gateway';
 import { ChatGateway } from './chat/chat.gateway';
+import { ChatIdleService } from './chat/chat-idle.service';
 import { ChatService } from './chat/chat.service';
 import { PresenceService } from './chat/presence.service';
 import { TypingService } from './chat/typing.service';
+import { RoomsGateway } from './rooms/rooms.gateway';
+import { RoomsSessionService } from './rooms/rooms-session.service';
+import { RoomMembersRegistry } from './rooms/room-members.registry';
+import { RoomsDelivery } from './rooms/rooms-delivery.service';
 
 /** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
 @Module({})
@@ -56,7 +61,12 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     ],
     providers: [
       ...(gateways.events === false ? [] : [EventsGateway]),
-      ...(gateways.chat === false ? [] : [ChatGateway, ChatService, TypingService, PresenceService]),
+      ...(gateways.chat === false
+        ? []
+        : [ChatGateway, ChatService, TypingService, PresenceService, ChatIdleService]),
+      ...(gateways.rooms === false
+        ? []
+        : [RoomsGateway, RoomsSessionService, RoomMembersRegistry, RoomsDelivery]),
     ],
     exports: [optionsModule],
   };

@@ -1,6 +1,6 @@
 // Injection tokens and fixed names of the library.
 
-/** Resolved options (defaults merged, validated): inject with @InjectRealtimeOptions(). */
+/** Resolved options (defaults merged, validated): inject with @Inject(REALTIME_OPTIONS). */
 export const REALTIME_OPTIONS = Symbol('REALTIME_OPTIONS');
 /** Name of the TypeORM connection owned by the library. */
 export const REALTIME_CONNECTION = 'realtime';

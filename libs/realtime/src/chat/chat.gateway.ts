@@ -17,11 +17,15 @@ import { RealtimeError } from '../core/errors/realtime-error';
 import { RealtimeIoExceptionFilter } from '../core/filters/realtime-io-exception.filter';
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
+import { ChatIdleService } from './chat-idle.service';
 import { ChatService, chatRoom } from './chat.service';
 import { ChatJoinDto } from './dto/chat-join.dto';
 import { ChatMessageDto } from './dto/chat-message.dto';
 import { PresenceService } from './presence.service';
 import { TypingService } from './typing.service';
+
+/** Client events of the chat: a socket that sent one of them is subject to the idle timeout. */
+const CHAT_EVENTS = new Set(['message', 'typing', 'join', 'leave', 'onlineUsers']);
 
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
@@ -31,14 +35,20 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
     private readonly chat: ChatService,
     private readonly typing: TypingService,
     private readonly presence: PresenceService,
+    private readonly idle: ChatIdleService,
   ) {}
 
   async handleConnection(socket: Socket): Promise<void> {
+    socket.use(([event], next) => {
+      if (CHAT_EVENTS.has(String(event))) this.idle.touch(socket);
+      next();
+    });
     await socket.join(chatRoom(this.chat.lobbyRoom));
   }
 
   handleDisconnect(socket: Socket): void {
     this.typing.socketGone(socket.id);
+    this.idle.forget(socket.id);
   }
 
   /** Ack: `{ id }` once stored, or `{ error }` (sent by the filter, with an `error` event). */

@@ -107,11 +107,14 @@ export class MessagesService {
     await this.limiter.consume(sender.userId);
     const message = await this.dataSource.transaction(async (manager) => {
       const row = await this.insert(manager, sender, input, kind, { roomId: null, dmKey: key, recipientId });
-      await manager.upsert(
-        DmThreadEntity,
-        { dmKey: key, messageCount: 0 },
-        { conflictPaths: ['dmKey'], skipUpdateIfNoValuesChanged: true },
-      );
+      // Create the thread row if missing, never touching an existing count.
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(DmThreadEntity)
+        .values({ dmKey: key, messageCount: 0 })
+        .orIgnore()
+        .execute();
       await manager.increment(DmThreadEntity, { dmKey: key }, 'messageCount', 1);
       return toStored(row, null);
     });

@@ -41,6 +41,10 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return { socketIo: this.perTransport['socket.io'], ws: this.perTransport.ws };
   }
 
+  has(id: string): boolean {
+    return this.entries.has(id);
+  }
+
   connectionsOf(userId: string): number {
     return this.perUser.get(userId)?.count ?? 0;
   }

@@ -34,7 +34,7 @@ function fakeDirectory(count: () => Promise<number>): UserDirectory {
 describe('AdminEvents', () => {
   let registry: ConnectionRegistry;
   let events: EventsManager;
-  let emitToAdmins: jest.SpyInstance<void, Parameters<EventsManager['emitToAdmins']>>;
+  let emitToLocalAdmins: jest.SpyInstance<void, Parameters<EventsManager['emitToLocalAdmins']>>;
   let count: jest.Mock<Promise<number>, []>;
   let admin: AdminEvents;
 
@@ -42,7 +42,7 @@ describe('AdminEvents', () => {
     jest.useFakeTimers();
     registry = new ConnectionRegistry();
     events = new EventsManager(new SocketIoServerRef());
-    emitToAdmins = jest.spyOn(events, 'emitToAdmins').mockImplementation(() => undefined);
+    emitToLocalAdmins = jest.spyOn(events, 'emitToLocalAdmins').mockImplementation(() => undefined);
     count = jest.fn<Promise<number>, []>().mockResolvedValue(5);
     const options = resolveRealtimeOptions({
       auth: { secret: 'a-test-secret-of-32-characters!!' },
@@ -77,25 +77,25 @@ describe('AdminEvents', () => {
     connectThree();
 
     await jest.advanceTimersByTimeAsync(THROTTLE_MS - 1);
-    expect(emitToAdmins).not.toHaveBeenCalled();
+    expect(emitToLocalAdmins).not.toHaveBeenCalled();
 
     await jest.advanceTimersByTimeAsync(1);
-    expect(emitToAdmins).toHaveBeenCalledTimes(1);
-    expect(emitToAdmins).toHaveBeenCalledWith('rt_global_stats_updated', { stats: THREE_CONNECTIONS });
+    expect(emitToLocalAdmins).toHaveBeenCalledTimes(1);
+    expect(emitToLocalAdmins).toHaveBeenCalledWith('rt_global_stats_updated', { stats: THREE_CONNECTIONS });
     expect(count).toHaveBeenCalledTimes(1);
   });
 
   it('sends nothing when the figures did not change', async () => {
     connectThree();
     await jest.advanceTimersByTimeAsync(THROTTLE_MS);
-    expect(emitToAdmins).toHaveBeenCalledTimes(1);
+    expect(emitToLocalAdmins).toHaveBeenCalledTimes(1);
 
     registry.add('c4', 'ws', identity('u3'));
     registry.remove('c4');
     await jest.advanceTimersByTimeAsync(THROTTLE_MS * 3);
 
     expect(count).toHaveBeenCalledTimes(2);
-    expect(emitToAdmins).toHaveBeenCalledTimes(1);
+    expect(emitToLocalAdmins).toHaveBeenCalledTimes(1);
   });
 
   it('sends the new figures after a change', async () => {
@@ -105,8 +105,8 @@ describe('AdminEvents', () => {
     registry.remove('c3');
     await jest.advanceTimersByTimeAsync(THROTTLE_MS);
 
-    expect(emitToAdmins).toHaveBeenCalledTimes(2);
-    expect(emitToAdmins).toHaveBeenLastCalledWith('rt_global_stats_updated', {
+    expect(emitToLocalAdmins).toHaveBeenCalledTimes(2);
+    expect(emitToLocalAdmins).toHaveBeenLastCalledWith('rt_global_stats_updated', {
       stats: {
         totalUsers: 5,
         activeUsers: 1,
@@ -124,8 +124,8 @@ describe('AdminEvents', () => {
     admin.scheduleStatsUpdate();
     await jest.advanceTimersByTimeAsync(THROTTLE_MS);
 
-    expect(emitToAdmins).toHaveBeenCalledTimes(2);
-    expect(emitToAdmins).toHaveBeenLastCalledWith('rt_global_stats_updated', {
+    expect(emitToLocalAdmins).toHaveBeenCalledTimes(2);
+    expect(emitToLocalAdmins).toHaveBeenLastCalledWith('rt_global_stats_updated', {
       stats: { ...THREE_CONNECTIONS, totalUsers: 6 },
     });
   });
@@ -141,7 +141,7 @@ describe('AdminEvents', () => {
     otherRegistry.add('c1', 'ws', identity('u1'));
     expect(jest.getTimerCount()).toBe(0);
     await jest.advanceTimersByTimeAsync(THROTTLE_MS * 2);
-    expect(emitToAdmins).not.toHaveBeenCalled();
+    expect(emitToLocalAdmins).not.toHaveBeenCalled();
     notBootstrapped.beforeApplicationShutdown();
   });
 
@@ -156,7 +156,7 @@ describe('AdminEvents', () => {
     await jest.advanceTimersByTimeAsync(THROTTLE_MS * 5);
     expect(jest.getTimerCount()).toBe(0);
     expect(count).not.toHaveBeenCalled();
-    expect(emitToAdmins).not.toHaveBeenCalled();
+    expect(emitToLocalAdmins).not.toHaveBeenCalled();
   });
 
   it('sends nothing after shutdown even when a computation was already running', async () => {
@@ -175,7 +175,7 @@ describe('AdminEvents', () => {
     resolveCount(5);
     await jest.advanceTimersByTimeAsync(THROTTLE_MS);
 
-    expect(emitToAdmins).not.toHaveBeenCalled();
+    expect(emitToLocalAdmins).not.toHaveBeenCalled();
   });
 
   it('logs a failing user count and sends nothing, then recovers', async () => {
@@ -188,11 +188,11 @@ describe('AdminEvents', () => {
       'Could not compute global stats',
       expect.stringContaining('database down'),
     );
-    expect(emitToAdmins).not.toHaveBeenCalled();
+    expect(emitToLocalAdmins).not.toHaveBeenCalled();
 
     admin.scheduleStatsUpdate();
     await jest.advanceTimersByTimeAsync(THROTTLE_MS);
-    expect(emitToAdmins).toHaveBeenCalledWith('rt_global_stats_updated', { stats: THREE_CONNECTIONS });
+    expect(emitToLocalAdmins).toHaveBeenCalledWith('rt_global_stats_updated', { stats: THREE_CONNECTIONS });
   });
 
   it('reports the figures on demand', async () => {

@@ -72,7 +72,8 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
       // A computation that was already running when the app shut down sends nothing.
       if (this.stopped || fingerprint === this.lastSent) return false;
       this.lastSent = fingerprint;
-      this.events.emitToAdmins('rt_global_stats_updated', { stats });
+      // Connection figures are this node's: with several nodes, each tells its own admins.
+      this.events.emitToLocalAdmins('rt_global_stats_updated', { stats });
       return true;
     } catch (error) {
       this.logger.error(

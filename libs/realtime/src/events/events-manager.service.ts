@@ -30,6 +30,12 @@ export class EventsManager {
     this.emitTo([ROOM_PREFIX.admins], event, data);
   }
 
+  /** To the admins connected to this node only (figures that describe this node). */
+  emitToLocalAdmins<E extends string>(event: E, data: EventPayload<E>): void {
+    this.emitted += 1;
+    this.serverRef.get()?.local.to(ROOM_PREFIX.admins).emit(event, data);
+  }
+
   emitToPage<E extends string>(page: string, event: E, data: EventPayload<E>): void {
     this.emitTo([ROOM_PREFIX.page + page], event, data);
   }

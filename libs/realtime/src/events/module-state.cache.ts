@@ -31,9 +31,10 @@ export class ModuleStateCache {
     const fingerprint = stringify(value) ?? '';
     const entry = this.entries.get(moduleId) ?? { snapshot: { moduleId }, fingerprints: {} };
     if (entry.fingerprints[aspect] === fingerprint) return false;
-    entry.fingerprints[aspect] = fingerprint;
-    // A copy: the caller may mutate its object later; the snapshot must show what was sent.
+    // A copy (made before the fingerprint is kept): the caller may mutate its object later; the
+    // snapshot must show what was sent.
     entry.snapshot[aspect] = structuredClone(value);
+    entry.fingerprints[aspect] = fingerprint;
     this.entries.set(moduleId, entry);
     return true;
   }

@@ -2,4 +2,5 @@
 export * from './error-codes';
 export * from './events.protocol';
 export * from './envelope';
+export * from './rooms.protocol';
 export * from './chat.protocol';

@@ -59,7 +59,8 @@ export class TokenVerifier {
       isAdmin: roles.includes(this.options.auth.adminRole),
       appId: typeof rawApp === 'string' && rawApp !== '' ? rawApp : null,
       page,
-      expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+      // The tolerated clock skew applies to later expiry checks too.
+      expiresAt: typeof exp === 'number' ? (exp + this.options.auth.clockToleranceSec) * 1000 : null,
     };
   }
 }

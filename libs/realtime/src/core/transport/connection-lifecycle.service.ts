@@ -59,6 +59,10 @@ export class ConnectionLifecycle {
     this.registry.add(id, transport, identity);
   }
 
+  isRegistered(id: string): boolean {
+    return this.registry.has(id);
+  }
+
   release(id: string): void {
     this.registry.remove(id);
   }

@@ -1,11 +1,12 @@
 // A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, heartbeat,
 // idle timeout, and orderly shutdown. RealtimeAdapter routes upgrades here by path.
+import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
-import type { RealtimeIdentity } from '../auth/realtime-identity';
+import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
@@ -28,6 +29,7 @@ export function closeCodeFor(error: RealtimeError): number {
 
 export class RawWsServer extends EventEmitter {
   readonly connections = new Set<RawWsConnection>();
+  private readonly logger = new Logger('RawWsServer');
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | null = null;
   /** Gateways bound to this endpoint (one is allowed). */
@@ -70,8 +72,9 @@ export class RawWsServer extends EventEmitter {
         this.lifecycle.counters,
         this.gateway.batchType,
       );
-      // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009); 'close' cleans up.
-      ws.on('error', () => undefined);
+      // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009 itself); 'close'
+      // cleans up. Without a listener the error would crash the process.
+      ws.on('error', (error: Error) => this.logger.debug(`ws ${this.path}: ${error.message}`));
       if (refusal) {
         connection.sendError(refusal);
         connection.close(closeCodeFor(refusal), refusal.message);
@@ -98,6 +101,8 @@ export class RawWsServer extends EventEmitter {
     const deferred = (this.gateway.authentication ?? 'handshake') === 'deferred';
     // A deferred connection's user is known only now: apply the per-user limit here.
     if (deferred && connection.identity === null) this.lifecycle.checkCapacity(identity);
+    // Re-authentication (e.g. a refreshed token) may change the user: register afresh.
+    if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
     this.lifecycle.register(connection.id, 'ws', identity);
   }
@@ -107,6 +112,12 @@ export class RawWsServer extends EventEmitter {
     const now = Date.now();
     const idle = this.settings.idleTimeoutMs;
     for (const connection of this.connections) {
+      // An expired token ends the connection even if the client only listens.
+      if (connection.identity && isExpired(connection.identity, now)) {
+        connection.sendError(RealtimeError.authFailed('Token expired'));
+        connection.close(RealtimeCloseCode.AUTH_FAILED, 'Token expired');
+        continue;
+      }
       if (connection.missedPongs >= 2) {
         connection.socket.terminate();
         continue;

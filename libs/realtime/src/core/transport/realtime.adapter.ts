@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage, Server as HttpServer } from 'http';
-import { lastValueFrom, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { Duplex } from 'stream';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
@@ -39,6 +39,8 @@ type Transform = (data: unknown) => Observable<unknown>;
 
 /** Most inner messages one inbound batch frame may carry. */
 const MAX_BATCH = 50;
+/** Frames of one raw ws connection waiting to be handled before the socket is paused. */
+const MAX_PENDING_FRAMES = 64;
 type IoCreateOptions = Parameters<IoAdapter['create']>[1];
 
 interface WsResponseLike {
@@ -50,8 +52,13 @@ function isWsResponse(value: unknown): value is WsResponseLike {
   return typeof value === 'object' && value !== null && typeof (value as WsResponseLike).event === 'string';
 }
 
+function expireSocket(socket: Socket): void {
+  socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
+  socket.disconnect(true);
+}
+
 function packetBytes(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (typeof data === 'string') return data.length;
   if (Buffer.isBuffer(data)) return data.length;
   if (data instanceof ArrayBuffer) return data.byteLength;
   return 0;
@@ -71,8 +78,7 @@ export class RealtimeAdapter extends IoAdapter {
   private readonly ioPaths = new Set<string>();
   private lifecycle: ConnectionLifecycle | null = null;
   private routedServer: HttpServer | null = null;
-  private idleSweep: NodeJS.Timeout | null = null;
-  private readonly lastActivity = new WeakMap<Socket, number>();
+  private expirySweep: NodeJS.Timeout | null = null;
   private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     this.routeUpgrade(request, socket, head);
 
@@ -82,9 +88,18 @@ export class RealtimeAdapter extends IoAdapter {
 
   override create(port: number, options?: IoCreateOptions): Server {
     if (!isRealtimeGatewayMetadata(options)) {
-      // A host gateway of its own: plain Socket.IO, but leaving other upgrade paths alone.
+      // A host gateway of its own: plain Socket.IO, but leaving other upgrade paths alone. Two
+      // Socket.IO servers on one path would both take every upgrade: refuse that at boot.
+      const path = options?.path ?? '/socket.io';
+      if (path === this.options.paths.socketIo) {
+        throw new Error(
+          `RealtimeAdapter: a plain @WebSocketGateway() on ${path} would start a second Socket.IO server ` +
+            `on the path RealtimeModule serves; use @RealtimeGateway({ transport: 'socket.io' }) to share ` +
+            `the authenticated server, or give the gateway another path`,
+        );
+      }
       this.installUpgradeRouter();
-      this.ioPaths.add(options?.path ?? '/socket.io');
+      this.ioPaths.add(path);
       return super.create(port, { ...options, destroyUpgrade: false } as IoCreateOptions);
     }
     const lifecycle = this.getLifecycle();
@@ -138,8 +153,8 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   override async dispose(): Promise<void> {
-    if (this.idleSweep) clearInterval(this.idleSweep);
-    this.idleSweep = null;
+    if (this.expirySweep) clearInterval(this.expirySweep);
+    this.expirySweep = null;
     this.routedServer?.off('upgrade', this.onUpgrade);
     this.routedServer = null;
     await Promise.all([...this.rawServers.values()].map((server) => server.close()));
@@ -182,8 +197,9 @@ export class RealtimeAdapter extends IoAdapter {
         maxBufferedBytes: limits.maxBufferedBytes,
         heartbeatIntervalMs: limits.heartbeatIntervalMs,
         idleTimeoutMs: limits.idleTimeoutMs,
+        // ws applies the threshold only without server context takeover.
         perMessageDeflate: this.options.compression.enabled
-          ? { threshold: this.options.compression.threshold }
+          ? { threshold: this.options.compression.threshold, serverNoContextTakeover: true }
           : false,
       },
       lifecycle,
@@ -203,15 +219,20 @@ export class RealtimeAdapter extends IoAdapter {
       cors: socketIo.cors,
       destroyUpgrade: false,
       // A client that drops briefly gets the packets it missed (rooms and socket.data restored too).
+      // Middlewares still run: a recovered session is authenticated and counted again.
       connectionStateRecovery:
         chat.recoveryWindowMs > 0
-          ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: true }
+          ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: false }
           : undefined,
     };
     this.ioPaths.add(paths.socketIo);
     const server = super.create(port, ioOptions as IoCreateOptions);
     server.use((socket, next) => {
       try {
+        // A recovered session id that is connected already is being replayed: refuse it.
+        if (lifecycle.isRegistered(socket.id)) {
+          throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Session already connected');
+        }
         const identity = lifecycle.authenticate({
           auth: socket.handshake.auth,
           query: socket.handshake.query,
@@ -219,6 +240,13 @@ export class RealtimeAdapter extends IoAdapter {
         });
         lifecycle.checkCapacity(identity);
         (socket.data as RealtimeSocketData).identity = identity;
+        // The slot is taken here, not at 'connection' (one tick later): several CONNECT packets in
+        // one batch cannot all pass the limit. Released on disconnect, or when the transport closes
+        // before the connection completes.
+        lifecycle.register(socket.id, 'socket.io', identity);
+        const release = (): void => lifecycle.release(socket.id);
+        socket.once('disconnect', release);
+        socket.conn.once('close', release);
         next();
       } catch (error) {
         const realtimeError = toRealtimeError(error);
@@ -231,39 +259,35 @@ export class RealtimeAdapter extends IoAdapter {
     // Registered before any gateway's handler, so identity rooms exist when handleConnection runs.
     server.on('connection', (socket: Socket) => {
       const identity = (socket.data as RealtimeSocketData).identity;
-      lifecycle.register(socket.id, 'socket.io', identity);
-      socket.once('disconnect', () => lifecycle.release(socket.id));
       void socket.join(identityRooms(identity));
-      this.lastActivity.set(socket, Date.now());
       const counters = lifecycle.counters;
-      // Bytes through this transport, as engine.io frames them (per recipient for broadcasts).
+      // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
+      // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
       socket.conn.on('packetCreate', (packet: { data?: unknown }) => counters.sent(packetBytes(packet.data)));
       socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
         if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
       });
       socket.use((_packet, next) => {
         counters.messagesReceived += 1;
-        this.lastActivity.set(socket, Date.now());
         if (!isExpired(identity)) return next();
-        socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
-        socket.disconnect(true);
+        expireSocket(socket);
       });
     });
     lifecycle.publishSocketIoServer(server);
-    this.startIdleSweep(server, limits.idleTimeoutMs, limits.heartbeatIntervalMs);
+    this.startExpirySweep(server, limits.heartbeatIntervalMs);
     return server;
   }
 
-  /** Disconnects Socket.IO sockets that sent no event for idleTimeoutMs (checked at each heartbeat). */
-  private startIdleSweep(server: Server, idleTimeoutMs: number, everyMs: number): void {
-    if (idleTimeoutMs <= 0) return;
-    this.idleSweep = setInterval(() => {
+  /** A socket whose token expires is told and closed within one heartbeat, even if it only listens. */
+  private startExpirySweep(server: Server, everyMs: number): void {
+    this.expirySweep = setInterval(() => {
       const now = Date.now();
       for (const socket of server.of('/').sockets.values()) {
-        if (now - (this.lastActivity.get(socket) ?? now) > idleTimeoutMs) socket.disconnect(true);
+        const identity = (socket.data as Partial<RealtimeSocketData>).identity;
+        if (identity && isExpired(identity, now)) expireSocket(socket);
       }
     }, everyMs);
-    this.idleSweep.unref();
+    this.expirySweep.unref();
   }
 
   private bindRawWsHandlers(
@@ -274,8 +298,13 @@ export class RealtimeAdapter extends IoAdapter {
     const byType = new Map<string, MessageMappingProperties['callback']>();
     for (const handler of handlers) byType.set(String(handler.message), handler.callback);
     // Frames of one connection are handled strictly in order (Nest's WsAdapter does not guarantee it).
+    // A client that sends faster than its frames are handled is paused (TCP back-pressure) rather
+    // than queued without bound.
     let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
     connection.socket.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      pending += 1;
+      if (pending === MAX_PENDING_FRAMES) connection.socket.pause();
       connection.lastSeenAt = Date.now();
       connection.countReceived(
         Buffer.isBuffer(raw)
@@ -284,7 +313,12 @@ export class RealtimeAdapter extends IoAdapter {
             ? raw.reduce((n, part) => n + part.length, 0)
             : raw.byteLength,
       );
-      queue = queue.then(() => this.dispatchFrame(connection, byType, transform, raw, isBinary));
+      queue = queue
+        .then(() => this.dispatchFrame(connection, byType, transform, raw, isBinary))
+        .finally(() => {
+          pending -= 1;
+          if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
+        });
     });
   }
 
@@ -347,8 +381,16 @@ export class RealtimeAdapter extends IoAdapter {
       connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
       return;
     }
-    const result = await lastValueFrom(transform(handler(data, type)), { defaultValue: undefined });
-    if (isWsResponse(result)) connection.send(result.event, result.data);
+    // Every value the handler yields is sent as it comes; the next frame waits for completion.
+    await new Promise<void>((resolve, reject) => {
+      transform(handler(data, type)).subscribe({
+        next: (result) => {
+          if (isWsResponse(result)) connection.send(result.event, result.data);
+        },
+        error: reject,
+        complete: resolve,
+      });
+    });
   }
 
   /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
@@ -418,7 +460,8 @@ export class RealtimeAdapter extends IoAdapter {
       return;
     }
     for (const ioPath of this.ioPaths) {
-      if (pathname === ioPath || pathname.startsWith(ioPath + '/')) return; // engine.io answers it
+      // engine.io owns "<path>/" (not "<path>" itself): it answers these.
+      if (pathname.startsWith(ioPath === '/' ? '/' : ioPath + '/')) return;
     }
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   }

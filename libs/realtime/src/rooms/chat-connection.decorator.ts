@@ -1,0 +1,11 @@
+// @ChatConnection(): the raw ws connection a frame came from. A custom parameter decorator, so the
+// validation pipe leaves it alone (it would validate a @ConnectedSocket() typed as a class).
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { RawWsConnection } from '../core/transport/raw-ws-connection';
+
+export const ChatConnection = createParamDecorator((_: unknown, ctx: ExecutionContext): RawWsConnection => {
+  const client = ctx.switchToWs().getClient<unknown>();
+  if (client instanceof RawWsConnection) return client;
+  throw RealtimeError.authFailed('Not a raw WebSocket connection');
+});

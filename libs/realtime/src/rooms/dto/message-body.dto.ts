@@ -1,0 +1,31 @@
+// Fields every posted message shares (room and direct): types checked here, the rules (non-empty
+// text, media for image/audio, reply target, length) by MessagesService.
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Min } from 'class-validator';
+import { MESSAGE_KINDS } from '../../conversations/conversation.types';
+import type { MessageBodyFields, RoomsMessageType } from '../../protocol';
+
+export abstract class MessageBodyDto implements MessageBodyFields {
+  @IsString()
+  content: string;
+
+  @IsOptional()
+  @IsIn(MESSAGE_KINDS)
+  message_type?: RoomsMessageType;
+
+  @IsOptional()
+  @IsString()
+  media_url?: string;
+
+  @IsOptional()
+  @IsString()
+  media_type?: string;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  duration?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  reply_to?: number;
+}

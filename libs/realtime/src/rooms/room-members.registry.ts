@@ -1,0 +1,140 @@
+// Connection-level state of /ws/chat on this node: which rooms each connection joined, each room's
+// connections, each user's connections, and how many of a user's connections sit in a room (a user
+// is announced on their first connection in a room and leaves with their last).
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import { ConnectionGroup } from './connection-group';
+
+interface ConnectionState {
+  identity: RealtimeIdentity;
+  batched: boolean;
+  rooms: Set<string>;
+}
+
+export interface JoinOutcome {
+  /** False when the connection was already in the room (or is gone). */
+  joined: boolean;
+  /** The user had no other connection in the room: announce them. */
+  firstOfUser: boolean;
+}
+
+export interface LeaveOutcome {
+  /** False when the connection was not in the room. */
+  left: boolean;
+  /** The user has no connection left in the room: announce their departure. */
+  lastOfUser: boolean;
+}
+
+@Injectable()
+export class RoomMembersRegistry implements OnApplicationShutdown {
+  private readonly connections = new Map<RawWsConnection, ConnectionState>();
+  private readonly rooms = new Map<string, ConnectionGroup>();
+  private readonly users = new Map<string, ConnectionGroup>();
+  /** room → userId → the user's connections in that room. */
+  private readonly usersInRoom = new Map<string, Map<string, number>>();
+
+  /** Open connections registered here. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  connect(connection: RawWsConnection, identity: RealtimeIdentity, batched: boolean): void {
+    if (this.connections.has(connection)) return;
+    this.connections.set(connection, { identity, batched, rooms: new Set() });
+    this.groupOf(this.users, identity.userId).add(connection, batched);
+  }
+
+  /** Forgets the connection; returns the rooms its user is no longer in (empty when unknown). */
+  disconnect(connection: RawWsConnection): { identity: RealtimeIdentity | null; roomsLeft: string[] } {
+    const state = this.connections.get(connection);
+    if (!state) return { identity: null, roomsLeft: [] };
+    const roomsLeft: string[] = [];
+    for (const room of [...state.rooms]) {
+      if (this.leave(connection, room).lastOfUser) roomsLeft.push(room);
+    }
+    this.connections.delete(connection);
+    this.shrink(this.users, state.identity.userId, connection);
+    return { identity: state.identity, roomsLeft };
+  }
+
+  /** Whether joining would make this the user's first connection in the room (nothing changes). */
+  isUserInRoom(userId: string, room: string): boolean {
+    return (this.usersInRoom.get(room)?.get(userId) ?? 0) > 0;
+  }
+
+  has(connection: RawWsConnection): boolean {
+    return this.connections.has(connection);
+  }
+
+  isJoined(connection: RawWsConnection, room: string): boolean {
+    return this.connections.get(connection)?.rooms.has(room) ?? false;
+  }
+
+  join(connection: RawWsConnection, room: string): JoinOutcome {
+    const state = this.connections.get(connection);
+    if (!state || state.rooms.has(room)) return { joined: false, firstOfUser: false };
+    state.rooms.add(room);
+    this.groupOf(this.rooms, room).add(connection, state.batched);
+    let counts = this.usersInRoom.get(room);
+    if (!counts) {
+      counts = new Map();
+      this.usersInRoom.set(room, counts);
+    }
+    const before = counts.get(state.identity.userId) ?? 0;
+    counts.set(state.identity.userId, before + 1);
+    return { joined: true, firstOfUser: before === 0 };
+  }
+
+  leave(connection: RawWsConnection, room: string): LeaveOutcome {
+    const state = this.connections.get(connection);
+    if (!state || !state.rooms.delete(room)) return { left: false, lastOfUser: false };
+    this.shrink(this.rooms, room, connection);
+    const counts = this.usersInRoom.get(room);
+    const remaining = (counts?.get(state.identity.userId) ?? 1) - 1;
+    if (counts) {
+      if (remaining > 0) counts.set(state.identity.userId, remaining);
+      else counts.delete(state.identity.userId);
+      if (counts.size === 0) this.usersInRoom.delete(room);
+    }
+    return { left: true, lastOfUser: remaining <= 0 };
+  }
+
+  /** The room's connections on this node (undefined when none). */
+  roomGroup(room: string): ConnectionGroup | undefined {
+    return this.rooms.get(room);
+  }
+
+  /** The user's /ws/chat connections on this node (undefined when none). */
+  userGroup(userId: string): ConnectionGroup | undefined {
+    return this.users.get(userId);
+  }
+
+  roomsOf(connection: RawWsConnection): ReadonlySet<string> {
+    return this.connections.get(connection)?.rooms ?? new Set();
+  }
+
+  onApplicationShutdown(): void {
+    this.connections.clear();
+    this.rooms.clear();
+    this.users.clear();
+    this.usersInRoom.clear();
+  }
+
+  private groupOf(groups: Map<string, ConnectionGroup>, key: string): ConnectionGroup {
+    let group = groups.get(key);
+    if (!group) {
+      group = new ConnectionGroup();
+      groups.set(key, group);
+    }
+    return group;
+  }
+
+  /** Removes the connection from a group, dropping the group once empty. */
+  private shrink(groups: Map<string, ConnectionGroup>, key: string, connection: RawWsConnection): void {
+    const group = groups.get(key);
+    if (!group) return;
+    group.delete(connection);
+    if (group.size === 0) groups.delete(key);
+  }
+}

@@ -1,0 +1,182 @@
+// What a /ws/chat connection may do, on top of the transport-free conversation layer: join and leave
+// rooms (with presence notices), post to joined rooms, send direct messages, read history. The
+// gateway validates frames and calls one method here; the rules live in RoomsService/MessagesService.
+import { Inject, Injectable } from '@nestjs/common';
+import { MessagesService } from '../conversations/messages.service';
+import { RoomsService } from '../conversations/rooms.service';
+import type { HistoryQuery, NewMessage } from '../conversations/conversation.types';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import { RealtimeError } from '../core/errors/realtime-error';
+import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  fromWireUserId,
+  RealtimeErrorCode,
+  ROOMS_BATCH_QUERY,
+  RoomsOutbound,
+  toWireUserId,
+  type HistoryRequestFields,
+  type JoinRoomAckData,
+  type LeaveRoomAckData,
+  type MessageBodyFields,
+  type MessageHistoryData,
+  type WireUserId,
+} from '../protocol';
+import { RoomMembersRegistry } from './room-members.registry';
+import { RoomsDelivery } from './rooms-delivery.service';
+import { historyPayload, serializePresence } from './rooms.frames';
+
+function toNewMessage(body: MessageBodyFields): NewMessage {
+  return {
+    content: body.content,
+    messageType: body.message_type,
+    mediaUrl: body.media_url,
+    mediaType: body.media_type,
+    duration: body.duration,
+    replyTo: body.reply_to,
+  };
+}
+
+/** Absent limit: 50, or the configured maximum when that is lower. */
+function toHistoryQuery(request: HistoryRequestFields, maxLimit: number): HistoryQuery {
+  return {
+    limit: request.limit ?? Math.min(DEFAULT_HISTORY_LIMIT, maxLimit),
+    offset: request.offset ?? 0,
+    afterId: request.after_id,
+  };
+}
+
+/** `?batch=1` (or `true`) on the connection URL opts into outbound message_batch frames. */
+export function wantsOutboundBatches(url: string | undefined): boolean {
+  const value = new URL(url ?? '/', 'http://localhost').searchParams.get(ROOMS_BATCH_QUERY);
+  return value === '1' || value === 'true';
+}
+
+@Injectable()
+export class RoomsSessionService {
+  constructor(
+    private readonly rooms: RoomsService,
+    private readonly messages: MessagesService,
+    private readonly members: RoomMembersRegistry,
+    private readonly delivery: RoomsDelivery,
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+  ) {}
+
+  /** A connection opened (authenticated at the handshake). */
+  open(connection: RawWsConnection, identity: RealtimeIdentity): void {
+    this.members.connect(connection, identity, wantsOutboundBatches(connection.request.url));
+  }
+
+  /**
+   * A connection closed or dropped: it leaves every room, and the rooms where it was its user's last
+   * connection hear `user_disconnected`.
+   */
+  close(connection: RawWsConnection): void {
+    this.delivery.forget(connection);
+    const { identity, roomsLeft } = this.members.disconnect(connection);
+    if (!identity) return;
+    for (const room of roomsLeft) {
+      this.delivery.toGroup(
+        this.members.roomGroup(room),
+        serializePresence(RoomsOutbound.USER_DISCONNECTED, identity, room),
+      );
+    }
+  }
+
+  /** ROOM_NOT_FOUND, PERMISSION_DENIED (private room), else joins; announces the user's first connection. */
+  async join(connection: RawWsConnection, user: RealtimeIdentity, room: string): Promise<JoinRoomAckData> {
+    const joined = await this.rooms.join(user, room);
+    // A connection that closed while the room was looked up is not announced.
+    if (this.members.has(connection) && !this.members.isJoined(connection, joined.name)) {
+      // Announced to the members already there, before the joiner is added (it gets the ack instead).
+      if (!this.members.isUserInRoom(user.userId, joined.name)) {
+        this.delivery.toGroup(
+          this.members.roomGroup(joined.name),
+          serializePresence(RoomsOutbound.USER_CONNECTED, user, joined.name),
+        );
+      }
+      this.members.join(connection, joined.name);
+    }
+    return { room: joined.name, success: true, message: 'Joined room successfully' };
+  }
+
+  /** Leaves a room (idempotent); the others hear `user_disconnected` when it was the user's last connection there. */
+  async leave(connection: RawWsConnection, user: RealtimeIdentity, room: string): Promise<LeaveRoomAckData> {
+    if (!this.members.isJoined(connection, room)) {
+      await this.rooms.require(room);
+      return { room, success: true, message: 'Not in room' };
+    }
+    if (this.members.leave(connection, room).lastOfUser) {
+      this.delivery.toGroup(
+        this.members.roomGroup(room),
+        serializePresence(RoomsOutbound.USER_DISCONNECTED, user, room),
+      );
+    }
+    return { room, success: true, message: 'Left room successfully' };
+  }
+
+  /**
+   * Posts to a room this connection joined (PERMISSION_DENIED otherwise, ROOM_NOT_FOUND for an unknown
+   * room). Delivery, the sender's own connection included, follows from the bus once stored.
+   */
+  async postToRoom(
+    connection: RawWsConnection,
+    user: RealtimeIdentity,
+    room: string,
+    body: MessageBodyFields,
+  ): Promise<void> {
+    if (!this.members.isJoined(connection, room)) {
+      await this.rooms.require(room);
+      throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Join the room before sending to it', {
+        room,
+      });
+    }
+    await this.messages.postToRoom(user, room, toNewMessage(body));
+  }
+
+  /** Sends a direct message; the recipient's and the sender's connections receive it from the bus. */
+  async postDirect(user: RealtimeIdentity, to: WireUserId, body: MessageBodyFields): Promise<void> {
+    await this.withWireUserId(to, () =>
+      this.messages.postDirect(user, fromWireUserId(to), toNewMessage(body)),
+    );
+  }
+
+  async roomHistory(
+    user: RealtimeIdentity,
+    room: string,
+    request: HistoryRequestFields,
+  ): Promise<MessageHistoryData> {
+    const query = toHistoryQuery(request, this.options.limits.maxHistoryLimit);
+    this.messages.checkHistoryQuery(query);
+    return historyPayload(await this.messages.roomHistory(user, room, query), { room });
+  }
+
+  async dmHistory(
+    user: RealtimeIdentity,
+    withUser: WireUserId,
+    request: HistoryRequestFields,
+  ): Promise<MessageHistoryData> {
+    const query = toHistoryQuery(request, this.options.limits.maxHistoryLimit);
+    this.messages.checkHistoryQuery(query);
+    const otherId = fromWireUserId(withUser);
+    const page = await this.withWireUserId(withUser, () => this.messages.dmHistory(user, otherId, query));
+    return historyPayload(page, { with_user: toWireUserId(otherId) });
+  }
+
+  /** USER_NOT_FOUND names the user in wire form (a number for numeric ids), as the other payloads do. */
+  private async withWireUserId<T>(userId: WireUserId, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof RealtimeError && error.code === RealtimeErrorCode.USER_NOT_FOUND) {
+        throw new RealtimeError(error.code, error.message, {
+          ...error.details,
+          user_id: toWireUserId(fromWireUserId(userId)),
+        });
+      }
+      throw error;
+    }
+  }
+}

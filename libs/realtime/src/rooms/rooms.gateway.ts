@@ -1,0 +1,116 @@
+// Seed 003 over raw ws at `paths.chat` (default /ws/chat): one handler per inbound frame type, each
+// validating its DTO and calling RoomsSessionService. Parsing, INVALID_FORMAT for bad frames, inbound
+// message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
+import { UseFilters, UsePipes } from '@nestjs/common';
+import {
+  MessageBody,
+  SubscribeMessage,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type WsResponse,
+} from '@nestjs/websockets';
+import { ConnectedUser, identityOfClient } from '../core/auth/connected-user.decorator';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception.filter';
+import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
+import { dataEnvelopeCodec } from '../core/transport/frame-codec';
+import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
+import {
+  RoomsInbound,
+  RoomsOutbound,
+  type JoinRoomAckData,
+  type LeaveRoomAckData,
+  type MessageHistoryData,
+  type PongData,
+} from '../protocol';
+import { ChatConnection } from './chat-connection.decorator';
+import { DirectMessageDto } from './dto/direct-message.dto';
+import { DmHistoryDto } from './dto/dm-history.dto';
+import { JoinRoomDto } from './dto/join-room.dto';
+import { LeaveRoomDto } from './dto/leave-room.dto';
+import { RoomHistoryDto } from './dto/room-history.dto';
+import { RoomMessageDto } from './dto/room-message.dto';
+import { RoomsSessionService } from './rooms-session.service';
+
+@RealtimeGateway({ transport: 'ws', path: '@chat', codec: dataEnvelopeCodec, batchType: 'message_batch' })
+@UseFilters(RealtimeWsExceptionFilter)
+@UsePipes(createRealtimeValidationPipe())
+export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
+  constructor(private readonly sessions: RoomsSessionService) {}
+
+  handleConnection(client: RawWsConnection): void {
+    this.sessions.open(client, identityOfClient(client));
+  }
+
+  handleDisconnect(client: RawWsConnection): void {
+    this.sessions.close(client);
+  }
+
+  @SubscribeMessage(RoomsInbound.JOIN_ROOM)
+  async joinRoom(
+    @ChatConnection() connection: RawWsConnection,
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: JoinRoomDto,
+  ): Promise<WsResponse<JoinRoomAckData>> {
+    return { event: RoomsOutbound.JOIN_ROOM_ACK, data: await this.sessions.join(connection, user, dto.room) };
+  }
+
+  @SubscribeMessage(RoomsInbound.LEAVE_ROOM)
+  async leaveRoom(
+    @ChatConnection() connection: RawWsConnection,
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: LeaveRoomDto,
+  ): Promise<WsResponse<LeaveRoomAckData>> {
+    return {
+      event: RoomsOutbound.LEAVE_ROOM_ACK,
+      data: await this.sessions.leave(connection, user, dto.room),
+    };
+  }
+
+  /** No direct answer: the stored message comes back as a `room_message` to every member, sender included. */
+  @SubscribeMessage(RoomsInbound.ROOM_MESSAGE)
+  async roomMessage(
+    @ChatConnection() connection: RawWsConnection,
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: RoomMessageDto,
+  ): Promise<void> {
+    await this.sessions.postToRoom(connection, user, dto.room, dto);
+  }
+
+  /** No direct answer: the stored message reaches the recipient's and the sender's connections. */
+  @SubscribeMessage(RoomsInbound.DIRECT_MESSAGE)
+  async directMessage(
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: DirectMessageDto,
+  ): Promise<void> {
+    await this.sessions.postDirect(user, dto.to_user_id, dto);
+  }
+
+  @SubscribeMessage(RoomsInbound.ROOM_HISTORY)
+  async roomHistory(
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: RoomHistoryDto,
+  ): Promise<WsResponse<MessageHistoryData>> {
+    return {
+      event: RoomsOutbound.MESSAGE_HISTORY,
+      data: await this.sessions.roomHistory(user, dto.room, dto),
+    };
+  }
+
+  @SubscribeMessage(RoomsInbound.DM_HISTORY)
+  async dmHistory(
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: DmHistoryDto,
+  ): Promise<WsResponse<MessageHistoryData>> {
+    return {
+      event: RoomsOutbound.MESSAGE_HISTORY,
+      data: await this.sessions.dmHistory(user, dto.with_user, dto),
+    };
+  }
+
+  @SubscribeMessage(RoomsInbound.PING)
+  ping(): WsResponse<PongData> {
+    return { event: RoomsOutbound.PONG, data: { timestamp: new Date().toISOString() } };
+  }
+}
