@@ -4,7 +4,7 @@ import { Module, UseFilters, UsePipes, type INestApplication } from '@nestjs/com
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import { Test } from '@nestjs/testing';
-import { MessageBody, SubscribeMessage } from '@nestjs/websockets';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import {
   ConnectedUser,
@@ -281,6 +281,30 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
   });
 });
 
+describe('RealtimeAdapter: a plain host gateway on the Socket.IO path', () => {
+  it('fails the boot with a message instead of starting a second Socket.IO server', async () => {
+    @WebSocketGateway()
+    class PlainHostGateway {}
+
+    @Module({
+      imports: [
+        RealtimeModule.forRoot({
+          auth: { secret: TEST_SECRET },
+          database: { type: 'sqlite', path: ':memory:' },
+        }),
+      ],
+      providers: [PlainHostGateway],
+    })
+    class PlainHostModule {}
+
+    const moduleRef = await Test.createTestingModule({ imports: [PlainHostModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.useWebSocketAdapter(new RealtimeAdapter(app));
+    await expect(app.init()).rejects.toThrow('would start a second Socket.IO server');
+    await app.close();
+  });
+});
+
 describe('RealtimeAdapter: heartbeat and idle timeout', () => {
   let app: INestApplication;
   let port: number;
@@ -309,5 +333,34 @@ describe('RealtimeAdapter: heartbeat and idle timeout', () => {
     const closed = await client.closedWithin(3000);
     expect(closed).toEqual({ code: 4408, reason: 'Idle timeout' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+});
+
+describe('RealtimeAdapter: token expiry of listen-only connections', () => {
+  let app: INestApplication;
+  let port: number;
+
+  beforeAll(async () => {
+    ({ app, port } = await startApp({ heartbeatIntervalMs: 100, idleTimeoutMs: 0 }));
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('closes listen-only connections whose token expired, on both transports, within a heartbeat', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 1;
+    const expiring = signToken({ sub: '22', exp });
+    const raw = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${expiring}`);
+    const io = await connectIo(`http://127.0.0.1:${port}`, { token: expiring });
+    const ioError = new Promise<{ code: string }>((resolve) => io.once('error', resolve));
+    const ioGone = new Promise<string>((resolve) => io.once('disconnect', resolve));
+    expect((await raw.next('error', 4000)).data).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: 'Token expired',
+    });
+    expect((await raw.closedWithin()).code).toBe(4401);
+    expect(await ioError).toMatchObject({ code: 'AUTH_FAILED' });
+    expect(await ioGone).toBe('io server disconnect');
+    expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000);
   });
 });
