@@ -26,6 +26,9 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
         'Set JWT_SECRET (16+ characters) before exposing this server. ***',
     );
   }
+  new Logger('SampleConfig').warn(
+    'POST /auth/login is a development login without password: anyone can obtain any token, admin included.',
+  );
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
