@@ -339,6 +339,9 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   const rate = limits.rateLimit ?? {};
   const events = options.events ?? {};
   const paths = options.paths ?? {};
+  /** A numeric limit: the given value or its default, checked. */
+  const limit = (key: Exclude<keyof RealtimeLimitOptions, 'rateLimit'>, allowZero = false): number =>
+    positiveInt(`limits.${key}`, limits[key] ?? DEFAULT_LIMITS[key], allowZero);
 
   const resolved: ResolvedRealtimeOptions = {
     auth: {
@@ -362,18 +365,9 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       logs: path('paths.logs', paths.logs ?? '/ws/logs'),
     },
     limits: {
-      maxPayloadBytes: positiveInt(
-        'limits.maxPayloadBytes',
-        limits.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes,
-      ),
-      maxConnections: positiveInt(
-        'limits.maxConnections',
-        limits.maxConnections ?? DEFAULT_LIMITS.maxConnections,
-      ),
-      maxConnectionsPerUser: positiveInt(
-        'limits.maxConnectionsPerUser',
-        limits.maxConnectionsPerUser ?? DEFAULT_LIMITS.maxConnectionsPerUser,
-      ),
+      maxPayloadBytes: limit('maxPayloadBytes'),
+      maxConnections: limit('maxConnections'),
+      maxConnectionsPerUser: limit('maxConnectionsPerUser'),
       rateLimit: {
         perMinute: positiveInt(
           'limits.rateLimit.perMinute',
@@ -381,31 +375,12 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
         ),
         perHour: positiveInt('limits.rateLimit.perHour', rate.perHour ?? DEFAULT_LIMITS.rateLimit.perHour),
       },
-      heartbeatIntervalMs: positiveInt(
-        'limits.heartbeatIntervalMs',
-        limits.heartbeatIntervalMs ?? DEFAULT_LIMITS.heartbeatIntervalMs,
-      ),
-      heartbeatTimeoutMs: positiveInt(
-        'limits.heartbeatTimeoutMs',
-        limits.heartbeatTimeoutMs ?? DEFAULT_LIMITS.heartbeatTimeoutMs,
-      ),
-      idleTimeoutMs: positiveInt(
-        'limits.idleTimeoutMs',
-        limits.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs,
-        true,
-      ),
-      maxMessageLength: positiveInt(
-        'limits.maxMessageLength',
-        limits.maxMessageLength ?? DEFAULT_LIMITS.maxMessageLength,
-      ),
-      maxHistoryLimit: positiveInt(
-        'limits.maxHistoryLimit',
-        limits.maxHistoryLimit ?? DEFAULT_LIMITS.maxHistoryLimit,
-      ),
-      maxBufferedBytes: positiveInt(
-        'limits.maxBufferedBytes',
-        limits.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes,
-      ),
+      heartbeatIntervalMs: limit('heartbeatIntervalMs'),
+      heartbeatTimeoutMs: limit('heartbeatTimeoutMs'),
+      idleTimeoutMs: limit('idleTimeoutMs', true),
+      maxMessageLength: limit('maxMessageLength'),
+      maxHistoryLimit: limit('maxHistoryLimit'),
+      maxBufferedBytes: limit('maxBufferedBytes'),
     },
     database: resolveDatabase(options.database),
     events: {
