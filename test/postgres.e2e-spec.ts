@@ -6,6 +6,7 @@ import { REALTIME_CONNECTION } from 'nest-realtime';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
+import { TestWs } from './support/clients';
 import { startSample, type RunningSample } from './support/sample-app';
 
 // initdb + server start + migrations; the tests themselves keep jest's 30 s.
@@ -64,7 +65,9 @@ describe('sample app on PostgreSQL (e2e)', () => {
     );
     expect(tables.map((t) => t.table_name)).toEqual(['rt_migrations', 'rt_users']);
     const applied: { name: string }[] = await db.query('SELECT name FROM rt_migrations');
-    expect(applied.map((m) => m.name)).toContain('CreateUsers1732300000000');
+    expect(applied.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['CreateUsers1732300000000', 'CreateConversations1732300000001']),
+    );
   });
 
   it('numbers users from the row id and keeps the id on a second login', async () => {
@@ -100,5 +103,48 @@ describe('sample app on PostgreSQL (e2e)', () => {
       status: 'ok',
       info: { 'realtime-db': { status: 'up' }, 'sample-db': { status: 'up' } },
     });
+  });
+
+  it('stores room messages and direct messages on PostgreSQL and pages their history', async () => {
+    const carol = await login('carol');
+    const dave = await login('dave');
+    const base = `ws://127.0.0.1:${sample?.port ?? 0}/ws/chat?token=`;
+    const c = await TestWs.open(base + carol.token);
+    const d = await TestWs.open(base + dave.token);
+    try {
+      c.send({ type: 'join_room', data: { room: 'general' } });
+      await c.next('join_room_ack');
+      for (const content of ['one', 'two', 'three']) {
+        c.send({ type: 'room_message', data: { room: 'general', content, message_type: 'text' } });
+        await c.next('room_message');
+      }
+      c.send({ type: 'room_history', data: { room: 'general', limit: 2, offset: 0 } });
+      const page = (await c.next('message_history')).data as {
+        messages: { content: string }[];
+        total: number;
+        has_more: boolean;
+      };
+      expect(page.messages.map((m) => m.content)).toEqual(['two', 'three']);
+      expect(page).toMatchObject({ total: 3, has_more: true });
+
+      for (const content of ['hi dave', 'again']) {
+        c.send({
+          type: 'direct_message',
+          data: { to_user_id: Number(dave.user.id), content, message_type: 'text' },
+        });
+        await d.next('direct_message');
+      }
+      d.send({ type: 'dm_history', data: { with_user: Number(carol.user.id), limit: 1, offset: 0 } });
+      const dms = (await d.next('message_history')).data as {
+        messages: { content: string }[];
+        total: number;
+        has_more: boolean;
+      };
+      expect(dms).toMatchObject({ total: 2, has_more: true });
+      expect(dms.messages.map((m) => m.content)).toEqual(['again']);
+    } finally {
+      c.close();
+      d.close();
+    }
   });
 });
