@@ -37,6 +37,7 @@ export async function startSample(options: StartOptions = {}): Promise<RunningSa
     jwtSecret: TEST_SECRET,
     jwtExpiresInSec: 3600,
     adminUsers: [],
+    streamPort: null,
     ...options.config,
   };
   const app = await createSampleApp(config, options.overrides ?? {}, false);

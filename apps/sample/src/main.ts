@@ -1,11 +1,16 @@
 // Entry point of the sample host (`npm start`).
 import { Logger } from '@nestjs/common';
+import { LogStreamService, RealtimeLogger } from 'nest-realtime';
 import { createSampleApp } from './create-app';
 import { loadSampleConfig } from './sample.config';
 
 async function bootstrap(): Promise<void> {
   const config = loadSampleConfig();
   const app = await createSampleApp(config);
+  if (config.logStreamAppId) {
+    // Seed 004: the host's own logs, streamed to the clients of that app (and still to the console).
+    app.useLogger(new RealtimeLogger(app.get(LogStreamService), { appId: config.logStreamAppId }));
+  }
   app.enableShutdownHooks();
   await app.listen(config.port);
   new Logger('Sample').log(`nest-realtime sample listening on ${await app.getUrl()}`);

@@ -14,6 +14,10 @@ export interface SampleConfig {
   jwtExpiresInSec: number;
   /** Usernames that get the admin role at login (besides "admin"). */
   adminUsers: string[];
+  /** Own port of the seed 004 log stream (served at '/'); null serves it only at /ws/logs. */
+  streamPort: number | null;
+  /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
+  logStreamAppId?: string;
 }
 
 export const DEVELOPMENT_SECRET = 'development-secret-change-me-0123456789';
@@ -32,6 +36,12 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
+  // STREAM_PORT: default 3001 as in seed 004; "off" (or empty) serves the stream only at /ws/logs.
+  const rawStreamPort = env.STREAM_PORT ?? '3001';
+  const streamPort = rawStreamPort === '' || rawStreamPort === 'off' ? null : Number(rawStreamPort);
+  if (streamPort !== null && (!Number.isInteger(streamPort) || streamPort < 0 || streamPort > 65535)) {
+    throw new Error(`STREAM_PORT must be 0-65535 or "off" (got ${env.STREAM_PORT})`);
+  }
   const expires = Number(env.JWT_EXPIRES_IN_SEC ?? 3600);
   if (!Number.isInteger(expires) || expires <= 0) {
     throw new Error(`JWT_EXPIRES_IN_SEC must be a positive integer (got ${env.JWT_EXPIRES_IN_SEC})`);
@@ -46,5 +56,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       .split(',')
       .map((name) => name.trim())
       .filter((name) => name !== ''),
+    streamPort,
+    logStreamAppId: env.LOG_STREAM_APP_ID || undefined,
   };
 }

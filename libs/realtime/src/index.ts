@@ -73,6 +73,12 @@ export type {
   StoredMessage,
 } from './conversations/conversation.types';
 export { fanOut } from './core/transport/fan-out';
+export { LogStreamService } from './stream/log-stream.service';
+export { RealtimeLogger, type RealtimeLoggerOptions } from './stream/realtime-logger.service';
+export { StreamPortListener } from './stream/stream-port.listener';
+export { MetricsSampler } from './stream/metrics-sampler.service';
+export { payloadEnvelopeCodec } from './stream/payload-envelope.codec';
+export { LOG_STORE, InjectLogStore, InMemoryLogStore, type LogStore } from './stream/log-store';
 export {
   USER_DIRECTORY,
   InjectUserDirectory,

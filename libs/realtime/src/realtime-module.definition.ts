@@ -20,6 +20,12 @@ import { RoomsGateway } from './rooms/rooms.gateway';
 import { RoomsSessionService } from './rooms/rooms-session.service';
 import { RoomMembersRegistry } from './rooms/room-members.registry';
 import { RoomsDelivery } from './rooms/rooms-delivery.service';
+import {
+  STREAM_CONTROLLERS,
+  STREAM_EXPORTS,
+  STREAM_PROVIDERS,
+  streamImports,
+} from './stream/stream.providers';
 
 /** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
 @Module({})
@@ -58,7 +64,9 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
         inject: [REALTIME_OPTIONS],
         useFactory: realtimeTypeOrmOptions,
       }),
+      ...(gateways.logs === false ? [] : streamImports()),
     ],
+    controllers: gateways.logs === false ? [] : STREAM_CONTROLLERS,
     providers: [
       ...(gateways.events === false ? [] : [EventsGateway]),
       ...(gateways.chat === false
@@ -67,7 +75,8 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
       ...(gateways.rooms === false
         ? []
         : [RoomsGateway, RoomsSessionService, RoomMembersRegistry, RoomsDelivery]),
+      ...(gateways.logs === false ? [] : STREAM_PROVIDERS),
     ],
-    exports: [optionsModule],
+    exports: [optionsModule, ...(gateways.logs === false ? [] : STREAM_EXPORTS)],
   };
 }

@@ -4,3 +4,4 @@ export * from './events.protocol';
 export * from './envelope';
 export * from './rooms.protocol';
 export * from './chat.protocol';
+export * from './stream.protocol';

@@ -1,0 +1,143 @@
+// Seed 004 wire contract of the per-application log and metrics stream (`paths.logs`, and `/` on
+// `stream.port`): `{ type, payload }` frames, LogEntry and PerformanceMetrics exactly as the seed
+// writes them. Additions are marked.
+import type { RealtimeErrorPayload } from './error-codes';
+
+/** A frame of the stream protocol, both directions. */
+export interface PayloadEnvelope<T = unknown> {
+  type: string;
+  payload: T;
+}
+
+/** One log entry as stored and sent. The seed's `metadata?: any` is `unknown` here (no `any`). */
+export interface LogEntry {
+  /** Unique and sortable in ingestion order: 13-digit epoch ms, a sequence, a node tag. */
+  id: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  level: string;
+  message: string;
+  metadata?: unknown;
+  appId: string;
+  userId: string;
+}
+
+/** Server figures sent in `metrics`; every figure is node-wide (none is scoped to an app). */
+export interface PerformanceMetrics {
+  /** Epoch milliseconds of the sample. */
+  timestamp: number;
+  cpu: {
+    /** Percent of all cores busy over the last interval (0-100). */
+    usage: number;
+    cores: number;
+  };
+  /** System memory in bytes. */
+  memory: {
+    used: number;
+    free: number;
+    total: number;
+  };
+  /** Bytes of the file system holding `stream.diskPath`. */
+  disk: {
+    used: number;
+    free: number;
+    total: number;
+  };
+  network: {
+    /** Bytes received through the real-time transports since start. */
+    bytesReceived: number;
+    /** Bytes sent through the real-time transports since start. */
+    bytesSent: number;
+    /** Open real-time connections, authenticated or not yet. */
+    connections: number;
+  };
+  /** Authenticated connections, every transport. */
+  activeConnections: number;
+  /** Inbound messages per second over the last interval. */
+  messageRate: number;
+  /** Error frames / events sent per second over the last interval. */
+  errorRate: number;
+}
+
+/** `connect`: sent on open, echoing the query's `appId` and `userId` (absent when not given). */
+export interface StreamConnectPayload {
+  appId: string | undefined;
+  userId: string | undefined;
+}
+
+/** `auth_success`: the app and user of the verified token. */
+export interface StreamAuthSuccessPayload {
+  appId: string;
+  userId: string;
+}
+
+/** `auth_error`: why authentication failed; the server closes the connection (4401) after it. */
+export interface StreamAuthErrorPayload {
+  message: string;
+}
+
+/** Addition: a client-side filter of the `logs` it receives. Empty / absent fields match everything. */
+export interface LogFilter {
+  /** Levels to receive (exact, case-insensitive). */
+  levels?: string[];
+  /** Substring of the message to look for (case-insensitive). */
+  text?: string;
+}
+
+/** Server → client frame types. */
+export const StreamOutbound = {
+  CONNECT: 'connect',
+  AUTH_SUCCESS: 'auth_success',
+  AUTH_ERROR: 'auth_error',
+  LOGS: 'logs',
+  METRICS: 'metrics',
+  /** Addition: answer of `subscribe`, with the filter now in force. */
+  SUBSCRIBED: 'subscribed',
+  /** Addition: a refused frame (bad JSON, unknown type, invalid payload) other than authentication. */
+  ERROR: 'error',
+} as const;
+
+/** Client → server frame types. */
+export const StreamInbound = {
+  /** `{ type: 'auth', payload: { token } }`: authenticate when the URL carried no token. */
+  AUTH: 'auth',
+  /** Addition: `{ type: 'subscribe', payload: LogFilter }`. */
+  SUBSCRIBE: 'subscribe',
+} as const;
+
+/** Every frame the server sends on the stream. */
+export type StreamServerFrame =
+  | { type: 'connect'; payload: StreamConnectPayload }
+  | { type: 'auth_success'; payload: StreamAuthSuccessPayload }
+  | { type: 'auth_error'; payload: StreamAuthErrorPayload }
+  | { type: 'logs'; payload: LogEntry[] }
+  | { type: 'metrics'; payload: PerformanceMetrics }
+  | { type: 'subscribed'; payload: LogFilter }
+  | { type: 'error'; payload: RealtimeErrorPayload };
+
+/** Every frame a client may send on the stream. */
+export type StreamClientFrame =
+  { type: 'auth'; payload: { token: string } } | { type: 'subscribe'; payload: LogFilter };
+
+/** What a producer gives: the server adds `id` and `appId`, and `timestamp` / `userId` when absent. */
+export interface LogEntryInput {
+  level: string;
+  message: string;
+  metadata?: unknown;
+  /** Epoch milliseconds. @default the time of ingestion */
+  timestamp?: number;
+  /** @default 'system' for publish() and the logger; always the token's user over HTTP */
+  userId?: string;
+}
+
+/** Answer of `POST /apps/:appId/logs` (202). */
+export interface LogIngestResult {
+  accepted: number;
+  ids: string[];
+}
+
+/** Serialises a stream frame (once; the result may be written to many connections). */
+export function encodePayloadEnvelope(type: string, payload: unknown): string {
+  const frame: PayloadEnvelope = { type, payload };
+  return JSON.stringify(frame);
+}

@@ -1,0 +1,65 @@
+// Body of POST /apps/:appId/logs: one entry or an array of entries. Field errors answer 400 with
+// every offending field; more than `stream.maxEntriesPerRequest` entries answer 413.
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  PayloadTooLargeException,
+  type PipeTransform,
+} from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { RealtimeErrorCode } from '../protocol';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { flattenValidationErrors, type FieldProblem } from '../core/realtime-validation.pipe';
+import { LogEntryDto } from './dto/log-entry.dto';
+
+@Injectable()
+export class LogEntriesPipe implements PipeTransform<unknown, LogEntryDto[]> {
+  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
+
+  transform(body: unknown): LogEntryDto[] {
+    const isArray = Array.isArray(body);
+    const items: unknown[] = isArray ? (body as unknown[]) : [body];
+    const max = this.options.stream.maxEntriesPerRequest;
+    if (items.length > max) {
+      throw new PayloadTooLargeException({
+        statusCode: 413,
+        message: `At most ${max} log entries per request (got ${items.length})`,
+        max,
+        received: items.length,
+      });
+    }
+    if (items.length === 0) throw invalid('Expected at least one log entry', []);
+    const fields: FieldProblem[] = [];
+    const entries = items.map((item, index) => {
+      const prefix = isArray ? `[${index}]` : '';
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        fields.push({ field: prefix || '(body)', problems: ['a log entry must be a JSON object'] });
+        return new LogEntryDto();
+      }
+      const dto = plainToInstance(LogEntryDto, item);
+      const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
+      for (const problem of flattenValidationErrors(errors)) {
+        fields.push({
+          field: prefix ? `${prefix}.${problem.field}` : problem.field,
+          problems: problem.problems,
+        });
+      }
+      return dto;
+    });
+    const first = fields[0];
+    if (first) throw invalid(`Invalid field "${first.field}": ${first.problems[0] ?? 'invalid'}`, fields);
+    return entries;
+  }
+}
+
+function invalid(message: string, fields: FieldProblem[]): BadRequestException {
+  return new BadRequestException({
+    statusCode: 400,
+    code: RealtimeErrorCode.INVALID_FORMAT,
+    message,
+    fields,
+  });
+}

@@ -1,0 +1,36 @@
+// Where log entries are kept per application. An interface at the seam (like throttler's storage),
+// with a bounded in-memory default: the newest `stream.bufferSize` entries of each app.
+import { Inject } from '@nestjs/common';
+import type { LogEntry } from '../protocol';
+import { LogBuffer } from './log-buffer';
+
+export interface LogStore {
+  /** Keeps entries of one app, in order; the oldest are dropped past the store's bound. */
+  append(appId: string, entries: readonly LogEntry[]): void;
+  /** The newest `limit` entries of an app, oldest first. */
+  recent(appId: string, limit: number): LogEntry[];
+}
+
+/** Injection token of the LogStore. */
+export const LOG_STORE = Symbol('LOG_STORE');
+
+export const InjectLogStore = (): ParameterDecorator => Inject(LOG_STORE);
+
+export class InMemoryLogStore implements LogStore {
+  private readonly buffers = new Map<string, LogBuffer>();
+
+  constructor(private readonly capacityPerApp: number) {}
+
+  append(appId: string, entries: readonly LogEntry[]): void {
+    let buffer = this.buffers.get(appId);
+    if (!buffer) {
+      buffer = new LogBuffer(this.capacityPerApp);
+      this.buffers.set(appId, buffer);
+    }
+    for (const entry of entries) buffer.push(entry);
+  }
+
+  recent(appId: string, limit: number): LogEntry[] {
+    return this.buffers.get(appId)?.recent(limit) ?? [];
+  }
+}

@@ -1,0 +1,168 @@
+// LogStreamService: the one way logs enter the stream (HTTP, the host's LoggerService, or a host
+// calling publish()). Entries get an id and are queued per app; everything published within one
+// tick goes out as one `logs` frame per app, serialised once per distinct client filter.
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'crypto';
+import { StreamOutbound, type LogEntry, type LogEntryInput } from '../protocol';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { fanOut } from '../core/transport/fan-out';
+import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import type { CompiledLogFilter } from './log-filter';
+import { InjectLogStore, type LogStore } from './log-store';
+import { payloadEnvelopeCodec } from './payload-envelope.codec';
+import { StreamSessions } from './stream-sessions.service';
+
+/** userId of entries published without one (publish(), the host's logger). */
+export const SYSTEM_USER_ID = 'system';
+
+const SEQUENCE_DIGITS = 10;
+
+@Injectable()
+export class LogStreamService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('LogStream');
+  private readonly pending = new Map<string, LogEntry[]>();
+  private readonly ingested = new Map<string, number>();
+  private flushHandle: NodeJS.Immediate | null = null;
+  private closed = false;
+  /** Id parts: last ms used (never goes back), a sequence, and a tag telling nodes apart. */
+  private lastMs = 0;
+  private sequence = 0;
+  private readonly nodeTag = randomBytes(3).toString('hex');
+
+  constructor(
+    private readonly sessions: StreamSessions,
+    @InjectLogStore() private readonly store: LogStore,
+  ) {}
+
+  /**
+   * Stores entries of an app and sends them to its authenticated clients (at the end of the tick,
+   * with everything else published meanwhile). Throws RealtimeError(INVALID_FORMAT) on bad input.
+   * @returns the stored entries, with their ids
+   */
+  publish(appId: string, input: LogEntryInput | readonly LogEntryInput[]): LogEntry[] {
+    if (typeof appId !== 'string' || appId === '') {
+      throw RealtimeError.invalidFormat('appId must be a non-empty string', { field: 'appId' });
+    }
+    const inputs: readonly LogEntryInput[] = Array.isArray(input) ? input : [input as LogEntryInput];
+    const entries = inputs.map((entry, index) =>
+      this.toEntry(appId, entry, Array.isArray(input) ? `entries[${index}]` : 'entry'),
+    );
+    if (entries.length === 0) return entries;
+    this.ingested.set(appId, (this.ingested.get(appId) ?? 0) + entries.length);
+    const queue = this.pending.get(appId);
+    if (queue) queue.push(...entries);
+    else this.pending.set(appId, [...entries]);
+    if (this.closed) this.flush();
+    else this.flushHandle ??= setImmediate(() => this.flush());
+    return entries;
+  }
+
+  /** The newest entries of an app, oldest first. */
+  recent(appId: string, limit: number): LogEntry[] {
+    return this.store.recent(appId, limit);
+  }
+
+  /** Entries ingested per app since start (Prometheus). */
+  ingestedPerApp(): ReadonlyMap<string, number> {
+    return this.ingested;
+  }
+
+  /** Sends what is queued now; later publish() calls store without waiting for a tick. */
+  beforeApplicationShutdown(): void {
+    if (this.flushHandle) clearImmediate(this.flushHandle);
+    this.flush();
+    this.closed = true;
+  }
+
+  private flush(): void {
+    this.flushHandle = null;
+    const batches = [...this.pending];
+    this.pending.clear();
+    for (const [appId, entries] of batches) {
+      // Stored at flush, not at publish: a client authenticating in between gets them once, live.
+      this.store.append(appId, entries);
+      try {
+        this.deliver(appId, entries);
+      } catch (error) {
+        this.logger.error(
+          `Delivering ${entries.length} log entries of app ${appId} failed`,
+          error instanceof Error ? error.stack : String(error),
+        );
+      }
+    }
+  }
+
+  private deliver(appId: string, entries: LogEntry[]): void {
+    const groups = new Map<string, { filter: CompiledLogFilter | null; connections: RawWsConnection[] }>();
+    for (const session of this.sessions.subscribersOf(appId)) {
+      const key = session.filter?.key ?? '';
+      const group = groups.get(key);
+      if (group) group.connections.push(session.connection);
+      else groups.set(key, { filter: session.filter, connections: [session.connection] });
+    }
+    for (const { filter, connections } of groups.values()) {
+      const selected = filter ? entries.filter((entry) => filter.matches(entry)) : entries;
+      if (selected.length === 0) continue;
+      fanOut(connections, payloadEnvelopeCodec.encode(StreamOutbound.LOGS, selected));
+    }
+  }
+
+  private toEntry(appId: string, input: LogEntryInput, field: string): LogEntry {
+    if (typeof input !== 'object' || input === null) {
+      throw RealtimeError.invalidFormat(`${field} must be an object`, { field });
+    }
+    if (typeof input.level !== 'string' || input.level === '') {
+      throw RealtimeError.invalidFormat(`${field}.level must be a non-empty string`, {
+        field: `${field}.level`,
+      });
+    }
+    if (typeof input.message !== 'string') {
+      throw RealtimeError.invalidFormat(`${field}.message must be a string`, { field: `${field}.message` });
+    }
+    const { timestamp, userId } = input;
+    if (timestamp !== undefined && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
+      throw RealtimeError.invalidFormat(`${field}.timestamp must be epoch milliseconds`, {
+        field: `${field}.timestamp`,
+      });
+    }
+    if (userId !== undefined && (typeof userId !== 'string' || userId === '')) {
+      throw RealtimeError.invalidFormat(`${field}.userId must be a non-empty string`, {
+        field: `${field}.userId`,
+      });
+    }
+    const metadata = snapshotJson(input.metadata, `${field}.metadata`);
+    // Keys in the seed's order; no `metadata` key when there is none.
+    return {
+      id: this.nextId(),
+      timestamp: timestamp ?? Date.now(),
+      level: input.level,
+      message: input.message,
+      ...(metadata === undefined ? {} : { metadata }),
+      appId,
+      userId: userId ?? SYSTEM_USER_ID,
+    };
+  }
+
+  /** `1732300000000-0000000042-a1b2c3`: sorts in ingestion order on one node, by time across nodes. */
+  private nextId(): string {
+    this.lastMs = Math.max(this.lastMs, Date.now());
+    this.sequence = (this.sequence + 1) % 10 ** SEQUENCE_DIGITS;
+    const ms = String(this.lastMs).padStart(13, '0');
+    return `${ms}-${String(this.sequence).padStart(SEQUENCE_DIGITS, '0')}-${this.nodeTag}`;
+  }
+}
+
+/**
+ * A JSON copy of metadata, taken now: later changes by the caller do not alter the stored entry,
+ * and a value that cannot be sent (cycle, BigInt) is refused here rather than failing a broadcast.
+ */
+function snapshotJson(value: unknown, field: string): unknown {
+  if (value === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    throw RealtimeError.invalidFormat(`${field} must be JSON-serialisable`, { field });
+  }
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}

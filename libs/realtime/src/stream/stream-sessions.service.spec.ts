@@ -1,0 +1,202 @@
+// StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, token
+// expiry, limits, filters, and every timer cleared on close and shutdown.
+import type { IncomingMessage } from 'http';
+import * as jwt from 'jsonwebtoken';
+import { WebSocket } from 'ws';
+import { TokenVerifier } from '../core/auth/token-verifier.service';
+import { RealtimeError } from '../core/errors/realtime-error';
+import { TransportCounters } from '../core/metrics/transport-counters.service';
+import type { ConnectionLifecycle } from '../core/transport/connection-lifecycle.service';
+import { RawWsConnection } from '../core/transport/raw-ws-connection';
+import type { LogEntry, PayloadEnvelope } from '../protocol';
+import { resolveRealtimeOptions } from '../realtime.options';
+import { InMemoryLogStore } from './log-store';
+import { payloadEnvelopeCodec } from './payload-envelope.codec';
+import { StreamSessions } from './stream-sessions.service';
+
+const SECRET = 'unit-test-secret-of-32-characters';
+const options = resolveRealtimeOptions({
+  auth: { secret: SECRET },
+  stream: { authTimeoutMs: 1000, backlogSize: 2, bufferSize: 5 },
+});
+
+function fakeConnection(url = '/ws/logs') {
+  const sent: string[] = [];
+  const socket = {
+    readyState: WebSocket.OPEN as number,
+    bufferedAmount: 0,
+    send: (text: string) => sent.push(text),
+    close: jest.fn(() => {
+      socket.readyState = WebSocket.CLOSED;
+    }),
+  };
+  const connection = new RawWsConnection(
+    socket as unknown as WebSocket,
+    { url, headers: {} } as IncomingMessage,
+    payloadEnvelopeCodec,
+    1_000_000,
+    new TransportCounters(),
+  );
+  const frames = () => sent.map((text) => JSON.parse(text) as PayloadEnvelope);
+  return { connection, socket, frames };
+}
+
+const token = (claims: Record<string, unknown>) => jwt.sign(claims, SECRET, { algorithm: 'HS256' });
+
+describe('StreamSessions', () => {
+  let store: InMemoryLogStore;
+  let authenticated: jest.Mock;
+  let sessions: StreamSessions;
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    store = new InMemoryLogStore(options.stream.bufferSize);
+    authenticated = jest.fn();
+    const verifier = new TokenVerifier(options);
+    const lifecycle = {
+      authenticateToken: (value: string | undefined) => verifier.verify(value),
+      endpoint: () => ({ authenticated }),
+    } as unknown as ConnectionLifecycle;
+    sessions = new StreamSessions(options, lifecycle, store);
+  });
+
+  afterEach(() => {
+    sessions.beforeApplicationShutdown();
+    jest.useRealTimers();
+  });
+
+  it('sends connect from the query, then auth_success and the backlog for a URL token, with no timer left', () => {
+    store.append(
+      'app-1',
+      [1, 2, 3].map((n) => ({
+        id: `${n}`,
+        timestamp: n,
+        level: 'info',
+        message: `m${n}`,
+        appId: 'app-1',
+        userId: 'system',
+      })),
+    );
+    const { connection, frames } = fakeConnection(
+      `/ws/logs?appId=shown&token=${token({ sub: 'u1', appId: 'app-1' })}`,
+    );
+    sessions.open(connection);
+    expect(frames().map((f) => f.type)).toEqual(['connect', 'auth_success', 'logs']);
+    expect(frames()[0]?.payload).toEqual({ appId: 'shown' });
+    expect(frames()[1]?.payload).toEqual({ appId: 'app-1', userId: 'u1' });
+    expect((frames()[2]?.payload as LogEntry[]).map((e) => e.message)).toEqual(['m2', 'm3']);
+    expect(authenticated).toHaveBeenCalledWith(
+      connection,
+      expect.objectContaining({ userId: 'u1', appId: 'app-1' }),
+    );
+    expect([...sessions.subscribersOf('app-1')].map((s) => s.connection)).toEqual([connection]);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('gives a client without a token stream.authTimeoutMs, then auth_error and close 4401', () => {
+    const { connection, socket, frames } = fakeConnection();
+    sessions.open(connection);
+    expect(sessions.pendingCount).toBe(1);
+    jest.advanceTimersByTime(999);
+    expect(socket.close).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(frames().at(-1)).toEqual({ type: 'auth_error', payload: { message: 'Authentication timeout' } });
+    expect(socket.close).toHaveBeenCalledWith(4401, 'Authentication timeout');
+    expect(sessions.pendingCount).toBe(0);
+  });
+
+  it('stops the deadline once the auth frame is accepted', () => {
+    const { connection, socket } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
+    jest.advanceTimersByTime(5000);
+    expect(socket.close).not.toHaveBeenCalled();
+    expect(sessions.authenticatedCount).toBe(1);
+  });
+
+  it('closes a connection with auth_error "Token expired" when its token expires', () => {
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const { connection, socket, frames } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a', exp }));
+    jest.advanceTimersByTime(59_000);
+    expect(socket.close).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1_000);
+    expect(frames().at(-1)).toEqual({ type: 'auth_error', payload: { message: 'Token expired' } });
+    expect(socket.close).toHaveBeenCalledWith(4401, 'Token expired');
+  });
+
+  it('refuses a token without the appId claim', () => {
+    const { connection, socket, frames } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1' }));
+    expect(frames().at(-1)).toEqual({
+      type: 'auth_error',
+      payload: { message: 'Token has no "appId" claim' },
+    });
+    expect(socket.close).toHaveBeenCalledWith(4401, 'Token has no "appId" claim');
+    expect(authenticated).not.toHaveBeenCalled();
+  });
+
+  it('answers a connection limit with an error frame and close 4429', () => {
+    authenticated.mockImplementation(() => {
+      throw new RealtimeError('CONNECTION_LIMIT', 'Too many connections for this user');
+    });
+    const { connection, socket, frames } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
+    expect(frames().at(-1)).toMatchObject({ type: 'error', payload: { code: 'CONNECTION_LIMIT' } });
+    expect(socket.close).toHaveBeenCalledWith(4429, 'Too many connections for this user');
+    expect(sessions.authenticatedCount).toBe(0);
+  });
+
+  it('refuses a second authentication of the same connection', () => {
+    const { connection } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
+    expect(() => sessions.authenticate(connection, token({ sub: 'u2', appId: 'b' }))).toThrow(
+      'Already authenticated',
+    );
+    expect(sessions.subscribersOf('b').size).toBe(0);
+  });
+
+  it('normalises a filter and clears it with an empty one', () => {
+    const { connection } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
+    expect(sessions.subscribe(connection, { levels: ['WARN', 'error', 'warn'], text: 'Disk' })).toEqual({
+      levels: ['error', 'warn'],
+      text: 'disk',
+    });
+    expect(sessions.subscribe(connection, { levels: [], text: '' })).toEqual({});
+  });
+
+  it('forgets a closed connection and its timers', () => {
+    const pending = fakeConnection();
+    const live = fakeConnection();
+    sessions.open(pending.connection);
+    sessions.open(live.connection);
+    sessions.authenticate(
+      live.connection,
+      token({ sub: 'u1', appId: 'a', exp: Math.floor(Date.now() / 1000) + 60 }),
+    );
+    expect(jest.getTimerCount()).toBe(2);
+    sessions.close(pending.connection);
+    sessions.close(live.connection);
+    expect(jest.getTimerCount()).toBe(0);
+    expect(sessions.subscribersOf('a').size).toBe(0);
+    expect([...sessions.authenticatedConnections()]).toEqual([]);
+  });
+
+  it('clears every timer at shutdown', () => {
+    sessions.open(fakeConnection().connection);
+    const live = fakeConnection();
+    sessions.open(live.connection);
+    sessions.authenticate(
+      live.connection,
+      token({ sub: 'u1', appId: 'a', exp: Math.floor(Date.now() / 1000) + 60 }),
+    );
+    sessions.beforeApplicationShutdown();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+});

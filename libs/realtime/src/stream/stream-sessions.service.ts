@@ -1,0 +1,175 @@
+// Who is on the stream: connections waiting to authenticate (each with its deadline), and
+// authenticated ones grouped by the appId claim of their token, with their filter and token expiry.
+// It also writes the handshake frames: connect, auth_success (+ backlog), auth_error.
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { RealtimeErrorCode, StreamOutbound, type LogFilter } from '../protocol';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { extractToken, parseQuery } from '../core/auth/token-extractor';
+import { RealtimeError, toRealtimeError } from '../core/errors/realtime-error';
+import { ConnectionLifecycle } from '../core/transport/connection-lifecycle.service';
+import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import { closeCodeFor, type RawWsServer } from '../core/transport/raw-ws-server';
+import { compileLogFilter, type CompiledLogFilter } from './log-filter';
+import { InjectLogStore, type LogStore } from './log-store';
+
+/** setTimeout's largest delay; a later token expiry is re-armed in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export interface StreamSession {
+  readonly connection: RawWsConnection;
+  /** The appId claim of the token: the only app this connection ever reads. */
+  readonly appId: string;
+  readonly userId: string;
+  filter: CompiledLogFilter | null;
+  expiry: NodeJS.Timeout | null;
+}
+
+@Injectable()
+export class StreamSessions implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('LogStream');
+  private readonly pending = new Map<RawWsConnection, NodeJS.Timeout>();
+  private readonly sessions = new Map<RawWsConnection, StreamSession>();
+  private readonly byApp = new Map<string, Set<StreamSession>>();
+
+  constructor(
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly lifecycle: ConnectionLifecycle,
+    @InjectLogStore() private readonly store: LogStore,
+  ) {}
+
+  /** Connections still waiting to authenticate. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Authenticated stream connections, every app. */
+  get authenticatedCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A new connection: `connect`, then authentication by the URL's token or a deadline for an `auth` frame. */
+  open(connection: RawWsConnection): void {
+    const query = parseQuery(connection.request.url);
+    connection.send(StreamOutbound.CONNECT, { appId: query.appId, userId: query.userId });
+    const token = extractToken({ query, headers: connection.request.headers });
+    if (token !== undefined) {
+      this.authenticate(connection, token);
+      return;
+    }
+    const timer = setTimeout(
+      () => this.refuse(connection, RealtimeError.authFailed('Authentication timeout')),
+      this.options.stream.authTimeoutMs,
+    );
+    timer.unref();
+    this.pending.set(connection, timer);
+  }
+
+  /**
+   * Verifies a token and subscribes the connection to its app: auth_success then the backlog. A
+   * refused token gets auth_error and the connection is closed (4401).
+   */
+  authenticate(connection: RawWsConnection, token: string | undefined): void {
+    if (this.sessions.has(connection)) {
+      throw RealtimeError.invalidFormat('Already authenticated');
+    }
+    let session: StreamSession;
+    try {
+      const identity = this.lifecycle.authenticateToken(token);
+      if (identity.appId === null) {
+        throw RealtimeError.authFailed(`Token has no "${this.options.auth.claims.appId}" claim`);
+      }
+      this.endpoint().authenticated(connection, identity);
+      session = { connection, appId: identity.appId, userId: identity.userId, filter: null, expiry: null };
+      this.armExpiry(session, identity.expiresAt);
+    } catch (error) {
+      this.refuse(connection, toRealtimeError(error), error);
+      return;
+    }
+    this.clearPending(connection);
+    this.sessions.set(connection, session);
+    let members = this.byApp.get(session.appId);
+    if (!members) {
+      members = new Set();
+      this.byApp.set(session.appId, members);
+    }
+    members.add(session);
+    connection.send(StreamOutbound.AUTH_SUCCESS, { appId: session.appId, userId: session.userId });
+    connection.send(StreamOutbound.LOGS, this.store.recent(session.appId, this.options.stream.backlogSize));
+  }
+
+  /** Sets (or, with an empty filter, clears) the connection's filter; returns the filter in force. */
+  subscribe(connection: RawWsConnection, filter: LogFilter): LogFilter {
+    const session = this.sessions.get(connection);
+    if (!session) throw RealtimeError.authFailed('Not authenticated');
+    session.filter = compileLogFilter(filter);
+    return session.filter?.effective ?? {};
+  }
+
+  /** The connection closed: forget it and its timers. */
+  close(connection: RawWsConnection): void {
+    this.clearPending(connection);
+    const session = this.sessions.get(connection);
+    if (!session) return;
+    if (session.expiry) clearTimeout(session.expiry);
+    this.sessions.delete(connection);
+    const members = this.byApp.get(session.appId);
+    members?.delete(session);
+    if (members?.size === 0) this.byApp.delete(session.appId);
+  }
+
+  /** Authenticated sessions of one app. */
+  subscribersOf(appId: string): ReadonlySet<StreamSession> {
+    return this.byApp.get(appId) ?? new Set();
+  }
+
+  /** Every authenticated stream connection (metrics go to all of them). */
+  authenticatedConnections(): IterableIterator<RawWsConnection> {
+    return this.sessions.keys();
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    for (const session of this.sessions.values()) if (session.expiry) clearTimeout(session.expiry);
+    this.pending.clear();
+    this.sessions.clear();
+    this.byApp.clear();
+  }
+
+  private endpoint(): RawWsServer {
+    const server = this.lifecycle.endpoint('@logs');
+    if (!server) throw new Error('The log stream endpoint is not registered');
+    return server;
+  }
+
+  /** auth_error (or error) through the codec, then close with the matching code. */
+  private refuse(connection: RawWsConnection, error: RealtimeError, cause?: unknown): void {
+    this.clearPending(connection);
+    if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
+      this.logger.error('Stream authentication failed', cause instanceof Error ? cause.stack : String(cause));
+    }
+    connection.sendError(error);
+    connection.close(closeCodeFor(error), error.message);
+  }
+
+  /** A connection whose token expires gets auth_error "Token expired" and is closed then. */
+  private armExpiry(session: StreamSession, expiresAt: number | null): void {
+    if (expiresAt === null) return;
+    const delay = expiresAt - Date.now();
+    session.expiry = setTimeout(
+      () => {
+        if (delay > MAX_TIMER_MS) this.armExpiry(session, expiresAt);
+        else this.refuse(session.connection, RealtimeError.authFailed('Token expired'));
+      },
+      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
+    );
+    session.expiry.unref();
+  }
+
+  private clearPending(connection: RawWsConnection): void {
+    const timer = this.pending.get(connection);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pending.delete(connection);
+  }
+}
