@@ -1,0 +1,74 @@
+// What every benchmark server and the load generator agree on: the room frames (seed 003's shapes, so
+// bare servers send the same JSON as the gateway), the child-process handshake, and the payload.
+import type { RoomMessagePayload } from 'nest-realtime';
+
+export const BENCH_ROOM = 'bench';
+
+/** The publisher's content: a send time (ms, performance.timeOrigin-based) padded to the size asked. */
+export function benchContent(sentAt: number, bytes: number): string {
+  const head = `t=${sentAt.toFixed(3)};`;
+  return head + 'x'.repeat(Math.max(0, bytes - head.length));
+}
+
+export function sentAtOf(content: string): number {
+  const end = content.indexOf(';');
+  return Number(content.slice(2, end));
+}
+
+/** A time comparable across processes on one machine. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The room_message frame the bare servers build exactly like the gateway does. */
+export function roomMessageFrame(id: number, content: string, userId: number): string {
+  const data: RoomMessagePayload = {
+    id,
+    room: BENCH_ROOM,
+    user_id: userId,
+    username: `bench${userId}`,
+    content,
+    message_type: 'text',
+    created_at: new Date().toISOString(),
+  };
+  return JSON.stringify({ type: 'room_message', data, timestamp: new Date().toISOString() });
+}
+
+/** Messages between the orchestrator and a server process (IPC). */
+export type ServerRequest = { kind: 'usage'; gc: boolean } | { kind: 'stop' };
+export interface ServerUsage {
+  cpuMicros: number;
+  heapUsed: number;
+  rss: number;
+  connections: number;
+}
+export type ServerMessage = { kind: 'ready'; port: number } | ({ kind: 'usage' } & ServerUsage);
+
+/** Answers the orchestrator's usage requests; `connections` is the server's own count. */
+export function serveUsage(connections: () => number, stop: () => Promise<void>): void {
+  process.on('message', (request: ServerRequest) => {
+    if (request.kind === 'stop') {
+      void stop().finally(() => process.exit(0));
+      return;
+    }
+    if (request.gc && typeof global.gc === 'function') {
+      global.gc();
+      global.gc();
+    }
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    const usage: ServerMessage = {
+      kind: 'usage',
+      cpuMicros: cpu.user + cpu.system,
+      heapUsed: memory.heapUsed,
+      rss: memory.rss,
+      connections: connections(),
+    };
+    process.send?.(usage);
+  });
+}
+
+export function announceReady(port: number): void {
+  const message: ServerMessage = { kind: 'ready', port };
+  process.send?.(message);
+}

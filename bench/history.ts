@@ -1,0 +1,99 @@
+// History query time on a large room: the library's own SQLite file, seeded in bulk, queried through
+// MessagesService exactly as room_history does (limit 50, offsets over the newest pages).
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import * as hdr from 'hdr-histogram-js';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { MessagesService, REALTIME_CONNECTION, RealtimeModule, type RealtimeIdentity } from 'nest-realtime';
+import type { DataSource } from 'typeorm';
+
+export interface HistoryResult {
+  messages: number;
+  queries: number;
+  limit: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  seedSeconds: number;
+}
+
+interface SqliteHandle {
+  prepare(sql: string): { run(...params: unknown[]): unknown };
+  transaction(fn: () => void): () => void;
+}
+
+export async function runHistoryBenchmark(messages: number, queries: number): Promise<HistoryResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'rt-bench-history-'));
+  @Module({
+    imports: [
+      RealtimeModule.forRoot({
+        auth: { secret: 'benchmark-secret-0123456789abcdef' },
+        database: { type: 'sqlite', path: join(dir, 'realtime.sqlite') },
+        rooms: { initial: [{ name: 'big' }] },
+      }),
+    ],
+  })
+  class HistoryBenchModule {}
+  const app = await NestFactory.createApplicationContext(HistoryBenchModule, { logger: false });
+  try {
+    await app.init();
+    const dataSource = app.get<DataSource>(getDataSourceToken(REALTIME_CONNECTION));
+    const [room] = await dataSource.query<Array<{ id: number }>>(
+      `SELECT id FROM rt_rooms WHERE name = 'big'`,
+    );
+    const seedStart = performance.now();
+    const db = (dataSource.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection;
+    const insert = db.prepare(
+      `INSERT INTO rt_messages (room_id, dm_key, sender_id, sender_username, recipient_id, content, message_type, created_at)
+       VALUES (?, NULL, ?, ?, NULL, ?, 'text', ?)`,
+    );
+    const base = Date.now() - messages;
+    db.transaction(() => {
+      for (let i = 0; i < messages; i += 1)
+        insert.run(room!.id, String(i % 500), `user${i % 500}`, `message ${i}`, base + i);
+    })();
+    db.prepare(`UPDATE rt_rooms SET message_count = ? WHERE id = ?`).run(messages, room!.id);
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+
+    const service = app.get(MessagesService);
+    const reader: RealtimeIdentity = {
+      userId: '1',
+      username: 'reader',
+      roles: [],
+      isAdmin: false,
+      appId: null,
+      page: null,
+      expiresAt: null,
+    };
+    const histogram = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    const limit = 50;
+    for (let q = 0; q < queries; q += 1) {
+      // The newest twenty pages, where a chat's readers are.
+      const offset = Math.floor(Math.random() * 20) * limit;
+      const started = performance.now();
+      const page = await service.roomHistory(reader, 'big', { limit, offset });
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      if (page.messages.length !== limit || page.total !== messages)
+        throw new Error('history returned a wrong page');
+    }
+    return {
+      messages,
+      queries,
+      limit,
+      p50Ms: histogram.getValueAtPercentile(50) / 1000,
+      p99Ms: histogram.getValueAtPercentile(99) / 1000,
+      maxMs: histogram.maxValue / 1000,
+      seedSeconds,
+    };
+  } finally {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

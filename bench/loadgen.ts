@@ -1,0 +1,207 @@
+// The load generator, run in its own process: N subscribers in one room and one publisher at a fixed
+// rate, over raw ws (rooms protocol) or Socket.IO (chat); latency from the send time in each message,
+// into an HDR histogram. Prints one JSON line. Loopback only; bounded in connections and time.
+import * as hdr from 'hdr-histogram-js';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
+
+export interface LoadSpec {
+  transport: 'ws' | 'socket.io';
+  /** ws://127.0.0.1:PORT/ws/chat or http://127.0.0.1:PORT */
+  url: string;
+  /** One token per connection (subscribers, then the publisher); empty for servers without auth. */
+  tokens: string[];
+  subscribers: number;
+  /** Messages per second from the publisher; 0 opens idle connections only. */
+  rate: number;
+  bytes: number;
+  warmupSec: number;
+  durationSec: number;
+}
+
+export interface LoadResult {
+  published: number;
+  deliveries: number;
+  expected: number;
+  seconds: number;
+  deliveriesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  loadgenCpuPercent: number;
+}
+
+const MAX_CONNECTIONS = 20_000;
+const MAX_SECONDS = 120;
+
+function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
+    throw new Error(`loopback targets only (got ${host})`);
+  }
+}
+
+interface Conn {
+  send(content: string): void;
+  close(): void;
+}
+
+async function openWs(
+  spec: LoadSpec,
+  token: string | undefined,
+  onContent: (content: string) => void,
+  join: boolean,
+): Promise<Conn> {
+  const socket = new WebSocket(token ? `${spec.url}?token=${token}` : spec.url);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  const joined = new Promise<void>((resolve) => {
+    socket.on('message', (raw) => {
+      const text = (raw as Buffer).toString('utf8');
+      if (text.startsWith('{"type":"room_message"')) {
+        const frame = JSON.parse(text) as { data: { content: string } };
+        onContent(frame.data.content);
+      } else if (text.includes('"join_room_ack"')) {
+        resolve();
+      }
+    });
+  });
+  if (join) {
+    socket.send(JSON.stringify({ type: 'join_room', data: { room: BENCH_ROOM } }));
+    await joined;
+  }
+  return {
+    send: (content) =>
+      socket.send(
+        JSON.stringify({ type: 'room_message', data: { room: BENCH_ROOM, content, message_type: 'text' } }),
+      ),
+    close: () => socket.terminate(),
+  };
+}
+
+async function openIo(
+  spec: LoadSpec,
+  token: string | undefined,
+  onContent: (content: string) => void,
+  join: boolean,
+): Promise<Conn> {
+  const socket: Socket = io(spec.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    auth: token ? { token } : {},
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  socket.on('message', (message: { message: string }) => onContent(message.message));
+  if (join) await socket.timeout(10_000).emitWithAck('join', { roomId: BENCH_ROOM });
+  return {
+    send: (content) => socket.emit('message', { message: content, context: { roomId: BENCH_ROOM } }),
+    close: () => socket.close(),
+  };
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  assertLoopback(spec.url);
+  if (spec.subscribers + 1 > MAX_CONNECTIONS) throw new Error(`at most ${MAX_CONNECTIONS - 1} subscribers`);
+  if (spec.warmupSec + spec.durationSec > MAX_SECONDS) throw new Error(`at most ${MAX_SECONDS} s`);
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  let measuring = false;
+  let measuredFrom = Number.POSITIVE_INFINITY;
+  let deliveries = 0;
+  const onContent = (content: string): void => {
+    const sentAt = sentAtOf(content);
+    // Only messages published inside the measured window count.
+    if (!measuring || sentAt < measuredFrom) return;
+    deliveries += 1;
+    histogram.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000)));
+  };
+  const open = spec.transport === 'ws' ? openWs : openIo;
+  const conns: Conn[] = [];
+  // Connect in slices: a burst of thousands of handshakes at once only measures the accept queue.
+  for (let i = 0; i < spec.subscribers; i += 100) {
+    const slice = Array.from({ length: Math.min(100, spec.subscribers - i) }, (_, k) =>
+      open(spec, spec.tokens[i + k], onContent, spec.rate > 0),
+    );
+    conns.push(...(await Promise.all(slice)));
+  }
+  if (spec.rate === 0) {
+    // Idle connections: hold them until told to stop.
+    process.send?.({ kind: 'connected', count: conns.length });
+    await new Promise<void>((resolve) => process.once('message', () => resolve()));
+    conns.forEach((conn) => conn.close());
+    return {
+      published: 0,
+      deliveries: 0,
+      expected: 0,
+      seconds: 0,
+      deliveriesPerSec: 0,
+      p50Ms: 0,
+      p99Ms: 0,
+      maxMs: 0,
+      loadgenCpuPercent: 0,
+    };
+  }
+  const publisher = await open(spec, spec.tokens[spec.subscribers], () => undefined, true);
+  let published = 0;
+  let credit = 0;
+  const tickMs = 5;
+  const timer = setInterval(() => {
+    credit += (spec.rate * tickMs) / 1000;
+    while (credit >= 1) {
+      credit -= 1;
+      const sentAt = now();
+      publisher.send(benchContent(sentAt, spec.bytes));
+      if (measuring && sentAt >= measuredFrom) published += 1;
+    }
+  }, tickMs);
+  await new Promise((resolve) => setTimeout(resolve, spec.warmupSec * 1000));
+  const cpuStart = process.cpuUsage();
+  const started = now();
+  measuredFrom = started;
+  measuring = true;
+  await new Promise((resolve) => setTimeout(resolve, spec.durationSec * 1000));
+  clearInterval(timer);
+  // Let the messages in flight arrive (bounded).
+  const expected = published * spec.subscribers;
+  const drainUntil = now() + 2000;
+  while (deliveries < expected && now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  const seconds = (now() - started) / 1000;
+  measuring = false;
+  const cpu = process.cpuUsage(cpuStart);
+  publisher.close();
+  conns.forEach((conn) => conn.close());
+  return {
+    published,
+    deliveries,
+    expected,
+    seconds,
+    deliveriesPerSec: deliveries / seconds,
+    p50Ms: histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    maxMs: histogram.maxValue / 1000,
+    loadgenCpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
+  };
+}
+
+if (require.main === module) {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+  runLoad(spec)
+    .then((result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,44 @@
+// The product: the sample app (RealtimeModule on its embedded defaults: SQLite, in-process fan-out),
+// with rate limits raised so that the load generator is not refused, and logging off.
+import { mkdtempSync } from 'fs';
+import type { Server } from 'http';
+import type { AddressInfo } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { ConnectionRegistry } from 'nest-realtime';
+import { createSampleApp } from '../../apps/sample/src/create-app';
+import { announceReady, BENCH_ROOM, serveUsage } from '../bench-protocol';
+
+export const BENCH_SECRET = 'benchmark-secret-0123456789abcdef';
+
+async function main(): Promise<void> {
+  const app = await createSampleApp(
+    {
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'rt-bench-')),
+      databaseUrl: null,
+      jwtSecret: BENCH_SECRET,
+      jwtExpiresInSec: 3600,
+      adminUsers: [],
+      streamPort: null,
+    },
+    {
+      limits: {
+        rateLimit: { perMinute: 10_000_000, perHour: 10_000_000 },
+        maxConnections: 100_000,
+        maxConnectionsPerUser: 100_000,
+      },
+      rooms: { initial: [{ name: 'general' }, { name: BENCH_ROOM }] },
+    },
+    false,
+  );
+  await app.listen(0, '127.0.0.1');
+  const registry = app.get(ConnectionRegistry);
+  serveUsage(
+    () => registry.size,
+    () => app.close(),
+  );
+  announceReady(((app.getHttpServer() as Server).address() as AddressInfo).port);
+}
+
+void main();

@@ -1,0 +1,60 @@
+// A short run of the benchmark harness (npm run bench -- --smoke): every server starts, the load
+// generator delivers every message, and the report has every figure. Speed is judged by `npm run
+// bench` and BENCHMARKS.md, never here.
+import { spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import type { BenchReport } from '../bench/run';
+
+describe('benchmark harness (smoke)', () => {
+  it('runs every scenario once and reports complete figures', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rt-bench-smoke-'));
+    const out = join(dir, 'results.json');
+    try {
+      const run = spawnSync(
+        process.execPath,
+        ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'bench/run.ts', '--smoke'],
+        {
+          cwd: join(__dirname, '..'),
+          env: { ...process.env, BENCH_OUT_JSON: out },
+          encoding: 'utf8',
+          timeout: 240_000,
+        },
+      );
+      expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({
+        status: 0,
+        stderr: '',
+      });
+      const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+      expect(report.smoke).toBe(true);
+      expect(report.fanout.map((c) => `${c.ours}/${c.baseline}`)).toEqual([
+        'rooms/bareWs',
+        'uws/bareWs',
+        'chat/bareIo',
+      ]);
+      for (const comparison of report.fanout) {
+        for (const { ours, baseline } of comparison.rounds) {
+          for (const side of [ours, baseline]) {
+            expect(side.load.published).toBeGreaterThan(0);
+            expect(side.load.deliveries).toBe(side.load.expected);
+            expect(side.load.p99Ms).toBeGreaterThan(0);
+            expect(side.serverCpuMicrosPerDelivery).toBeGreaterThan(0);
+          }
+        }
+        expect(Number.isFinite(comparison.deliveriesRatio)).toBe(true);
+        expect(Number.isFinite(comparison.cpuPerDeliveryRatio)).toBe(true);
+      }
+      expect(report.idle.map((i) => [i.target, i.connections])).toEqual([
+        ['bareWs', 50],
+        ['rooms', 50],
+        ['bareIo', 50],
+        ['chat', 50],
+      ]);
+      expect(report.history).toMatchObject({ messages: 5000, queries: 50, limit: 50 });
+      expect(report.history.p99Ms).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
