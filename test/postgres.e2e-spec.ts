@@ -2,7 +2,7 @@
 // the library's migrations applied to its own 'realtime' connection.
 import type { INestApplication } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { REALTIME_CONNECTION } from 'nest-realtime';
+import { PersistentLogStore, REALTIME_CONNECTION, type LogEntry } from 'nest-realtime';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
@@ -146,5 +146,34 @@ describe('sample app on PostgreSQL (e2e)', () => {
       c.close();
       d.close();
     }
+  });
+  it('keeps the newest log entries of each app and loads them back (stream.persist)', async () => {
+    const entry = (n: number, appId: string): LogEntry => ({
+      id: `${1_700_000_000_000 + n}-${String(n).padStart(10, '0')}-0a0b0c`,
+      timestamp: 1_700_000_000_000 + n,
+      level: 'info',
+      message: `pg entry ${n}`,
+      ...(n % 2 === 0 ? { metadata: { n, tags: ['pg'] } } : {}),
+      appId,
+      userId: 'writer',
+    });
+    const db = dataSource(REALTIME_CONNECTION);
+    const writer = new PersistentLogStore(db, 3);
+    writer.append(
+      'pg-app',
+      [1, 2, 3, 4, 5].map((n) => entry(n, 'pg-app')),
+    );
+    writer.append('pg-other', [entry(9, 'pg-other')]);
+    await writer.flush();
+    expect(writer.unwritten).toBe(0);
+
+    const reader = new PersistentLogStore(db, 3);
+    await reader.load();
+    expect(reader.recent('pg-app', 10)).toEqual([3, 4, 5].map((n) => entry(n, 'pg-app')));
+    expect(reader.recent('pg-other', 10)).toEqual([entry(9, 'pg-other')]);
+    const rows = await db.query<{ n: string }[]>(
+      `SELECT count(*) AS n FROM rt_log_entries WHERE app_id = 'pg-app'`,
+    );
+    expect(Number(rows[0]?.n)).toBe(3);
   });
 });

@@ -676,3 +676,44 @@ describe('Log and metrics stream switched off (gateways.logs: false)', () => {
     }
   });
 });
+
+describe('Log backlog kept across a restart (stream.persist)', () => {
+  it('gives a client of the restarted app the newest bufferSize entries, same ids, no other app', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rt-e2e-logs-'));
+    const stream = { persist: true, bufferSize: 4, backlogSize: 4 };
+    const token = signToken({ sub: 'producer', username: 'producer', appId: 'kept' });
+    try {
+      const first = await startSample({ config: { dataDir }, overrides: { stream } });
+      let posted: string[];
+      try {
+        const response = await request(first.url)
+          .post('/apps/kept/logs')
+          .set('Authorization', `Bearer ${token}`)
+          .send(Array.from({ length: 6 }, (_, i) => ({ level: 'info', message: `before restart ${i}` })))
+          .expect(202);
+        posted = (response.body as { ids: string[] }).ids;
+        first.app.get(LogStreamService).publish('other', { level: 'warn', message: 'not for kept' });
+      } finally {
+        await first.close();
+      }
+
+      const second = await startSample({ config: { dataDir }, overrides: { stream } });
+      try {
+        const client = await TestWs.open(`ws://127.0.0.1:${second.port}/ws/logs?token=${token}`);
+        try {
+          await client.next('auth_success');
+          const backlog = (await client.next('logs')).payload as LogEntry[];
+          expect(backlog.map((e) => e.id)).toEqual(posted.slice(2));
+          expect(backlog.map((e) => e.message)).toEqual([2, 3, 4, 5].map((i) => `before restart ${i}`));
+          expect(backlog.every((e) => e.appId === 'kept' && e.userId === 'producer')).toBe(true);
+        } finally {
+          client.close();
+        }
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

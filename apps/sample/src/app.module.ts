@@ -27,7 +27,7 @@ export function realtimeOptionsFor(
       ? { type: 'postgres', url: config.databaseUrl }
       : { type: 'sqlite', path: join(config.dataDir, 'realtime.sqlite') },
     ...overrides,
-    stream: { port: config.streamPort, ...overrides.stream },
+    stream: { port: config.streamPort, persist: config.persistLogs ?? true, ...overrides.stream },
   };
 }
 

@@ -16,6 +16,8 @@ export interface SampleConfig {
   adminUsers: string[];
   /** Own port of the seed 004 log stream (served at '/'); null serves it only at /ws/logs. */
   streamPort: number | null;
+  /** Keep each app's log buffer in the database, so the stream's backlog survives a restart. @default true */
+  persistLogs?: boolean;
   /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
   logStreamAppId?: string;
 }
@@ -57,6 +59,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       .map((name) => name.trim())
       .filter((name) => name !== ''),
     streamPort,
+    persistLogs: !['false', '0', 'off'].includes((env.STREAM_PERSIST ?? 'true').toLowerCase()),
     logStreamAppId: env.LOG_STREAM_APP_ID || undefined,
   };
 }

@@ -79,6 +79,7 @@ export { StreamPortListener } from './stream/stream-port.listener';
 export { MetricsSampler } from './stream/metrics-sampler.service';
 export { payloadEnvelopeCodec } from './stream/payload-envelope.codec';
 export { LOG_STORE, InjectLogStore, InMemoryLogStore, type LogStore } from './stream/log-store';
+export { PersistentLogStore } from './stream/persistent-log-store';
 export {
   USER_DIRECTORY,
   InjectUserDirectory,

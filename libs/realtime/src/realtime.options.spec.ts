@@ -277,6 +277,22 @@ describe('resolveRealtimeOptions', () => {
       expect(error.message).toMatch(/must be a (positive|non-negative) integer/);
     });
 
+    it('keeps the log buffer in memory only unless stream.persist is true', () => {
+      expect(resolveRealtimeOptions({ auth: { secret: SECRET } }).stream.persist).toBe(false);
+      expect(
+        resolveRealtimeOptions({ auth: { secret: SECRET }, stream: { persist: true } }).stream.persist,
+      ).toBe(true);
+    });
+
+    it('refuses a stream.persist that is not a boolean', () => {
+      const error = refusal({
+        auth: { secret: SECRET },
+        stream: { persist: 'yes' as unknown as boolean },
+      });
+      expect(error.option).toBe('stream.persist');
+      expect(error.message).toContain('must be true or false (got "yes")');
+    });
+
     it('refuses perHour below perMinute', () => {
       const error = refusal({
         auth: { secret: SECRET },

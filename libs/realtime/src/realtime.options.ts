@@ -135,6 +135,12 @@ export interface RealtimeStreamOptions {
   metricsIntervalMs?: number;
   /** Log entries kept per application (oldest dropped first). @default 1000 */
   bufferSize?: number;
+  /**
+   * Keep each app's buffer in the library's database as well, so the backlog survives a restart
+   * (entries are written after they are sent; the newest `bufferSize` of each app are kept).
+   * @default false
+   */
+  persist?: boolean;
   /** Entries sent to a client right after `auth_success`. @default 100 */
   backlogSize?: number;
   /** A client that has not authenticated after this delay gets `auth_error` and is closed. @default 10000 */
@@ -241,6 +247,7 @@ export interface ResolvedRealtimeOptions {
     host: string | undefined;
     metricsIntervalMs: number;
     bufferSize: number;
+    persist: boolean;
     backlogSize: number;
     authTimeoutMs: number;
     maxEntriesPerRequest: number;
@@ -294,6 +301,13 @@ function path(option: string, value: string): string {
   }
   const trimmed = value.replace(/\/+$/, '');
   return trimmed === '' ? '/' : trimmed;
+}
+
+function bool(option: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') {
+    throw new RealtimeOptionsError(option, `must be true or false (got ${JSON.stringify(value)})`);
+  }
+  return value;
 }
 
 function nonEmpty(option: string, value: string): string {
@@ -506,6 +520,7 @@ function resolveStream(
     host: stream?.host,
     metricsIntervalMs: positiveInt('stream.metricsIntervalMs', stream?.metricsIntervalMs ?? 5000),
     bufferSize,
+    persist: bool('stream.persist', stream?.persist ?? false),
     backlogSize,
     authTimeoutMs: positiveInt('stream.authTimeoutMs', stream?.authTimeoutMs ?? 10_000),
     maxEntriesPerRequest: positiveInt('stream.maxEntriesPerRequest', stream?.maxEntriesPerRequest ?? 1000),

@@ -5,13 +5,21 @@ import { dirname } from 'path';
 import { REALTIME_CONNECTION } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { DmThreadEntity } from './entities/dm-thread.entity';
+import { LogEntryEntity } from './entities/log-entry.entity';
 import { MembershipEntity } from './entities/membership.entity';
 import { MessageEntity } from './entities/message.entity';
 import { RoomEntity } from './entities/room.entity';
 import { UserEntity } from './entities/user.entity';
 import { REALTIME_MIGRATIONS } from './migrations';
 
-export const REALTIME_ENTITIES = [UserEntity, RoomEntity, MembershipEntity, DmThreadEntity, MessageEntity];
+export const REALTIME_ENTITIES = [
+  UserEntity,
+  RoomEntity,
+  MembershipEntity,
+  DmThreadEntity,
+  MessageEntity,
+  LogEntryEntity,
+];
 
 export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOrmModuleOptions {
   const common = {

@@ -119,9 +119,11 @@ describe('MetricsSampler', () => {
   });
 });
 
-/** Polls with the real clock (setImmediate is not faked here), bounded. */
-async function waitFor(predicate: () => boolean, attempts = 500): Promise<void> {
-  for (let i = 0; i < attempts && !predicate(); i++) {
+/** Polls until the predicate holds, for at most 5 s of real time (hrtime is not faked here). */
+async function waitFor(predicate: () => boolean, limitMs = 5_000): Promise<void> {
+  const start = process.hrtime.bigint();
+  const elapsedMs = () => Number(process.hrtime.bigint() - start) / 1e6;
+  while (!predicate() && elapsedMs() < limitMs) {
     await new Promise((resolve) => setImmediate(resolve));
   }
   if (!predicate()) throw new Error('condition not met');

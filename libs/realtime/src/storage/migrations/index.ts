@@ -1,5 +1,10 @@
 // Every migration of the library, in order. Run automatically at start on SQLite and PostgreSQL.
 import { CreateUsers1732300000000 } from './1732300000000-create-users';
 import { CreateConversations1732300000001 } from './1732300000001-create-conversations';
+import { CreateLogEntries1732300000002 } from './1732300000002-create-log-entries';
 
-export const REALTIME_MIGRATIONS = [CreateUsers1732300000000, CreateConversations1732300000001];
+export const REALTIME_MIGRATIONS = [
+  CreateUsers1732300000000,
+  CreateConversations1732300000001,
+  CreateLogEntries1732300000002,
+];

@@ -1,0 +1,102 @@
+// The persisted log buffer on a real SQLite database with the library's migrations.
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { LogEntry } from '../protocol';
+import { LogEntryEntity } from '../storage/entities/log-entry.entity';
+import { CreateLogEntries1732300000002 } from '../storage/migrations/1732300000002-create-log-entries';
+import { PersistentLogStore } from './persistent-log-store';
+
+const entry = (n: number, appId = 'app', metadata?: unknown): LogEntry => ({
+  id: `${String(1_700_000_000_000 + n).padStart(13, '0')}-${String(n).padStart(10, '0')}-abcdef`,
+  timestamp: 1_700_000_000_000 + n,
+  level: n % 2 === 0 ? 'info' : 'error',
+  message: `message ${n}`,
+  ...(metadata === undefined ? {} : { metadata }),
+  appId,
+  userId: 'u1',
+});
+
+describe('PersistentLogStore', () => {
+  let dataSource: DataSource;
+
+  beforeEach(async () => {
+    dataSource = new DataSource({
+      type: 'better-sqlite3',
+      database: ':memory:',
+      entities: [LogEntryEntity],
+      migrations: [CreateLogEntries1732300000002],
+      migrationsRun: true,
+    });
+    await dataSource.initialize();
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await dataSource.destroy();
+  });
+
+  const storedIds = async (appId: string) =>
+    (await dataSource.getRepository(LogEntryEntity).find({ where: { appId }, order: { id: 'ASC' } })).map(
+      (row) => row.id,
+    );
+
+  it('writes entries, keeps only the newest `capacity` rows per app, and reads from memory', async () => {
+    const store = new PersistentLogStore(dataSource, 3);
+    store.append('app', [entry(1), entry(2)]);
+    store.append('other', [entry(10, 'other')]);
+    store.append('app', [entry(3), entry(4), entry(5)]);
+    expect(store.recent('app', 10).map((e) => e.message)).toEqual(['message 3', 'message 4', 'message 5']);
+    await store.flush();
+    expect(store.unwritten).toBe(0);
+    expect(await storedIds('app')).toEqual([entry(3).id, entry(4).id, entry(5).id]);
+    expect(await storedIds('other')).toEqual([entry(10, 'other').id]);
+  });
+
+  it('loads what was stored into a new store: same entries, metadata and order', async () => {
+    const first = new PersistentLogStore(dataSource, 4);
+    const written = [entry(1, 'app', { nested: { n: 1 }, list: [1, 2] }), entry(2), entry(3, 'app', 'text')];
+    first.append('app', written);
+    first.append('b', [entry(7, 'b')]);
+    await first.flush();
+
+    const second = new PersistentLogStore(dataSource, 4);
+    await second.load();
+    expect(second.recent('app', 10)).toEqual(written);
+    expect(second.recent('b', 10)).toEqual([entry(7, 'b')]);
+    expect(second.recent('app', 2)).toEqual(written.slice(1));
+  });
+
+  it('keeps a failed write and retries it until the database accepts it', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const store = new PersistentLogStore(dataSource, 10);
+    await dataSource.query('ALTER TABLE rt_log_entries RENAME TO rt_log_entries_away');
+    store.append('app', [entry(1), entry(2)]);
+    await store.flush();
+    expect(store.unwritten).toBe(2);
+    expect(errors).toHaveBeenCalledWith(
+      expect.stringContaining('Writing 2 log entries failed'),
+      expect.any(String),
+    );
+
+    await dataSource.query('ALTER TABLE rt_log_entries_away RENAME TO rt_log_entries');
+    store.append('app', [entry(3)]);
+    const deadline = Date.now() + 5_000;
+    while (store.unwritten > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await store.flush();
+    expect(store.unwritten).toBe(0);
+    expect(await storedIds('app')).toEqual([entry(1).id, entry(2).id, entry(3).id]);
+  });
+
+  it('writes what is left at shutdown, and reports what it cannot write', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const store = new PersistentLogStore(dataSource, 10);
+    store.append('app', [entry(1)]);
+    await store.onApplicationShutdown();
+    expect(await storedIds('app')).toEqual([entry(1).id]);
+
+    await dataSource.query('DROP TABLE rt_log_entries');
+    store.append('app', [entry(2)]);
+    await store.onApplicationShutdown();
+    expect(errors).toHaveBeenCalledWith('1 log entries could not be written to the database');
+  });
+});
