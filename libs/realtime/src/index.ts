@@ -78,7 +78,13 @@ export { RealtimeLogger, type RealtimeLoggerOptions } from './stream/realtime-lo
 export { StreamPortListener } from './stream/stream-port.listener';
 export { MetricsSampler } from './stream/metrics-sampler.service';
 export { payloadEnvelopeCodec } from './stream/payload-envelope.codec';
-export { LOG_STORE, InjectLogStore, InMemoryLogStore, type LogStore } from './stream/log-store';
+export {
+  LOG_STORE,
+  InjectLogStore,
+  InMemoryLogStore,
+  type LogStore,
+  type LogOrigin,
+} from './stream/log-store';
 export { PersistentLogStore } from './stream/persistent-log-store';
 export {
   USER_DIRECTORY,

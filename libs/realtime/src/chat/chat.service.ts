@@ -35,9 +35,10 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    this.subscription = this.bus.events$.subscribe((event) => {
+    // Messages stored on this node only: with Redis, Socket.IO's adapter carries the emission to
+    // the sockets of every node. One emission per message; Socket.IO encodes the packet once.
+    this.subscription = this.bus.localEvents$.subscribe((event) => {
       if (event.kind !== 'room') return;
-      // One emission per stored message; Socket.IO encodes the packet once for the whole room.
       this.serverRef.get()?.to(chatRoom(event.room)).emit('message', toChatMessage(event.message));
     });
   }
@@ -49,8 +50,15 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   /**
    * The room a message goes to (`context.roomId`, else the lobby), after checking that the user may
    * post there. The caller joins the socket to it before posting, so the sender sees its message.
+   * A socket already in a room other than the lobby (`socketRooms`) joined it through `join` or an
+   * earlier message: its membership is recorded and posting checks access again, so the join is not
+   * repeated for every message. (Sockets enter the lobby at connection, without a recorded join.)
    */
-  async roomFor(user: RealtimeIdentity, dto: ChatMessageDto): Promise<string> {
+  async roomFor(
+    user: RealtimeIdentity,
+    dto: ChatMessageDto,
+    socketRooms: ReadonlySet<string> = new Set(),
+  ): Promise<string> {
     const roomId = dto.context?.roomId;
     if (roomId !== undefined && (typeof roomId !== 'string' || !ROOM_NAME.test(roomId))) {
       throw RealtimeError.invalidFormat('context.roomId must be 1-64 letters, digits, _ . or -', {
@@ -58,7 +66,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
       });
     }
     const room = roomId ?? this.lobbyRoom;
-    await this.rooms.join(user, room);
+    if (room === this.lobbyRoom || !socketRooms.has(chatRoom(room))) await this.rooms.join(user, room);
     return room;
   }
 

@@ -1,19 +1,52 @@
-// The in-process message bus: every stored message is published once; each gateway delivers it to
-// its own connections.
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Subject } from 'rxjs';
+// The message bus: every stored message is published once; each gateway delivers it to its own
+// connections. With `redis`, events are relayed to the other nodes over Redis pub/sub (in order per
+// publishing node), so a raw-ws member on node B receives a message stored on node A. Socket.IO
+// broadcasts need no relay (its Redis adapter reaches every node), hence `localEvents$`.
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Subject, filter, map, type Observable } from 'rxjs';
+import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
+import { RedisRelay } from '../core/scale-out/redis-relay';
 import type { ConversationEvent } from './conversation.types';
 
+interface BusItem {
+  event: ConversationEvent;
+  local: boolean;
+}
+
 @Injectable()
-export class ConversationBus implements OnModuleDestroy {
-  private readonly subject = new Subject<ConversationEvent>();
-  readonly events$ = this.subject.asObservable();
+export class ConversationBus implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly subject = new Subject<BusItem>();
+  private readonly relay: RedisRelay<ConversationEvent> | null;
+  /** Every event, stored on this node or relayed from another. */
+  readonly events$: Observable<ConversationEvent>;
+  /** Events stored on this node only. */
+  readonly localEvents$: Observable<ConversationEvent>;
+
+  constructor(@Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null) {
+    this.relay = redis
+      ? new RedisRelay<ConversationEvent>(redis, 'conversations', (event) =>
+          this.subject.next({ event, local: false }),
+        )
+      : null;
+    this.events$ = this.subject.pipe(map((item) => item.event));
+    this.localEvents$ = this.subject.pipe(
+      filter((item) => item.local),
+      map((item) => item.event),
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.relay?.start();
+  }
 
   publish(event: ConversationEvent): void {
-    this.subject.next(event);
+    this.subject.next({ event, local: true });
+    // The message is stored: if the relay fails, other nodes' clients catch up by after_id.
+    void this.relay?.send(event, `message ${event.message.id}`);
   }
 
   onModuleDestroy(): void {
+    this.relay?.stop();
     this.subject.complete();
   }
 }

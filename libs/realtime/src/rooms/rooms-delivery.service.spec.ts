@@ -33,7 +33,7 @@ describe('RoomsDelivery', () => {
   let delivery: RoomsDelivery;
 
   beforeEach(() => {
-    bus = new ConversationBus();
+    bus = new ConversationBus(null);
     registry = new RoomMembersRegistry();
     delivery = new RoomsDelivery(bus, registry);
     delivery.onApplicationBootstrap();

@@ -5,11 +5,17 @@ import type { LogEntry } from '../protocol';
 import { LogBuffer } from './log-buffer';
 
 export interface LogStore {
-  /** Keeps entries of one app, in order; the oldest are dropped past the store's bound. */
-  append(appId: string, entries: readonly LogEntry[]): void;
+  /**
+   * Keeps entries of one app, in order; the oldest are dropped past the store's bound. `remote`
+   * entries were published on another node (which stores them durably itself).
+   */
+  append(appId: string, entries: readonly LogEntry[], origin?: LogOrigin): void;
   /** The newest `limit` entries of an app, oldest first. */
   recent(appId: string, limit: number): LogEntry[];
 }
+
+/** Where entries were published: on this node, or on another one (relayed through Redis). */
+export type LogOrigin = 'local' | 'remote';
 
 /** Injection token of the LogStore. */
 export const LOG_STORE = Symbol('LOG_STORE');

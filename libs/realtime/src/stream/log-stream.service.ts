@@ -1,10 +1,21 @@
 // LogStreamService: the one way logs enter the stream (HTTP, the host's LoggerService, or a host
 // calling publish()). Entries get an id and are queued per app; everything published within one
-// tick goes out as one `logs` frame per app, serialised once per distinct client filter.
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+// tick goes out as one `logs` frame per app, serialised once per distinct client filter. With
+// `redis`, each such batch is relayed to the other nodes, which deliver it to their own clients.
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { StreamOutbound, type LogEntry, type LogEntryInput } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
+import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
+import { RedisRelay } from '../core/scale-out/redis-relay';
 import { fanOut } from '../core/transport/fan-out';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import type { CompiledLogFilter } from './log-filter';
@@ -17,8 +28,14 @@ export const SYSTEM_USER_ID = 'system';
 
 const SEQUENCE_DIGITS = 10;
 
+/** One app's batch of one tick, as relayed between nodes. */
+interface RelayedLogs {
+  appId: string;
+  entries: LogEntry[];
+}
+
 @Injectable()
-export class LogStreamService implements BeforeApplicationShutdown {
+export class LogStreamService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('LogStream');
   private readonly pending = new Map<string, LogEntry[]>();
   private readonly ingested = new Map<string, number>();
@@ -28,11 +45,25 @@ export class LogStreamService implements BeforeApplicationShutdown {
   private lastMs = 0;
   private sequence = 0;
   private readonly nodeTag = randomBytes(3).toString('hex');
+  private readonly relay: RedisRelay<RelayedLogs> | null;
 
   constructor(
     private readonly sessions: StreamSessions,
     @InjectLogStore() private readonly store: LogStore,
-  ) {}
+    @Optional() @Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null = null,
+  ) {
+    this.relay = redis
+      ? new RedisRelay<RelayedLogs>(redis, 'logs', ({ appId, entries }) => this.receive(appId, entries))
+      : null;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.relay?.start();
+  }
+
+  onModuleDestroy(): void {
+    this.relay?.stop();
+  }
 
   /**
    * Stores entries of an app and sends them to its authenticated clients (at the end of the tick,
@@ -80,7 +111,8 @@ export class LogStreamService implements BeforeApplicationShutdown {
     this.pending.clear();
     for (const [appId, entries] of batches) {
       // Stored at flush, not at publish: a client authenticating in between gets them once, live.
-      this.store.append(appId, entries);
+      this.store.append(appId, entries, 'local');
+      void this.relay?.send({ appId, entries }, `${entries.length} log entries of app ${appId}`);
       try {
         this.deliver(appId, entries);
       } catch (error) {
@@ -90,6 +122,12 @@ export class LogStreamService implements BeforeApplicationShutdown {
         );
       }
     }
+  }
+
+  /** A batch published on another node: kept in this node's buffer (not written again), delivered. */
+  private receive(appId: string, entries: LogEntry[]): void {
+    this.store.append(appId, entries, 'remote');
+    this.deliver(appId, entries);
   }
 
   private deliver(appId: string, entries: LogEntry[]): void {

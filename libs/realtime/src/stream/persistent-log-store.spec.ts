@@ -66,6 +66,15 @@ describe('PersistentLogStore', () => {
     expect(second.recent('app', 2)).toEqual(written.slice(1));
   });
 
+  it('keeps entries published on another node in memory only (their node writes them)', async () => {
+    const store = new PersistentLogStore(dataSource, 10);
+    store.append('app', [entry(1)], 'remote');
+    store.append('app', [entry(2)], 'local');
+    await store.flush();
+    expect(store.recent('app', 10).map((e) => e.id)).toEqual([entry(1).id, entry(2).id]);
+    expect(await storedIds('app')).toEqual([entry(2).id]);
+  });
+
   it('keeps a failed write and retries it until the database accepts it', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const store = new PersistentLogStore(dataSource, 10);

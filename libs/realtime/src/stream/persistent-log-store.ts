@@ -6,7 +6,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { LogEntry } from '../protocol';
 import { LogEntryEntity } from '../storage/entities/log-entry.entity';
-import { InMemoryLogStore, type LogStore } from './log-store';
+import { InMemoryLogStore, type LogOrigin, type LogStore } from './log-store';
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
 const INSERT_CHUNK = 500;
@@ -70,8 +70,10 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
     }
   }
 
-  append(appId: string, entries: readonly LogEntry[]): void {
+  /** Remote entries (published on another node) are kept in memory only: their node writes them. */
+  append(appId: string, entries: readonly LogEntry[], origin: LogOrigin = 'local'): void {
     this.memory.append(appId, entries);
+    if (origin === 'remote') return;
     this.queue.push(...entries);
     this.kick();
   }
