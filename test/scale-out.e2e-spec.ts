@@ -86,7 +86,7 @@ describe('scale-out over Redis (two nodes)', () => {
       await onA.next('room_message');
     }
     const received = [];
-    for (let i = 0; i < 3; i++) received.push((await onB.next('room_message')).data as { content: string });
+    for (let i = 0; i < 3; i++) received.push((await onB.next('room_message')).data);
     expect(received.map((m) => m.content)).toEqual(['first', 'second', 'third']);
     onB.send({ type: 'ping', data: {} });
     await onB.next('pong');
