@@ -717,3 +717,46 @@ describe('Log backlog kept across a restart (stream.persist)', () => {
     }
   });
 });
+
+describe('Unauthenticated stream connections hold a slot (limits.maxConnections)', () => {
+  it('refuses connections past the limit while others wait to authenticate, and frees the slot after', async () => {
+    const sample = await startSample({
+      overrides: { limits: { maxConnections: 2 }, stream: { authTimeoutMs: 5_000 } },
+    });
+    const opened: TestWs[] = [];
+    const open = async (path: string) => {
+      const client = await TestWs.open(`ws://127.0.0.1:${sample.port}${path}`);
+      opened.push(client);
+      return client;
+    };
+    const token = signToken({ sub: 'ops', username: 'ops', appId: 'limits' });
+    try {
+      const waiting = await open('/ws/logs');
+      await waiting.next('connect');
+      const authenticating = await open('/ws/logs');
+      await authenticating.next('connect');
+      authenticating.send({ type: 'auth', payload: { token } });
+      await authenticating.next('auth_success');
+
+      // One authenticated, one waiting: the limit of 2 is reached, on every endpoint.
+      const refused = await open(`/ws/chat?token=${signToken({ sub: 'late', username: 'late' })}`);
+      expect((await refused.next('error')).data).toMatchObject({ code: 'CONNECTION_LIMIT' });
+      expect((await refused.closedWithin()).code).toBe(4429);
+      const refusedStream = await open('/ws/logs');
+      await refusedStream.next('error');
+      expect((await refusedStream.closedWithin()).code).toBe(4429);
+
+      waiting.close();
+      await waiting.closedWithin();
+      await waitUntil(async () => {
+        const probe = await TestWs.open(`ws://127.0.0.1:${sample.port}/ws/logs?token=${token}`);
+        opened.push(probe);
+        const first = await Promise.race([probe.next('auth_success'), probe.closedWithin()]);
+        return 'type' in first;
+      });
+    } finally {
+      opened.forEach((client) => client.close());
+      await sample.close();
+    }
+  });
+});

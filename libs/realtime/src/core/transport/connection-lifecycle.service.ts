@@ -43,7 +43,7 @@ export class ConnectionLifecycle {
   /** Throws RealtimeError(CONNECTION_LIMIT) when this connection would exceed a limit. */
   checkCapacity(identity: RealtimeIdentity | null): void {
     const { maxConnections, maxConnectionsPerUser } = this.options.limits;
-    if (this.registry.size >= maxConnections) {
+    if (this.registry.size + this.unauthenticated >= maxConnections) {
       throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Server connection limit reached', {
         max_connections: maxConnections,
       });
@@ -53,6 +53,22 @@ export class ConnectionLifecycle {
         max_connections_per_user: maxConnectionsPerUser,
       });
     }
+  }
+
+  /** Open connections still waiting to authenticate (deferred authentication); they hold a slot. */
+  private unauthenticated = 0;
+
+  get pendingConnections(): number {
+    return this.unauthenticated;
+  }
+
+  /** A connection accepted before its authentication takes a slot until it authenticates or closes. */
+  holdPending(): void {
+    this.unauthenticated += 1;
+  }
+
+  releasePending(): void {
+    this.unauthenticated = Math.max(0, this.unauthenticated - 1);
   }
 
   register(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {

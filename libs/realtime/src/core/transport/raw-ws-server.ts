@@ -29,6 +29,8 @@ export function closeCodeFor(error: RealtimeError): number {
 
 export class RawWsServer extends EventEmitter {
   readonly connections = new Set<RawWsConnection>();
+  /** Accepted connections of a deferred-authentication gateway that have not authenticated yet. */
+  private readonly pending = new Set<RawWsConnection>();
   private readonly logger = new Logger('RawWsServer');
   private readonly wss: WebSocketServer;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -81,11 +83,16 @@ export class RawWsServer extends EventEmitter {
         return;
       }
       this.connections.add(connection);
+      if (!identity) {
+        this.pending.add(connection);
+        this.lifecycle.holdPending();
+      }
       ws.on('pong', () => {
         connection.missedPongs = 0;
       });
       ws.once('close', () => {
         this.connections.delete(connection);
+        if (this.pending.delete(connection)) this.lifecycle.releasePending();
         this.lifecycle.release(connection.id);
       });
       if (identity) this.authenticated(connection, identity);
@@ -99,8 +106,12 @@ export class RawWsServer extends EventEmitter {
    */
   authenticated(connection: RawWsConnection, identity: RealtimeIdentity): void {
     const deferred = (this.gateway.authentication ?? 'handshake') === 'deferred';
-    // A deferred connection's user is known only now: apply the per-user limit here.
-    if (deferred && connection.identity === null) this.lifecycle.checkCapacity(identity);
+    // A deferred connection's user is known only now: apply the per-user limit here. Its pending
+    // slot is given back first, so that the check sees it once.
+    if (deferred && connection.identity === null) {
+      if (this.pending.delete(connection)) this.lifecycle.releasePending();
+      this.lifecycle.checkCapacity(identity);
+    }
     // Re-authentication (e.g. a refreshed token) may change the user: register afresh.
     if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
