@@ -72,6 +72,7 @@ describe('resolveRealtimeOptions', () => {
         issuer: undefined,
         audience: undefined,
         clockToleranceSec: 0,
+        requireExpiry: true,
         claims: { userId: 'sub', username: 'username', roles: 'roles', appId: 'appId' },
         adminRole: 'admin',
       });

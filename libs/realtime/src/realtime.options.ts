@@ -21,6 +21,11 @@ export interface RealtimeAuthOptions {
   audience?: string | string[];
   /** Seconds of clock skew tolerated on `exp`/`nbf`. @default 0 */
   clockToleranceSec?: number;
+  /**
+   * Refuse tokens without an `exp` claim (they would never expire). Set false only for tokens whose
+   * lifetime the host controls otherwise. @default true
+   */
+  requireExpiry?: boolean;
   /** Claim names mapped to the identity. */
   claims?: {
     /** @default 'sub' */
@@ -229,6 +234,7 @@ export interface ResolvedRealtimeOptions {
     issuer: string | undefined;
     audience: string | string[] | undefined;
     clockToleranceSec: number;
+    requireExpiry: boolean;
     claims: DeepRequired<NonNullable<RealtimeAuthOptions['claims']>>;
     adminRole: string;
   };
@@ -365,6 +371,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       issuer: auth.issuer,
       audience: auth.audience,
       clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec ?? 0, true),
+      requireExpiry: bool('auth.requireExpiry', auth.requireExpiry ?? true),
       claims: {
         userId: nonEmpty('auth.claims.userId', claims.userId ?? 'sub'),
         username: nonEmpty('auth.claims.username', claims.username ?? 'username'),

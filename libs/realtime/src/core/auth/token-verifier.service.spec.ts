@@ -67,16 +67,27 @@ describe('TokenVerifier', () => {
     });
 
     it('falls back to the user id as username and to no roles, no app, no page', () => {
-      const identity = verifier.verify(jwt.sign({ sub: 'u-2' }, SECRET));
-      expect(identity).toEqual({
+      const identity = verifier.verify(hs256({ sub: 'u-2' }));
+      expect(identity).toMatchObject({
         userId: 'u-2',
         username: 'u-2',
         roles: [],
         isAdmin: false,
         appId: null,
         page: null,
-        expiresAt: null,
       });
+    });
+
+    it('refuses a token without exp by default (it would never expire)', () => {
+      expectAuthFailed(
+        () => verifier.verify(jwt.sign({ sub: 'u-2' }, SECRET)),
+        'Token has no expiry ("exp" claim)',
+      );
+    });
+
+    it('accepts a token without exp when auth.requireExpiry is false, with no expiry time', () => {
+      const lenient = verifierWith({ secret: SECRET, requireExpiry: false });
+      expect(lenient.verify(jwt.sign({ sub: 'u-2' }, SECRET)).expiresAt).toBeNull();
     });
 
     it('is not admin without the admin role and keeps only string roles', () => {
@@ -191,7 +202,10 @@ describe('TokenVerifier', () => {
     const verifier = verifierWith({ publicKey });
 
     it('accepts an RS256 token signed with the private key', () => {
-      const token = jwt.sign({ sub: 'u-1', roles: ['admin'] }, privateKey, { algorithm: 'RS256' });
+      const token = jwt.sign({ sub: 'u-1', roles: ['admin'] }, privateKey, {
+        algorithm: 'RS256',
+        expiresIn: 600,
+      });
       expect(verifier.verify(token)).toMatchObject({ userId: 'u-1', isAdmin: true });
     });
 

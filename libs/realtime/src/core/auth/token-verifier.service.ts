@@ -32,6 +32,9 @@ export class TokenVerifier {
     } catch (error) {
       throw RealtimeError.authFailed(describeJwtError(error));
     }
+    if (auth.requireExpiry && typeof claims.exp !== 'number') {
+      throw RealtimeError.authFailed('Token has no expiry ("exp" claim)');
+    }
     return this.toIdentity(claims, page);
   }
 
