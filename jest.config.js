@@ -10,6 +10,8 @@ module.exports = {
   moduleNameMapper: {
     '^nest-realtime$': '<rootDir>/libs/realtime/src',
     '^nest-realtime/(.*)$': '<rootDir>/libs/realtime/src/$1',
+    '^nest-realtime-client$': '<rootDir>/libs/realtime-client/src',
+    '^nest-realtime-client/(.*)$': '<rootDir>/libs/realtime-client/src/$1',
   },
   testTimeout: 30000,
   maxWorkers: 2,

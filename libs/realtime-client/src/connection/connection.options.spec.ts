@@ -1,0 +1,57 @@
+// Options: defaults merged once, invalid values named, URLs turned into WebSocket URLs.
+import { DEFAULT_RECONNECTION, resolveConnectionOptions, toWebSocketUrl } from './connection.options';
+
+describe('resolveConnectionOptions', () => {
+  it('merges the seed 002 reconnection defaults with what is given', () => {
+    const resolved = resolveConnectionOptions({
+      url: 'http://localhost:3000/',
+      token: 't',
+      reconnection: { maxReconnectAttempts: 3 },
+    });
+    expect(resolved.url).toBe('http://localhost:3000');
+    expect(resolved.reconnection).toEqual({ ...DEFAULT_RECONNECTION, maxReconnectAttempts: 3 });
+    expect(DEFAULT_RECONNECTION).toEqual({
+      autoReconnect: true,
+      maxReconnectAttempts: 15,
+      reconnectDelay: 1000,
+      maxReconnectDelay: 15000,
+      jitter: 0.5,
+      syncOnReconnect: true,
+    });
+    expect(resolved.maxQueueSize).toBe(100);
+  });
+
+  it('requires a token or a token provider', () => {
+    expect(() => resolveConnectionOptions({ url: 'http://h' })).toThrow(/token/);
+    expect(() => resolveConnectionOptions({ url: 'http://h', tokenProvider: () => 't' })).not.toThrow();
+  });
+
+  it('names the invalid option', () => {
+    expect(() =>
+      resolveConnectionOptions({ url: 'http://h', token: 't', reconnection: { reconnectDelay: -1 } }),
+    ).toThrow('invalid option "reconnection.reconnectDelay": must be >= 0 (got -1)');
+    expect(() => resolveConnectionOptions({ url: 'http://h', token: 't', maxQueueSize: Number.NaN })).toThrow(
+      /maxQueueSize/,
+    );
+  });
+
+  it('accepts Infinity as an attempt budget (never give up)', () => {
+    const resolved = resolveConnectionOptions({
+      url: 'http://h',
+      token: 't',
+      reconnection: { maxReconnectAttempts: Infinity },
+    });
+    expect(resolved.reconnection.maxReconnectAttempts).toBe(Infinity);
+  });
+});
+
+describe('toWebSocketUrl', () => {
+  it.each([
+    ['http://127.0.0.1:3000', 'ws://127.0.0.1:3000'],
+    ['https://chat.example', 'wss://chat.example'],
+    ['ws://127.0.0.1:1', 'ws://127.0.0.1:1'],
+    ['wss://x', 'wss://x'],
+  ])('%s → %s', (input, output) => {
+    expect(toWebSocketUrl(input)).toBe(output);
+  });
+});

@@ -1,0 +1,74 @@
+// Requests waiting for their answer on a connection whose protocol has no request ids: each request
+// says which frame answers it; an error frame answers the oldest request (the server handles one
+// connection's frames in order). Every request is bounded by a timeout.
+import { ClientErrorCode, RealtimeClientError } from './realtime-client.error';
+
+interface Pending<F> {
+  matches(frame: F): boolean;
+  resolve(frame: F): void;
+  reject(error: RealtimeClientError): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class PendingRequests<F> {
+  private pending: Array<Pending<F>> = [];
+
+  constructor(private readonly timeoutMs: number) {}
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Registers a request; the promise settles with its answer, an error, or TIMEOUT. */
+  add(description: string, matches: (frame: F) => boolean): Promise<F> {
+    return new Promise<F>((resolve, reject) => {
+      const entry: Pending<F> = {
+        matches,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.remove(entry);
+          reject(
+            new RealtimeClientError(
+              ClientErrorCode.TIMEOUT,
+              `No answer to ${description} within ${this.timeoutMs} ms`,
+            ),
+          );
+        }, this.timeoutMs),
+      };
+      this.pending.push(entry);
+    });
+  }
+
+  /** Settles the oldest request this frame answers; false when none does. */
+  resolveMatching(frame: F): boolean {
+    const entry = this.pending.find((candidate) => candidate.matches(frame));
+    if (!entry) return false;
+    this.remove(entry);
+    entry.resolve(frame);
+    return true;
+  }
+
+  /** Fails the oldest request; false when none waits. */
+  rejectOldest(error: RealtimeClientError): boolean {
+    const entry = this.pending[0];
+    if (!entry) return false;
+    this.remove(entry);
+    entry.reject(error);
+    return true;
+  }
+
+  rejectAll(error: RealtimeClientError): void {
+    const entries = this.pending;
+    this.pending = [];
+    for (const entry of entries) {
+      clearTimeout(entry.timer);
+      entry.reject(error);
+    }
+  }
+
+  private remove(entry: Pending<F>): void {
+    clearTimeout(entry.timer);
+    this.pending = this.pending.filter((candidate) => candidate !== entry);
+  }
+}

@@ -1,0 +1,31 @@
+// The one error type of the SDK: server error codes (seed 003) plus the client's own.
+import type { RealtimeErrorCode, RealtimeErrorPayload } from 'nest-realtime/protocol';
+
+export const ClientErrorCode = {
+  /** The send queue is full while the connection is being re-established. */
+  QUEUE_FULL: 'QUEUE_FULL',
+  /** The client is closed or gave up (ERROR): nothing can be sent. */
+  NOT_CONNECTED: 'NOT_CONNECTED',
+  /** The connection dropped before the server answered; the request may or may not have been done. */
+  CONNECTION_LOST: 'CONNECTION_LOST',
+  /** The server did not answer in time. */
+  TIMEOUT: 'TIMEOUT',
+  /** The connection pool is at its maximum. */
+  POOL_EXHAUSTED: 'POOL_EXHAUSTED',
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+export class RealtimeClientError extends Error {
+  constructor(
+    readonly code: RealtimeErrorCode | ClientErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'RealtimeClientError';
+  }
+
+  static fromPayload(payload: RealtimeErrorPayload): RealtimeClientError {
+    return new RealtimeClientError(payload.code, payload.message, payload.details ?? {});
+  }
+}

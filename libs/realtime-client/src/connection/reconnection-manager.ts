@@ -1,0 +1,57 @@
+// Seed 002 reconnection manager: counts failed attempts in a row, waits the backoff delay before the
+// next one, and says when to give up (maxReconnectAttempts, or autoReconnect off).
+import { ExponentialBackoff } from './backoff';
+import type { ReconnectionOptions } from './connection.options';
+
+export class ReconnectionManager {
+  private readonly backoff: ExponentialBackoff;
+  private failed = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly options: ReconnectionOptions,
+    random: () => number = Math.random,
+  ) {
+    this.backoff = new ExponentialBackoff({
+      initialDelayMs: options.reconnectDelay,
+      maxDelayMs: options.maxReconnectDelay,
+      jitter: options.jitter,
+      random,
+    });
+  }
+
+  /** Failed attempts since the last successful connection. */
+  get failedAttempts(): number {
+    return this.failed;
+  }
+
+  get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** The connection succeeded: the next failure starts from the first delay again. */
+  reset(): void {
+    this.failed = 0;
+  }
+
+  /**
+   * Schedules `attempt` after the backoff delay and returns that delay, or returns undefined when
+   * reconnection is off or the attempts are exhausted (the caller gives up).
+   */
+  schedule(attempt: () => void): number | undefined {
+    if (!this.options.autoReconnect || this.failed >= this.options.maxReconnectAttempts) return undefined;
+    this.cancel();
+    const delay = this.backoff.delay(this.failed);
+    this.failed += 1;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      attempt();
+    }, delay);
+    return delay;
+  }
+
+  cancel(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,62 @@
+// LogStreamClient over a scripted WebSocket: auth_success / auth_error, and the backlog resent after a
+// reconnection delivered once.
+import type { LogEntry } from 'nest-realtime/protocol';
+import { fakeWebSocketClass, lastSocket } from '../websocket/fake-websocket.helper-spec';
+import { LogStreamClient } from './log-stream-client';
+
+const entry = (id: string, message: string): LogEntry => ({
+  id,
+  timestamp: 1,
+  level: 'info',
+  message,
+  appId: 'app',
+  userId: 'u',
+});
+
+describe('LogStreamClient (scripted server)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('is ACTIVE on auth_success and drops backlog entries it delivered before the reconnection', async () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    const client = new LogStreamClient({
+      url: 'https://logs.example:8443',
+      token: 'tok',
+      webSocket: WebSocket,
+      reconnection: { reconnectDelay: 100, jitter: 0 },
+    });
+    const batches: string[][] = [];
+    client.on('logs', (entries) => batches.push(entries.map((e) => e.message)));
+    const connected = client.connect();
+    const first = lastSocket(sockets);
+    expect(first.url).toBe('wss://logs.example:8443/ws/logs?token=tok');
+    first.serverOpen();
+    first.serverSend({ type: 'connect', payload: {} });
+    expect(client.state).toBe('AUTHENTICATING');
+    first.serverSend({ type: 'auth_success', payload: { appId: 'app', userId: 'u' } });
+    await connected;
+    expect(client.identity).toEqual({ appId: 'app', userId: 'u' });
+    first.serverSend({ type: 'logs', payload: [entry('1', 'a'), entry('2', 'b')] });
+
+    first.serverClose(1001);
+    await jest.advanceTimersByTimeAsync(100);
+    const second = lastSocket(sockets);
+    second.serverOpen();
+    second.serverSend({ type: 'auth_success', payload: { appId: 'app', userId: 'u' } });
+    await jest.advanceTimersByTimeAsync(0);
+    second.serverSend({ type: 'logs', payload: [entry('1', 'a'), entry('2', 'b'), entry('3', 'c')] });
+    second.serverSend({ type: 'logs', payload: [entry('2', 'b')] });
+    expect(batches).toEqual([['a', 'b'], ['c']]);
+    client.close();
+  });
+
+  it('goes to ERROR on auth_error without a token provider', async () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    const client = new LogStreamClient({ url: 'http://127.0.0.1:1', token: 'bad', webSocket: WebSocket });
+    const connected = client.connect();
+    lastSocket(sockets).serverOpen();
+    lastSocket(sockets).serverSend({ type: 'auth_error', payload: { message: 'Invalid token' } });
+    await expect(connected).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(client.state).toBe('ERROR');
+  });
+});
