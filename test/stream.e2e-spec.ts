@@ -188,6 +188,21 @@ describe('Log and metrics stream (seed 004)', () => {
       expect((await client.closedWithin()).code).toBe(4401);
     });
 
+    it('answers ping with pong { timestamp }, before and after authentication', async () => {
+      const appId = newApp('ping');
+      const client = await open('/ws/logs');
+      await client.next('connect');
+      const before = Date.now();
+      client.send({ type: 'ping', payload: {} });
+      const pong = (await client.next('pong')).payload as { timestamp: number };
+      expect(pong.timestamp).toBeGreaterThanOrEqual(before);
+      expect(pong.timestamp).toBeLessThanOrEqual(Date.now());
+      client.send({ type: 'auth', payload: { token: tokenFor(appId, 'pia') } });
+      await client.next('auth_success');
+      client.send({ type: 'ping', payload: {} });
+      expect((await client.next('pong')).payload).toEqual({ timestamp: expect.any(Number) as number });
+    });
+
     it('answers bad frames with an error frame and keeps the connection', async () => {
       const appId = newApp('a');
       const client = await subscriber(appId, 'carl');

@@ -50,6 +50,34 @@ describe('LogStreamClient (scripted server)', () => {
     client.close();
   });
 
+  it('pings every interval, stays ACTIVE on pong, and treats a missing pong as a dead connection', async () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    const client = new LogStreamClient({
+      url: 'http://127.0.0.1:3001',
+      token: 'tok',
+      webSocket: WebSocket,
+      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      reconnection: { reconnectDelay: 100, jitter: 0 },
+    });
+    const connected = client.connect();
+    const socket = lastSocket(sockets);
+    socket.serverOpen();
+    socket.serverSend({ type: 'auth_success', payload: { appId: 'app', userId: 'u' } });
+    await connected;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(socket.sentFrames().at(-1)).toEqual({ type: 'ping', payload: {} });
+    socket.serverSend({ type: 'pong', payload: { timestamp: 1 } });
+    await jest.advanceTimersByTimeAsync(999);
+    expect(client.state).toBe('ACTIVE');
+    await jest.advanceTimersByTimeAsync(1);
+    expect(socket.sentFrames().at(-1)).toEqual({ type: 'ping', payload: {} });
+    await jest.advanceTimersByTimeAsync(500);
+    expect(client.state).toBe('RECONNECTING');
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sockets).toHaveLength(2);
+    client.close();
+  });
+
   it('goes to ERROR on auth_error without a token provider', async () => {
     const { WebSocket, sockets } = fakeWebSocketClass();
     const client = new LogStreamClient({ url: 'http://127.0.0.1:1', token: 'bad', webSocket: WebSocket });

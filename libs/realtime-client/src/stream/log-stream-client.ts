@@ -11,6 +11,7 @@ import {
   type StreamServerFrame,
 } from 'nest-realtime/protocol';
 import { ConnectionLifecycle } from '../connection/connection-lifecycle';
+import type { HeartbeatOptions } from '../connection/heartbeat';
 import {
   resolveConnectionOptions,
   toWebSocketUrl,
@@ -31,6 +32,8 @@ export interface LogStreamClientOptions extends ConnectionOptions {
   webSocket?: WebSocketConstructor;
   /** Log ids remembered to drop the backlog entries already delivered. @default 5000 */
   dedupeWindow?: number;
+  /** `ping` / `pong` frames (a stream addition); `false` turns them off. @default { intervalMs: 30000, timeoutMs: 10000 } */
+  heartbeat?: Partial<HeartbeatOptions> | false;
 }
 
 type ServerPayload<T extends StreamServerFrame['type']> = Extract<StreamServerFrame, { type: T }>['payload'];
@@ -76,7 +79,12 @@ class StreamWireProtocol implements WireProtocol<StreamServerFrame> {
       return { kind: 'authenticated' };
     }
     if (frame.type === 'auth_error') return { kind: 'auth_failed', message: frame.payload.message };
+    if (frame.type === 'pong') return { kind: 'pong' };
     return { kind: 'frame', frame };
+  }
+
+  pingFrame(): string {
+    return encodeStreamFrame({ type: 'ping', payload: {} });
   }
 }
 
@@ -100,12 +108,13 @@ export class LogStreamClient extends ManagedClient<LogStreamSyncReport> {
     const resolved = resolveConnectionOptions(options);
     const endpoint = `${toWebSocketUrl(resolved.url)}${options.path ?? '/ws/logs'}`;
     this.dedupeWindow = options.dedupeWindow ?? 5000;
+    const heartbeat =
+      options.heartbeat === false ? false : { intervalMs: 30000, timeoutMs: 10000, ...options.heartbeat };
     this.pending = new PendingRequests(resolved.requestTimeoutMs);
     this.transport = new WebSocketTransport(
       resolveWebSocket(options.webSocket),
       new StreamWireProtocol(endpoint, (identity) => (this.authenticatedAs = identity)),
-      // Seed 004 has no application ping; the server's ws ping frames keep the connection checked.
-      false,
+      heartbeat,
       (frame) => this.receive(frame),
     );
     this.lifecycle = new ConnectionLifecycle(this.transport, resolved, {

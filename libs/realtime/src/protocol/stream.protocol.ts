@@ -93,6 +93,8 @@ export const StreamOutbound = {
   METRICS: 'metrics',
   /** Addition: answer of `subscribe`, with the filter now in force. */
   SUBSCRIBED: 'subscribed',
+  /** Addition: answer of `ping`, so that browsers (which cannot see ws ping frames) can check the link. */
+  PONG: 'pong',
   /** Addition: a refused frame (bad JSON, unknown type, invalid payload) other than authentication. */
   ERROR: 'error',
 } as const;
@@ -103,6 +105,8 @@ export const StreamInbound = {
   AUTH: 'auth',
   /** Addition: `{ type: 'subscribe', payload: LogFilter }`. */
   SUBSCRIBE: 'subscribe',
+  /** Addition: `{ type: 'ping', payload: {} }`, answered by `pong { timestamp }`, before or after auth. */
+  PING: 'ping',
 } as const;
 
 /** Every frame the server sends on the stream. */
@@ -113,11 +117,20 @@ export type StreamServerFrame =
   | { type: 'logs'; payload: LogEntry[] }
   | { type: 'metrics'; payload: PerformanceMetrics }
   | { type: 'subscribed'; payload: LogFilter }
+  | { type: 'pong'; payload: StreamPongPayload }
   | { type: 'error'; payload: RealtimeErrorPayload };
 
 /** Every frame a client may send on the stream. */
 export type StreamClientFrame =
-  { type: 'auth'; payload: { token: string } } | { type: 'subscribe'; payload: LogFilter };
+  | { type: 'auth'; payload: { token: string } }
+  | { type: 'subscribe'; payload: LogFilter }
+  | { type: 'ping'; payload: Record<string, never> };
+
+/** Addition: answer of `ping`. */
+export interface StreamPongPayload {
+  /** Server time, epoch milliseconds. */
+  timestamp: number;
+}
 
 /** What a producer gives: the server adds `id` and `appId`, and `timestamp` / `userId` when absent. */
 export interface LogEntryInput {

@@ -15,7 +15,7 @@ import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
-import { StreamInbound, StreamOutbound, type LogFilter } from '../protocol';
+import { StreamInbound, StreamOutbound, type LogFilter, type StreamPongPayload } from '../protocol';
 import { StreamAuthDto } from './dto/stream-auth.dto';
 import { StreamSubscribeDto } from './dto/stream-subscribe.dto';
 import { payloadEnvelopeCodec } from './payload-envelope.codec';
@@ -40,6 +40,12 @@ export class StreamGateway implements OnGatewayConnection, OnGatewayDisconnect {
   @SubscribeMessage(StreamInbound.AUTH)
   auth(@StreamConnection() connection: RawWsConnection, @MessageBody() dto: StreamAuthDto): void {
     this.sessions.authenticate(connection, dto.token);
+  }
+
+  /** Addition: a heartbeat browsers can see (they cannot see ws ping frames). Allowed before auth. */
+  @SubscribeMessage(StreamInbound.PING)
+  ping(): WsResponse<StreamPongPayload> {
+    return { event: StreamOutbound.PONG, data: { timestamp: Date.now() } };
   }
 
   /** Before authentication, @ConnectedUser refuses (auth_error, close). */
