@@ -26,9 +26,16 @@ export function realtimeOptionsFor(
     database: config.databaseUrl
       ? { type: 'postgres', url: config.databaseUrl }
       : { type: 'sqlite', path: join(config.dataDir, 'realtime.sqlite') },
+    ...(config.rateLimit && (config.rateLimit.perMinute || config.rateLimit.perHour)
+      ? { limits: { rateLimit: withoutUndefined(config.rateLimit) } }
+      : {}),
     ...overrides,
     stream: { port: config.streamPort, persist: config.persistLogs ?? true, ...overrides.stream },
   };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function sampleDatabase(config: SampleConfig): TypeOrmModuleOptions {

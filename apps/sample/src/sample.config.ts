@@ -18,6 +18,8 @@ export interface SampleConfig {
   streamPort: number | null;
   /** Keep each app's log buffer in the database, so the stream's backlog survives a restart. @default true */
   persistLogs?: boolean;
+  /** Messages per user per minute / hour; unset keeps the library's defaults (10 / 100, seed 003). */
+  rateLimit?: { perMinute?: number; perHour?: number };
   /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
   logStreamAppId?: string;
 }
@@ -48,6 +50,10 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   if (!Number.isInteger(expires) || expires <= 0) {
     throw new Error(`JWT_EXPIRES_IN_SEC must be a positive integer (got ${env.JWT_EXPIRES_IN_SEC})`);
   }
+  const rateLimit = {
+    perMinute: optionalPositiveInt(env, 'RATE_LIMIT_PER_MINUTE'),
+    perHour: optionalPositiveInt(env, 'RATE_LIMIT_PER_HOUR'),
+  };
   return {
     port,
     dataDir: env.DATA_DIR ?? join(process.cwd(), 'data'),
@@ -61,5 +67,15 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     streamPort,
     persistLogs: !['false', '0', 'off'].includes((env.STREAM_PERSIST ?? 'true').toLowerCase()),
     logStreamAppId: env.LOG_STREAM_APP_ID || undefined,
+    rateLimit,
   };
+}
+
+function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer (got ${raw})`);
+  return value;
 }
