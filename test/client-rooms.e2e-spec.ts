@@ -140,7 +140,9 @@ describe('RoomsClient against the sample app', () => {
     );
     expect(states.indexOf('RECONNECTING')).toBeLessThan(states.lastIndexOf('ACTIVE'));
     expect(reconnects).toBe(1);
-    expect(reports).toEqual([{ rooms: ['general'], failedRooms: [], roomMessages: 3, directMessages: 1 }]);
+    expect(reports).toEqual([
+      { rooms: ['general'], failedRooms: [], roomMessages: 3, directMessages: 1, discoveredPeers: [] },
+    ]);
 
     const expected = [...before, ...missed, ownEcho, after];
     expect(atA.map((m) => m.content)).toEqual(expected.map((m) => m.content));
@@ -148,6 +150,43 @@ describe('RoomsClient against the sample app', () => {
     expect(new Set(atA.map((m) => m.id)).size).toBe(atA.length);
     expect(dmsAtA.map((m) => m.id)).toEqual([missedDm.id]);
     await eventually(() => atB.some((m) => m.id === ownEcho.id), 5000, 'bob receives the queued message');
+  }, 60_000);
+
+  it('after a restart, receives once the direct messages of a user it never talked to, sent while it was away', async () => {
+    const alice = await sample.login('alice');
+    const stranger = await sample.login(`stranger${Date.now()}`);
+    const gate = new ConnectionGate();
+    const a = client({ token: alice.token, webSocket: gate.WebSocket });
+    await a.connect();
+    const dmsAtA = collect<DirectMessagePayload>(a, 'direct_message');
+    const reports: RoomsSyncReport[] = [];
+    a.onSyncComplete((report) => reports.push(report));
+
+    gate.open = false;
+    await sample.stop();
+    await reachState(a, ConnectionState.RECONNECTING);
+    await sample.start();
+    const s = client({ token: stranger.token });
+    await s.connect();
+    const missed = [
+      await s.sendDirectMessage(alice.user.id, 'hello, we never met'),
+      await s.sendDirectMessage(alice.user.id, 'are you there?'),
+    ];
+    expect(a.state).not.toBe(ConnectionState.ACTIVE);
+
+    gate.open = true;
+    await reachState(a, ConnectionState.ACTIVE);
+    const live = await s.sendDirectMessage(alice.user.id, 'live again');
+    await eventually(() => dmsAtA.some((m) => m.id === live.id), 5000, 'alice receives the live DM');
+
+    expect(dmsAtA.map((m) => [m.id, m.content, String(m.from_user_id)])).toEqual(
+      [...missed, live].map((m) => [m.id, m.content, stranger.user.id]),
+    );
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ directMessages: 2 });
+    expect(reports[0]?.discoveredPeers.map(String)).toEqual([stranger.user.id]);
+    // Older conversations of alice (earlier specs) are not delivered again.
+    expect(new Set(dmsAtA.map((m) => String(m.from_user_id)))).toEqual(new Set([stranger.user.id]));
   }, 60_000);
 
   it('keeps retrying with backoff while connections are refused, then connects', async () => {
@@ -262,7 +301,9 @@ describe('RoomsClient against the sample app', () => {
       expect(await disconnected).toMatch(/AUTH_FAILED/);
       await reachState(a, ConnectionState.ACTIVE);
       expect(provider).toHaveBeenCalledTimes(1);
-      expect(reports).toEqual([{ rooms: ['general'], failedRooms: [], roomMessages: 0, directMessages: 0 }]);
+      expect(reports).toEqual([
+        { rooms: ['general'], failedRooms: [], roomMessages: 0, directMessages: 0, discoveredPeers: [] },
+      ]);
       expect((await a.sendRoomMessage('general', 'still here')).username).toBe('alice');
     } finally {
       await expiring.dispose();

@@ -147,6 +147,65 @@ describe('sample app on PostgreSQL (e2e)', () => {
       d.close();
     }
   });
+
+  it('lists direct conversations (dm_conversations) on PostgreSQL, served by partial indexes', async () => {
+    const erin = await login('erin');
+    const frank = await login('frank');
+    const gina = await login('gina');
+    const base = `ws://127.0.0.1:${sample?.port ?? 0}/ws/chat?token=`;
+    const e = await TestWs.open(base + erin.token);
+    const f = await TestWs.open(base + frank.token);
+    const g = await TestWs.open(base + gina.token);
+    try {
+      const direct = async (from: TestWs, to: TestWs, toId: string, content: string) => {
+        from.send({ type: 'direct_message', data: { to_user_id: Number(toId), content } });
+        await to.next('direct_message');
+        return ((await from.next('direct_message')).data as { id: number }).id;
+      };
+      const first = await direct(e, f, frank.user.id, 'to frank');
+      const second = await direct(g, e, erin.user.id, 'to erin');
+      const conversations = async (client: TestWs, data: Record<string, unknown>) => {
+        client.send({ type: 'dm_conversations', data });
+        return (await client.next('dm_conversations')).data;
+      };
+      expect(await conversations(e, {})).toEqual({
+        conversations: [
+          { with_user: Number(gina.user.id), last_id: second },
+          { with_user: Number(frank.user.id), last_id: first },
+        ],
+        has_more: false,
+      });
+      expect(await conversations(f, { after_id: first - 1 })).toEqual({
+        conversations: [{ with_user: Number(erin.user.id), last_id: first }],
+        has_more: false,
+      });
+      expect(await conversations(e, { after_id: first })).toEqual({
+        conversations: [{ with_user: Number(gina.user.id), last_id: second }],
+        has_more: false,
+      });
+      expect(await conversations(e, { before_id: second })).toEqual({
+        conversations: [{ with_user: Number(frank.user.id), last_id: first }],
+        has_more: false,
+      });
+      expect(await conversations(f, { after_id: second })).toEqual({ conversations: [], has_more: false });
+
+      const indexes: { indexname: string; indexdef: string }[] = await dataSource(REALTIME_CONNECTION).query(
+        `SELECT indexname, indexdef FROM pg_indexes
+          WHERE tablename = 'rt_messages' AND indexname LIKE 'rt_messages_dm_%' ORDER BY indexname`,
+      );
+      expect(indexes.map((i) => i.indexname)).toEqual([
+        'rt_messages_dm_history',
+        'rt_messages_dm_recipient',
+        'rt_messages_dm_sender',
+      ]);
+      expect(indexes.filter((i) => i.indexdef.includes('WHERE (dm_key IS NOT NULL)'))).toHaveLength(2);
+    } finally {
+      e.close();
+      f.close();
+      g.close();
+    }
+  });
+
   it('keeps the newest log entries of each app and loads them back (stream.persist)', async () => {
     const entry = (n: number, appId: string): LogEntry => ({
       id: `${1_700_000_000_000 + n}-${String(n).padStart(10, '0')}-0a0b0c`,

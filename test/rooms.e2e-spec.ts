@@ -7,6 +7,8 @@ import WebSocket from 'ws';
 import {
   ConversationBus,
   RoomMembersRegistry,
+  type DirectMessagePayload,
+  type DmConversationListData,
   type MessageHistoryData,
   type RoomMessagePayload,
   type StoredMessage,
@@ -553,6 +555,87 @@ describe('/ws/chat (seed 003) with default options', () => {
       const page = (await a.next('message_history')).data as MessageHistoryData;
       expect(page.messages.map((m) => m.content)).toEqual(['d2', 'd3']);
       expect(page).toMatchObject({ total: 3, has_more: true });
+    });
+
+    it('dm_conversations lists the direct conversations with messages after after_id, newest first, for both participants', async () => {
+      const alice = await chat.user('alice');
+      const bob = await chat.user('bob');
+      const carol = await chat.user('carol');
+      const dave = await chat.user('dave');
+      const a = await chat.open(alice);
+      const b = await chat.open(bob);
+      const c = await chat.open(carol);
+      const d = await chat.open(dave);
+      const conversations = async (client: TestWs, data?: Record<string, unknown>) => {
+        client.send(data === undefined ? { type: 'dm_conversations' } : { type: 'dm_conversations', data });
+        const frame = await client.next('dm_conversations');
+        expectIsoTimestamp(frame.timestamp);
+        return frame.data as DmConversationListData;
+      };
+      // Each DM reaches both participants: both consume it, so the next wait sees the next DM.
+      const direct = async (from: TestWs, to: TestWs, toUser: TestUser, content: string) => {
+        from.send({ type: 'direct_message', data: { to_user_id: toUser.wire, content } });
+        const echo = (await from.next('direct_message')).data as DirectMessagePayload;
+        const received = (await to.next('direct_message')).data as DirectMessagePayload;
+        expect([echo.content, received.id]).toEqual([content, echo.id]);
+        return echo.id;
+      };
+
+      // Room messages are no direct conversation: a user who only posts to rooms has none.
+      const room = await chat.room(dave, 'no-dm');
+      await chat.join(d, room);
+      d.send(text(room, 'room only'));
+      await d.next('room_message');
+      expect(await conversations(d)).toEqual({ conversations: [], has_more: false });
+      expect(await conversations(d, {})).toEqual({ conversations: [], has_more: false });
+
+      const ab1 = await direct(a, b, bob, 'ab1');
+      const ca1 = await direct(c, a, alice, 'ca1');
+      const ab2 = await direct(b, a, alice, 'ab2');
+      expect(ab1).toBeLessThan(ca1);
+
+      expect(await conversations(a, {})).toEqual({
+        conversations: [
+          { with_user: bob.wire, last_id: ab2 },
+          { with_user: carol.wire, last_id: ca1 },
+        ],
+        has_more: false,
+      });
+      expect(await conversations(b)).toEqual({
+        conversations: [{ with_user: alice.wire, last_id: ab2 }],
+        has_more: false,
+      });
+      expect(await conversations(c)).toEqual({
+        conversations: [{ with_user: alice.wire, last_id: ca1 }],
+        has_more: false,
+      });
+      expect(await conversations(d)).toEqual({ conversations: [], has_more: false });
+
+      // after_id: only conversations with a newer message; before_id: the next page.
+      expect((await conversations(a, { after_id: ab1 })).conversations).toEqual([
+        { with_user: bob.wire, last_id: ab2 },
+        { with_user: carol.wire, last_id: ca1 },
+      ]);
+      expect((await conversations(a, { after_id: ca1 })).conversations).toEqual([
+        { with_user: bob.wire, last_id: ab2 },
+      ]);
+      expect(await conversations(a, { after_id: ab2 })).toEqual({ conversations: [], has_more: false });
+      expect((await conversations(c, { after_id: ca1 })).conversations).toEqual([]);
+      expect((await conversations(a, { before_id: ab2 })).conversations).toEqual([
+        { with_user: carol.wire, last_id: ca1 },
+      ]);
+    });
+
+    it('dm_conversations: a bad after_id or before_id is INVALID_FORMAT naming the field', async () => {
+      const a = await chat.open(await chat.user());
+      for (const after_id of [-1, 1.5, 'x']) {
+        a.send({ type: 'dm_conversations', data: { after_id } });
+        await expectError(a, 'INVALID_FORMAT', { field: 'after_id' });
+      }
+      a.send({ type: 'dm_conversations', data: { before_id: 0 } });
+      await expectError(a, 'INVALID_FORMAT', { field: 'before_id' });
+      a.send({ type: 'dm_conversations', data: { after_id: 0 } });
+      expect((await a.next('dm_conversations')).data).toEqual({ conversations: [], has_more: false });
     });
   });
 

@@ -61,10 +61,14 @@ export { ChatService } from './chat/chat.service';
 export { PresenceService } from './chat/presence.service';
 export { RoomsService } from './conversations/rooms.service';
 export { MessagesService } from './conversations/messages.service';
+export { DirectConversationsService } from './conversations/direct-conversations.service';
 export { ConversationBus } from './conversations/conversation-bus';
 export { RoomMembersRegistry } from './rooms/room-members.registry';
 export type {
   ConversationEvent,
+  DirectConversationSummary,
+  DirectConversationsPage,
+  DirectConversationsQuery,
   HistoryPage,
   HistoryQuery,
   MessageKind,

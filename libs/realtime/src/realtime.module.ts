@@ -7,6 +7,7 @@ import { ModuleEvents } from './events/module-events.service';
 import { RealtimeApi } from './events/realtime-api.service';
 import { UserEvents } from './events/user-events.service';
 import { ConversationBus } from './conversations/conversation-bus';
+import { DirectConversationsService } from './conversations/direct-conversations.service';
 import { MessagesService } from './conversations/messages.service';
 import { MessageRateLimiter } from './conversations/rate-limiter.service';
 import { RoomsService } from './conversations/rooms.service';
@@ -37,6 +38,7 @@ const SERVICES = [
   MessageRateLimiter,
   RoomsService,
   MessagesService,
+  DirectConversationsService,
 ];
 
 @Module({

@@ -1,5 +1,6 @@
 // Remembers, per conversation (a room or a direct conversation), the newest message id and the ids
-// already delivered, so that live frames and catch-up history deliver each message exactly once.
+// already delivered, so that live frames and catch-up history deliver each message exactly once; and
+// the newest id known over all conversations (message ids are global to the server).
 
 interface ConversationMarks {
   /** Newest id known: the catch-up after a reconnection asks for the messages after it. */
@@ -10,6 +11,7 @@ interface ConversationMarks {
 
 export class ConversationTracker {
   private readonly conversations = new Map<string, ConversationMarks>();
+  private newest = 0;
 
   constructor(private readonly window = 1000) {}
 
@@ -23,6 +25,7 @@ export class ConversationTracker {
       if (oldest !== undefined) marks.delivered.delete(oldest);
     }
     if (id > marks.lastId) marks.lastId = id;
+    this.observe(id);
     return true;
   }
 
@@ -30,6 +33,17 @@ export class ConversationTracker {
   advance(key: string, id: number): void {
     const marks = this.marks(key);
     if (id > marks.lastId) marks.lastId = id;
+    this.observe(id);
+  }
+
+  /** Records that the server had messages up to `id` (without naming a conversation). */
+  observe(id: number): void {
+    if (id > this.newest) this.newest = id;
+  }
+
+  /** The newest message id known in any conversation (kept when a conversation is forgotten). */
+  get newestId(): number {
+    return this.newest;
   }
 
   lastId(key: string): number | undefined {

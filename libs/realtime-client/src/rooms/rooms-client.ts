@@ -1,10 +1,14 @@
 // Seed 003 client: rooms and direct messages over the raw WebSocket endpoint, with the seed 000
-// lifecycle. After a reconnection it rejoins its rooms and fetches what it missed by `after_id`, and
-// delivers every message once, in id order.
+// lifecycle. After a reconnection it rejoins its rooms, asks which direct conversations have new
+// messages (peers it never talked to included), fetches what it missed by `after_id`, and delivers
+// every message once, in id order.
 import {
   decodeEnvelope,
   RealtimeErrorCode,
   type DirectMessagePayload,
+  type DmConversationListData,
+  type DmConversationsData,
+  type DmConversationSummary,
   type Envelope,
   type HistoryMessage,
   type JoinRoomAckData,
@@ -73,6 +77,8 @@ export interface RoomsSyncReport {
   /** Messages delivered from history, that is, missed while disconnected. */
   roomMessages: number;
   directMessages: number;
+  /** Direct conversations caught up that this client did not know: peers who wrote while it was away. */
+  discoveredPeers: WireUserId[];
 }
 
 type MessageFields = Omit<MessageBodyFields, 'content'>;
@@ -261,6 +267,18 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
     return answer.data as MessageHistoryData;
   }
 
+  /**
+   * The direct conversations of this user that have a message with id above `afterId` (all of them
+   * when absent), newest first, with the newest message id of each. When `has_more`, ask again with
+   * `beforeId` = the last `last_id` received.
+   */
+  async dmConversations(afterId?: number, beforeId?: number): Promise<DmConversationListData> {
+    const answer = await this.request('dm_conversations', conversationsQuery(afterId, beforeId), (f) =>
+      isFrame(f, 'dm_conversations'),
+    );
+    return answer.data as DmConversationListData;
+  }
+
   // ---- internals ----
 
   /** Sends a request when ACTIVE (queued while reconnecting) and resolves with its answer. */
@@ -336,20 +354,22 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
   }
 
   private async synchronize(resync: boolean): Promise<RoomsSyncReport> {
-    const report: RoomsSyncReport = { rooms: [], failedRooms: [], roomMessages: 0, directMessages: 0 };
+    const report: RoomsSyncReport = {
+      rooms: [],
+      failedRooms: [],
+      roomMessages: 0,
+      directMessages: 0,
+      discoveredPeers: [],
+    };
+    // Every message up to this id reached this client (live or caught up) before the connection dropped.
+    const seenUpTo = this.tracker.newestId;
     this.syncBuffer = [];
     for (const room of [...this.rooms]) {
       try {
         await this.sendNow('join_room', { room }, (f) => isFrame(f, 'join_room_ack') && f.data.room === room);
         report.rooms.push(room);
       } catch (error) {
-        if (
-          !(error instanceof RealtimeClientError) ||
-          error.code === 'CONNECTION_LOST' ||
-          error.code === 'TIMEOUT'
-        ) {
-          throw error;
-        }
+        if (!isRefusal(error)) throw error;
         this.rooms.delete(room);
         report.failedRooms.push({ room, code: error.code });
         this.events.emit('error', {
@@ -366,6 +386,14 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
     for (const peer of this.directPeers) if (!peers.has(String(peer))) peers.set(String(peer), peer);
     if (resync) {
       for (const room of report.rooms) report.roomMessages += await this.catchUpRoom(room);
+      for (const conversation of await this.conversationsAfter(seenUpTo)) {
+        const key = String(conversation.with_user);
+        if (peers.has(key)) continue;
+        peers.set(key, conversation.with_user);
+        report.discoveredPeers.push(conversation.with_user);
+        // A new peer: nothing of this conversation up to `seenUpTo` was missed.
+        this.tracker.advance(dmKey(conversation.with_user), seenUpTo);
+      }
       for (const peer of peers.values()) report.directMessages += await this.catchUpDirect(peer);
     } else {
       // First connection: the newest message of each watched direct conversation becomes its watermark.
@@ -376,12 +404,40 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
         );
         this.tracker.advance(dmKey(peer), (page.data as MessageHistoryData).messages.at(-1)?.id ?? 0);
       }
+      // The newest direct message of this user so far: direct messages above it are new.
+      const newest = await this.conversationsPage(conversationsQuery(undefined, undefined));
+      this.tracker.observe(newest?.conversations[0]?.last_id ?? 0);
     }
     // Live messages that arrived during the catch-up, in id order; duplicates of history are dropped.
     const buffered = (this.syncBuffer ?? []).sort((a, b) => messageId(a) - messageId(b));
     this.syncBuffer = undefined;
     for (const frame of buffered) this.deliver(frame);
     return report;
+  }
+
+  /** Every direct conversation with a message after `afterId`, all pages. */
+  private async conversationsAfter(afterId: number): Promise<DmConversationSummary[]> {
+    const conversations: DmConversationSummary[] = [];
+    let beforeId: number | undefined;
+    for (;;) {
+      const page = await this.conversationsPage(conversationsQuery(afterId, beforeId));
+      if (page === undefined) return conversations;
+      conversations.push(...page.conversations);
+      const oldest = page.conversations.at(-1);
+      if (!page.has_more || oldest === undefined) return conversations;
+      beforeId = oldest.last_id;
+    }
+  }
+
+  /** One `dm_conversations` answer; undefined from a server that refuses it (one older than this frame). */
+  private async conversationsPage(query: DmConversationsData): Promise<DmConversationListData | undefined> {
+    try {
+      const answer = await this.sendNow('dm_conversations', query, (f) => isFrame(f, 'dm_conversations'));
+      return answer.data as DmConversationListData;
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      return undefined;
+    }
   }
 
   private async catchUpRoom(room: string): Promise<number> {
@@ -417,6 +473,22 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
       if (!history.has_more || history.messages.length === 0) return delivered;
     }
   }
+}
+
+/** The server answered with an error frame (as opposed to a lost connection or a timeout). */
+function isRefusal(error: unknown): error is RealtimeClientError {
+  return (
+    error instanceof RealtimeClientError &&
+    error.code !== ClientErrorCode.CONNECTION_LOST &&
+    error.code !== ClientErrorCode.TIMEOUT
+  );
+}
+
+function conversationsQuery(afterId: number | undefined, beforeId: number | undefined): DmConversationsData {
+  const query: DmConversationsData = {};
+  if (afterId !== undefined) query.after_id = afterId;
+  if (beforeId !== undefined) query.before_id = beforeId;
+  return query;
 }
 
 function answersRoomHistory(frame: Envelope, room: string): boolean {

@@ -61,3 +61,26 @@ export interface RoomSummary {
 /** What the bus carries after a message was stored. */
 export type ConversationEvent =
   { kind: 'room'; room: string; message: StoredMessage } | { kind: 'direct'; message: StoredMessage };
+
+/** Which direct conversations of a user to list (see DirectConversationsService). */
+export interface DirectConversationsQuery {
+  /** Only conversations with a message whose id is above this. */
+  afterId?: number;
+  /** Only conversations whose newest message id is below this (next page). */
+  beforeId?: number;
+  /** Most conversations returned. */
+  limit: number;
+}
+
+/** A direct conversation of a user: the other user and the newest message id. */
+export interface DirectConversationSummary {
+  withUserId: string;
+  lastId: number;
+}
+
+export interface DirectConversationsPage {
+  /** Newest lastId first. */
+  conversations: DirectConversationSummary[];
+  /** More conversations match beyond this page. */
+  hasMore: boolean;
+}

@@ -18,6 +18,8 @@ export const RoomsInbound = {
   DIRECT_MESSAGE: 'direct_message',
   ROOM_HISTORY: 'room_history',
   DM_HISTORY: 'dm_history',
+  /** Addition: the direct conversations with messages after an id (catch-up of unknown peers). */
+  DM_CONVERSATIONS: 'dm_conversations',
   PING: 'ping',
   /** Several inbound messages in one frame, handled in order, each answered. */
   MESSAGE_BATCH: 'message_batch',
@@ -32,6 +34,8 @@ export const RoomsOutbound = {
   ROOM_MESSAGE: 'room_message',
   DIRECT_MESSAGE: 'direct_message',
   MESSAGE_HISTORY: 'message_history',
+  /** Addition: answer of `dm_conversations`. */
+  DM_CONVERSATIONS: 'dm_conversations',
   USER_CONNECTED: 'user_connected',
   USER_DISCONNECTED: 'user_disconnected',
   PONG: 'pong',
@@ -86,6 +90,15 @@ export interface RoomHistoryData extends HistoryRequestFields {
 export interface DmHistoryData extends HistoryRequestFields {
   /** A number or a string. */
   with_user: WireUserId;
+}
+/**
+ * Addition: the direct conversations of the connected user that have a message with id > `after_id`
+ * (all of them when absent), newest first, at most `MAX_DM_CONVERSATIONS` per answer.
+ */
+export interface DmConversationsData {
+  after_id?: number;
+  /** Next page: only conversations whose newest message id is below this (the last `last_id` received). */
+  before_id?: number;
 }
 export type PingData = Record<string, never>;
 /** One inner message of an inbound batch. */
@@ -161,6 +174,19 @@ export interface MessageHistoryData {
   /** Older messages exist beyond this page (with after_id: newer ones). */
   has_more: boolean;
 }
+/** One direct conversation of a `dm_conversations` answer. */
+export interface DmConversationSummary {
+  /** The other user. */
+  with_user: WireUserId;
+  /** Id of the newest message of the conversation. */
+  last_id: number;
+}
+export interface DmConversationListData {
+  /** Newest `last_id` first. */
+  conversations: DmConversationSummary[];
+  /** More conversations match: ask again with `before_id` = the last `last_id` of this answer. */
+  has_more: boolean;
+}
 export interface PresenceData {
   user_id: WireUserId;
   username: string;
@@ -182,6 +208,7 @@ export interface RoomsServerFrames {
   room_message: RoomMessagePayload;
   direct_message: DirectMessagePayload;
   message_history: MessageHistoryData;
+  dm_conversations: DmConversationListData;
   user_connected: PresenceData;
   user_disconnected: PresenceData;
   pong: PongData;
@@ -197,6 +224,7 @@ export interface RoomsClientFrames {
   direct_message: DirectMessageData;
   room_history: RoomHistoryData;
   dm_history: DmHistoryData;
+  dm_conversations: DmConversationsData;
   ping: PingData;
   message_batch: InboundMessageBatchData;
 }
@@ -205,6 +233,8 @@ export interface RoomsClientFrames {
 export const ROOMS_BATCH_QUERY = 'batch';
 /** Default page size of room_history / dm_history. */
 export const DEFAULT_HISTORY_LIMIT = 50;
+/** Most conversations in one `dm_conversations` answer. */
+export const MAX_DM_CONVERSATIONS = 500;
 
 /** Converts an internal (string) user id to its wire form: all-digit ids that round-trip become numbers. */
 export function toWireUserId(id: string): WireUserId {

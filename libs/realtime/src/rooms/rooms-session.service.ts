@@ -2,6 +2,7 @@
 // rooms (with presence notices), post to joined rooms, send direct messages, read history. The
 // gateway validates frames and calls one method here; the rules live in RoomsService/MessagesService.
 import { Inject, Injectable } from '@nestjs/common';
+import { DirectConversationsService } from '../conversations/direct-conversations.service';
 import { MessagesService } from '../conversations/messages.service';
 import { RoomsService } from '../conversations/rooms.service';
 import type { HistoryQuery, NewMessage } from '../conversations/conversation.types';
@@ -13,10 +14,13 @@ import type { ResolvedRealtimeOptions } from '../realtime.options';
 import {
   DEFAULT_HISTORY_LIMIT,
   fromWireUserId,
+  MAX_DM_CONVERSATIONS,
   RealtimeErrorCode,
   ROOMS_BATCH_QUERY,
   RoomsOutbound,
   toWireUserId,
+  type DmConversationListData,
+  type DmConversationsData,
   type HistoryRequestFields,
   type JoinRoomAckData,
   type LeaveRoomAckData,
@@ -26,7 +30,7 @@ import {
 } from '../protocol';
 import { RoomMembersRegistry } from './room-members.registry';
 import { RoomsDelivery } from './rooms-delivery.service';
-import { historyPayload, serializePresence } from './rooms.frames';
+import { dmConversationsPayload, historyPayload, serializePresence } from './rooms.frames';
 
 function toNewMessage(body: MessageBodyFields): NewMessage {
   return {
@@ -59,6 +63,7 @@ export class RoomsSessionService {
   constructor(
     private readonly rooms: RoomsService,
     private readonly messages: MessagesService,
+    private readonly directConversations: DirectConversationsService,
     private readonly members: RoomMembersRegistry,
     private readonly delivery: RoomsDelivery,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -163,6 +168,19 @@ export class RoomsSessionService {
     const otherId = fromWireUserId(withUser);
     const page = await this.withWireUserId(withUser, () => this.messages.dmHistory(user, otherId, query));
     return historyPayload(page, { with_user: toWireUserId(otherId) });
+  }
+
+  /** The user's direct conversations with messages after `after_id`, newest first (bounded). */
+  async dmConversations(
+    user: RealtimeIdentity,
+    request: DmConversationsData,
+  ): Promise<DmConversationListData> {
+    const page = await this.directConversations.list(user.userId, {
+      afterId: request.after_id,
+      beforeId: request.before_id,
+      limit: MAX_DM_CONVERSATIONS,
+    });
+    return dmConversationsPayload(page);
   }
 
   /** USER_NOT_FOUND names the user in wire form (a number for numeric ids), as the other payloads do. */

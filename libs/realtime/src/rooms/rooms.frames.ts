@@ -1,11 +1,16 @@
 // Wire mapping of seed 003: stored messages, history pages and presence → frame payloads, and the
 // serialised frames that the delivery writes (once per event, whatever the number of recipients).
-import type { HistoryPage, StoredMessage } from '../conversations/conversation.types';
+import type {
+  DirectConversationsPage,
+  HistoryPage,
+  StoredMessage,
+} from '../conversations/conversation.types';
 import {
   encodeEnvelope,
   RoomsOutbound,
   toWireUserId,
   type DirectMessagePayload,
+  type DmConversationListData,
   type HistoryMessage,
   type MessageHistoryData,
   type MessageMediaFields,
@@ -78,6 +83,17 @@ export function historyPayload(
     ...conversation,
     messages: page.messages.map(historyMessage),
     total: page.total,
+    has_more: page.hasMore,
+  };
+}
+
+/** `dm_conversations` answer: the other user of each conversation in wire form. */
+export function dmConversationsPayload(page: DirectConversationsPage): DmConversationListData {
+  return {
+    conversations: page.conversations.map((c) => ({
+      with_user: toWireUserId(c.withUserId),
+      last_id: c.lastId,
+    })),
     has_more: page.hasMore,
   };
 }

@@ -19,6 +19,7 @@ import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import {
   RoomsInbound,
   RoomsOutbound,
+  type DmConversationListData,
   type JoinRoomAckData,
   type LeaveRoomAckData,
   type MessageHistoryData,
@@ -26,6 +27,7 @@ import {
 } from '../protocol';
 import { ChatConnection } from './chat-connection.decorator';
 import { DirectMessageDto } from './dto/direct-message.dto';
+import { DmConversationsDto } from './dto/dm-conversations.dto';
 import { DmHistoryDto } from './dto/dm-history.dto';
 import { JoinRoomDto } from './dto/join-room.dto';
 import { LeaveRoomDto } from './dto/leave-room.dto';
@@ -106,6 +108,17 @@ export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
     return {
       event: RoomsOutbound.MESSAGE_HISTORY,
       data: await this.sessions.dmHistory(user, dto.with_user, dto),
+    };
+  }
+
+  @SubscribeMessage(RoomsInbound.DM_CONVERSATIONS)
+  async dmConversations(
+    @ConnectedUser() user: RealtimeIdentity,
+    @MessageBody() dto: DmConversationsDto,
+  ): Promise<WsResponse<DmConversationListData>> {
+    return {
+      event: RoomsOutbound.DM_CONVERSATIONS,
+      data: await this.sessions.dmConversations(user, dto),
     };
   }
 
