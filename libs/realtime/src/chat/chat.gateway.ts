@@ -58,7 +58,7 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody() body: ChatMessageDto,
   ): Promise<{ id: string }> {
-    const room = await this.chat.roomFor(user, body);
+    const room = await this.chat.roomFor(user, body, socket.rooms);
     await socket.join(chatRoom(room));
     return this.chat.post(user, room, body);
   }

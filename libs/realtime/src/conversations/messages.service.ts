@@ -3,10 +3,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
+import { writeTransaction } from '../storage/write-transaction';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { DmThreadEntity } from '../storage/entities/dm-thread.entity';
 import { MessageEntity } from '../storage/entities/message.entity';
@@ -67,6 +69,9 @@ function isAllowedMediaUrl(value: string): boolean {
 
 @Injectable()
 export class MessagesService {
+  private roomCountSql: string | null = null;
+  private messageInsert: { sql: string; columns: ColumnMetadata[] } | null = null;
+
   constructor(
     @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -78,18 +83,18 @@ export class MessagesService {
 
   /** Validates, rate-limits, stores, then publishes a room message. Private rooms: members only. */
   async postToRoom(sender: RealtimeIdentity, roomName: string, input: NewMessage): Promise<StoredMessage> {
-    const room = await this.rooms.require(roomName);
+    const room = await this.rooms.requireSummary(roomName);
     await this.rooms.assertAccess(sender, room);
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
-    const message = await this.dataSource.transaction(async (manager) => {
+    const message = await this.transaction(async (manager) => {
       const row = await this.insert(manager, sender, input, kind, {
         roomId: room.id,
         dmKey: null,
         recipientId: null,
       });
-      await manager.increment(RoomEntity, { id: room.id }, 'messageCount', 1);
+      await manager.query(this.countRoomMessageSql(), [room.id]);
       return toStored(row, room.name);
     });
     this.bus.publish({ kind: 'room', room: room.name, message });
@@ -105,7 +110,7 @@ export class MessagesService {
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
     await this.limiter.consume(sender.userId);
-    const message = await this.dataSource.transaction(async (manager) => {
+    const message = await this.transaction(async (manager) => {
       const row = await this.insert(manager, sender, input, kind, { roomId: null, dmKey: key, recipientId });
       // Create the thread row if missing, never touching an existing count.
       await manager
@@ -259,21 +264,62 @@ export class MessagesService {
     kind: MessageKind,
     target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
   ): Promise<MessageEntity> {
-    const repo = manager.getRepository(MessageEntity);
-    return repo.save(
-      repo.create({
-        ...target,
-        senderId: sender.userId,
-        senderUsername: sender.username,
-        content: input.content,
-        messageType: kind,
-        mediaUrl: input.mediaUrl ?? null,
-        mediaType: input.mediaType ?? null,
-        duration: input.duration ?? null,
-        replyTo: input.replyTo ?? null,
-        context: input.context ?? null,
-        createdAt: Date.now(),
-      }),
+    const row = manager.getRepository(MessageEntity).create({
+      ...target,
+      senderId: sender.userId,
+      senderUsername: sender.username,
+      content: input.content,
+      messageType: kind,
+      mediaUrl: input.mediaUrl ?? null,
+      mediaType: input.mediaType ?? null,
+      duration: input.duration ?? null,
+      replyTo: input.replyTo ?? null,
+      context: input.context ?? null,
+      createdAt: Date.now(),
+    });
+    // One INSERT built once, values converted by the driver as TypeORM would: save() (and even the
+    // insert query builder) rebuild the SQL and a change set on every message, costing several
+    // times the insert itself.
+    const { sql, columns } = this.insertMessageSql();
+    const { driver } = this.dataSource;
+    const values = columns.map(
+      (column): unknown => driver.preparePersistentValue(column.getEntityValue(row, true), column) as unknown,
     );
+    const [inserted] = await manager.query<Array<{ id: number | string }>>(sql, values);
+    if (inserted === undefined) throw new Error('INSERT of a message returned no id');
+    row.id = Number(inserted.id);
+    return row;
+  }
+
+  private insertMessageSql(): { sql: string; columns: ColumnMetadata[] } {
+    if (this.messageInsert === null) {
+      const { driver } = this.dataSource;
+      const metadata = this.dataSource.getMetadata(MessageEntity);
+      const columns = metadata.columns.filter((column) => !column.isGenerated);
+      const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
+      this.messageInsert = {
+        sql:
+          `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) ` +
+          `VALUES (${columns.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')}) RETURNING ${id}`,
+        columns,
+      };
+    }
+    return this.messageInsert;
+  }
+
+  private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return writeTransaction(this.dataSource, work);
+  }
+
+  /** `message_count + 1` of one room, as SQL built once: the query builder costs more than the update. */
+  private countRoomMessageSql(): string {
+    if (this.roomCountSql === null) {
+      const { driver } = this.dataSource;
+      const metadata = this.dataSource.getMetadata(RoomEntity);
+      const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
+      const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
+      this.roomCountSql = `UPDATE ${driver.escape(metadata.tableName)} SET ${count} = ${count} + 1 WHERE ${id} = ${driver.createParameter('id', 0)}`;
+    }
+    return this.roomCountSql;
   }
 }

@@ -1,27 +1,72 @@
 // Per-user message rate limits across all of a user's connections and transports (sliding windows
-// of one minute and one hour), on an @nestjs/throttler storage.
+// of one minute and one hour): in memory by default, or on an @nestjs/throttler storage shared by
+// several nodes (`rooms.rateLimitStorage`).
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { ThrottlerStorageService, type ThrottlerStorage } from '@nestjs/throttler';
+import type { ThrottlerStorage } from '@nestjs/throttler';
 import { RealtimeErrorCode } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { SlidingWindowLog } from './sliding-window-log';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
+/** Users without a message in the last hour are forgotten this often. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+interface UserWindows {
+  minute: SlidingWindowLog;
+  hour: SlidingWindowLog;
+}
 
 @Injectable()
 export class MessageRateLimiter implements OnApplicationShutdown {
-  private readonly storage: ThrottlerStorage;
-  private readonly owned: ThrottlerStorageService | null;
+  /**
+   * The default storage: one log of send times per user and window, pruned from its oldest end, so
+   * that counting a message costs the same whatever the number of messages in the window (the
+   * throttler's in-memory storage filters and spreads every hit of the window on each call).
+   */
+  private readonly local = new Map<string, UserWindows>();
+  private sweep: NodeJS.Timeout | null = null;
 
-  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {
-    this.owned = options.rooms.rateLimitStorage ? null : new ThrottlerStorageService();
-    this.storage = options.rooms.rateLimitStorage ?? (this.owned as ThrottlerStorageService);
-  }
+  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
 
   /** Counts one message of the user; throws RATE_LIMITED (with details.retry_after_ms) past a limit. */
   async consume(userId: string): Promise<void> {
+    const shared = this.options.rooms.rateLimitStorage;
+    if (shared) await this.consumeShared(shared, userId);
+    else this.consumeLocal(userId, Date.now());
+  }
+
+  onApplicationShutdown(): void {
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
+    this.local.clear();
+  }
+
+  /** A refused message is counted in neither window. */
+  private consumeLocal(userId: string, now: number): void {
+    const { perMinute, perHour } = this.options.limits.rateLimit;
+    let windows = this.local.get(userId);
+    if (!windows) {
+      windows = { minute: new SlidingWindowLog(MINUTE), hour: new SlidingWindowLog(HOUR) };
+      this.local.set(userId, windows);
+      this.startSweep();
+    }
+    const checks: Array<[string, SlidingWindowLog, number]> = [
+      ['minute', windows.minute, perMinute],
+      ['hour', windows.hour, perHour],
+    ];
+    for (const [name, log, limit] of checks) {
+      if (log.count(now) >= limit) {
+        throw rateLimited(name, limit, Math.max(log.msUntilOldestExpires(now), 1));
+      }
+    }
+    windows.minute.add(now);
+    windows.hour.add(now);
+  }
+
+  private async consumeShared(storage: ThrottlerStorage, userId: string): Promise<void> {
     const { perMinute, perHour } = this.options.limits.rateLimit;
     const windows: Array<[string, number, number]> = [
       ['minute', MINUTE, perMinute],
@@ -29,18 +74,27 @@ export class MessageRateLimiter implements OnApplicationShutdown {
     ];
     for (const [name, ttl, limit] of windows) {
       // blockDuration 0: a refused message is not counted, the window slides with each message.
-      const record = await this.storage.increment(`rt:msg:${userId}:${name}`, ttl, limit, 0, name);
-      if (record.isBlocked) {
-        throw new RealtimeError(RealtimeErrorCode.RATE_LIMITED, `Too many messages: ${limit} per ${name}`, {
-          retry_after_ms: Math.max(record.timeToBlockExpire, 1) * 1000,
-          limit,
-          window: name,
-        });
-      }
+      const record = await storage.increment(`rt:msg:${userId}:${name}`, ttl, limit, 0, name);
+      if (record.isBlocked) throw rateLimited(name, limit, Math.max(record.timeToBlockExpire, 1) * 1000);
     }
   }
 
-  onApplicationShutdown(): void {
-    this.owned?.onApplicationShutdown();
+  private startSweep(): void {
+    if (this.sweep) return;
+    this.sweep = setInterval(() => {
+      const now = Date.now();
+      for (const [userId, windows] of this.local) {
+        if (windows.hour.count(now) === 0) this.local.delete(userId);
+      }
+    }, SWEEP_INTERVAL_MS);
+    this.sweep.unref();
   }
+}
+
+function rateLimited(window: string, limit: number, retryAfterMs: number): RealtimeError {
+  return new RealtimeError(RealtimeErrorCode.RATE_LIMITED, `Too many messages: ${limit} per ${window}`, {
+    retry_after_ms: retryAfterMs,
+    limit,
+    window,
+  });
 }

@@ -1,6 +1,7 @@
 // Rooms: created at start from the options or through this service; private rooms admit members only.
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { DataSource } from 'typeorm';
 import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
@@ -11,12 +12,21 @@ import { MembershipEntity } from '../storage/entities/membership.entity';
 import { RoomEntity } from '../storage/entities/room.entity';
 import type { RoomSummary } from './conversation.types';
 
-function summary(room: RoomEntity): RoomSummary {
+function summary(room: RoomSummary): RoomSummary {
   return { id: room.id, name: room.name, isPrivate: room.isPrivate };
 }
 
+/** Rooms whose id and privacy are remembered (neither changes once a room exists). */
+const KNOWN_ROOMS_MAX = 10_000;
+
 @Injectable()
 export class RoomsService implements OnApplicationBootstrap {
+  /**
+   * Existing rooms by name, so that posting a message costs no room lookup. Only rooms found are
+   * kept (a missing one may be created later, on any node); no API renames or deletes a room.
+   */
+  private readonly known = new LRUCache<string, RoomSummary>({ max: KNOWN_ROOMS_MAX });
+
   constructor(
     @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
@@ -72,7 +82,13 @@ export class RoomsService implements OnApplicationBootstrap {
   async require(name: string): Promise<RoomEntity> {
     const room = await this.find(name);
     if (!room) throw new RealtimeError(RealtimeErrorCode.ROOM_NOT_FOUND, 'Room not found', { room: name });
+    this.known.set(room.name, summary(room));
     return room;
+  }
+
+  /** Id, name and privacy of a room (remembered once found), or ROOM_NOT_FOUND: the hot path of posting. */
+  async requireSummary(name: string): Promise<RoomSummary> {
+    return this.known.get(name) ?? summary(await this.require(name));
   }
 
   async addMember(roomName: string, userId: string): Promise<void> {
@@ -90,7 +106,7 @@ export class RoomsService implements OnApplicationBootstrap {
   }
 
   /** May this user read and write in the room? Private rooms: members (and admins) only. */
-  async assertAccess(user: RealtimeIdentity, room: RoomEntity): Promise<void> {
+  async assertAccess(user: RealtimeIdentity, room: RoomSummary): Promise<void> {
     if (!room.isPrivate || user.isAdmin) return;
     if (!(await this.isMember(room.id, user.userId))) {
       throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'This room is private', {
@@ -101,7 +117,7 @@ export class RoomsService implements OnApplicationBootstrap {
 
   /** Checks access and records the membership (public rooms); returns the room. */
   async join(user: RealtimeIdentity, name: string): Promise<RoomSummary> {
-    const room = await this.require(name);
+    const room = await this.requireSummary(name);
     await this.assertAccess(user, room);
     if (!room.isPrivate) {
       await this.memberships.upsert({ roomId: room.id, userId: user.userId, joinedAt: Date.now() }, [

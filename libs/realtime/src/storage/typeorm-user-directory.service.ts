@@ -7,6 +7,7 @@ import { RealtimeErrorCode } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_CONNECTION } from '../realtime.constants';
 import { UserEntity } from './entities/user.entity';
+import { writeTransaction } from './write-transaction';
 import type { RealtimeUser, RegisterUserInput, UserDirectory } from './user-directory.interface';
 
 const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
@@ -39,7 +40,7 @@ export class TypeOrmUserDirectory implements UserDirectory {
     if (input.id !== undefined && (input.id.length === 0 || input.id.length > 64)) {
       throw RealtimeError.invalidFormat('Invalid user id (1-64 characters)', { field: 'id' });
     }
-    return this.dataSource.transaction(async (manager) => {
+    return writeTransaction(this.dataSource, async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const existing = await repo.findOne({
         where:

@@ -6,6 +6,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { LogEntry } from '../protocol';
 import { LogEntryEntity } from '../storage/entities/log-entry.entity';
+import { writeTransaction } from '../storage/write-transaction';
 import { InMemoryLogStore, type LogOrigin, type LogStore } from './log-store';
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
@@ -117,7 +118,7 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       try {
-        await this.dataSource.transaction((manager) => this.write(manager, batch));
+        await writeTransaction(this.dataSource, (manager) => this.write(manager, batch));
         this.failures = 0;
       } catch (error) {
         this.queue = this.newestPerApp([...batch, ...this.queue]);
