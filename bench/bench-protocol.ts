@@ -4,6 +4,9 @@ import type { RoomMessagePayload } from 'nest-realtime';
 
 export const BENCH_ROOM = 'bench';
 
+/** The JWT secret of every benchmark server that verifies tokens. */
+export const BENCH_SECRET = 'benchmark-secret-0123456789abcdef';
+
 /** The publisher's content: a send time (ms, performance.timeOrigin-based) padded to the size asked. */
 export function benchContent(sentAt: number, bytes: number): string {
   const head = `t=${sentAt.toFixed(3)};`;

@@ -1,6 +1,9 @@
 // The load generator, run in its own process: N subscribers in one room and one publisher at a fixed
 // rate, over raw ws (rooms protocol) or Socket.IO (chat); latency from the send time in each message,
 // into an HDR histogram. Prints one JSON line. Loopback only; bounded in connections and time.
+// The publisher is open-loop: it sends on its own clock whatever the server answers, and records how
+// late its clock ran (sendLagP99Ms) so that a busy generator shows instead of hiding latency.
+import { readFileSync } from 'fs';
 import * as hdr from 'hdr-histogram-js';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -18,6 +21,8 @@ export interface LoadSpec {
   bytes: number;
   warmupSec: number;
   durationSec: number;
+  /** Publisher clock period; smaller spreads the load more evenly. @default 5 */
+  tickMs?: number;
 }
 
 export interface LoadResult {
@@ -29,6 +34,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** How late the publisher's clock ran behind its schedule (p99, ms): high means a busy generator. */
+  sendLagP99Ms: number;
   loadgenCpuPercent: number;
 }
 
@@ -47,26 +54,35 @@ interface Conn {
   close(): void;
 }
 
+const CONTENT_MARK = Buffer.from('"content":"t=');
+
+/** The send time inside a room_message frame, found without parsing the whole frame (NaN if none). */
+function sentAtInFrame(frame: Buffer): number {
+  const at = frame.indexOf(CONTENT_MARK);
+  if (at < 0) return Number.NaN;
+  const start = at + CONTENT_MARK.length;
+  const end = frame.indexOf(0x3b /* ; */, start);
+  return end < 0 ? Number.NaN : Number(frame.toString('latin1', start, end));
+}
+
 async function openWs(
   spec: LoadSpec,
   token: string | undefined,
-  onContent: (content: string) => void,
+  onSentAt: (sentAt: number) => void,
   join: boolean,
 ): Promise<Conn> {
-  const socket = new WebSocket(token ? `${spec.url}?token=${token}` : spec.url);
+  // The frames are ASCII JSON from a known server: validating UTF-8 would only cost the generator.
+  const socket = new WebSocket(token ? `${spec.url}?token=${token}` : spec.url, { skipUTF8Validation: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
   const joined = new Promise<void>((resolve) => {
     socket.on('message', (raw) => {
-      const text = (raw as Buffer).toString('utf8');
-      if (text.startsWith('{"type":"room_message"')) {
-        const frame = JSON.parse(text) as { data: { content: string } };
-        onContent(frame.data.content);
-      } else if (text.includes('"join_room_ack"')) {
-        resolve();
-      }
+      const frame = raw as Buffer;
+      const sentAt = sentAtInFrame(frame);
+      if (!Number.isNaN(sentAt)) onSentAt(sentAt);
+      else if (frame.includes('"join_room_ack"')) resolve();
     });
   });
   if (join) {
@@ -85,7 +101,7 @@ async function openWs(
 async function openIo(
   spec: LoadSpec,
   token: string | undefined,
-  onContent: (content: string) => void,
+  onSentAt: (sentAt: number) => void,
   join: boolean,
 ): Promise<Conn> {
   const socket: Socket = io(spec.url, {
@@ -98,8 +114,8 @@ async function openIo(
     socket.once('connect', () => resolve());
     socket.once('connect_error', reject);
   });
-  socket.on('message', (message: { message: string }) => onContent(message.message));
-  if (join) await socket.timeout(10_000).emitWithAck('join', { roomId: BENCH_ROOM });
+  socket.on('message', (message: { message: string }) => onSentAt(sentAtOf(message.message)));
+  if (join) await socket.timeout(30_000).emitWithAck('join', { roomId: BENCH_ROOM });
   return {
     send: (content) => socket.emit('message', { message: content, context: { roomId: BENCH_ROOM } }),
     close: () => socket.close(),
@@ -118,8 +134,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let measuring = false;
   let measuredFrom = Number.POSITIVE_INFINITY;
   let deliveries = 0;
-  const onContent = (content: string): void => {
-    const sentAt = sentAtOf(content);
+  const onSentAt = (sentAt: number): void => {
     // Only messages published inside the measured window count.
     if (!measuring || sentAt < measuredFrom) return;
     deliveries += 1;
@@ -130,13 +145,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // Connect in slices: a burst of thousands of handshakes at once only measures the accept queue.
   for (let i = 0; i < spec.subscribers; i += 100) {
     const slice = Array.from({ length: Math.min(100, spec.subscribers - i) }, (_, k) =>
-      open(spec, spec.tokens[i + k], onContent, spec.rate > 0),
+      open(spec, spec.tokens[i + k], onSentAt, spec.rate > 0),
     );
     conns.push(...(await Promise.all(slice)));
   }
   if (spec.rate === 0) {
     // Idle connections: hold them until told to stop.
-    process.send?.({ kind: 'connected', count: conns.length });
+    process.send?.({ kind: 'connected', phase: 'start', count: conns.length });
     await new Promise<void>((resolve) => process.once('message', () => resolve()));
     conns.forEach((conn) => conn.close());
     return {
@@ -148,20 +163,32 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       p50Ms: 0,
       p99Ms: 0,
       maxMs: 0,
+      sendLagP99Ms: 0,
       loadgenCpuPercent: 0,
     };
   }
   const publisher = await open(spec, spec.tokens[spec.subscribers], () => undefined, true);
   let published = 0;
-  let credit = 0;
-  const tickMs = 5;
+  const tickMs = spec.tickMs ?? 5;
+  const lag = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  // Message k is due at start + k / rate; each tick sends every message due by now.
+  const scheduleStart = now();
+  let scheduled = 0;
   const timer = setInterval(() => {
-    credit += (spec.rate * tickMs) / 1000;
-    while (credit >= 1) {
-      credit -= 1;
+    const at = now();
+    const due = Math.floor(((at - scheduleStart) * spec.rate) / 1000);
+    for (; scheduled < due; scheduled += 1) {
       const sentAt = now();
       publisher.send(benchContent(sentAt, spec.bytes));
-      if (measuring && sentAt >= measuredFrom) published += 1;
+      if (measuring && sentAt >= measuredFrom) {
+        published += 1;
+        const dueAt = scheduleStart + ((scheduled + 1) * 1000) / spec.rate;
+        lag.recordValue(Math.max(1, Math.round((sentAt - dueAt) * 1000)));
+      }
     }
   }, tickMs);
   await new Promise((resolve) => setTimeout(resolve, spec.warmupSec * 1000));
@@ -169,6 +196,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const started = now();
   measuredFrom = started;
   measuring = true;
+  // The orchestrator reads the server's CPU at both ends of the measured window.
+  process.send?.({ kind: 'window', phase: 'start' });
   await new Promise((resolve) => setTimeout(resolve, spec.durationSec * 1000));
   clearInterval(timer);
   // Let the messages in flight arrive (bounded).
@@ -177,6 +206,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   while (deliveries < expected && now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
   const seconds = (now() - started) / 1000;
   measuring = false;
+  process.send?.({ kind: 'window', phase: 'end' });
   const cpu = process.cpuUsage(cpuStart);
   publisher.close();
   conns.forEach((conn) => conn.close());
@@ -189,12 +219,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     p50Ms: histogram.getValueAtPercentile(50) / 1000,
     p99Ms: histogram.getValueAtPercentile(99) / 1000,
     maxMs: histogram.maxValue / 1000,
+    sendLagP99Ms: lag.getValueAtPercentile(99) / 1000,
     loadgenCpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
   };
 }
 
 if (require.main === module) {
-  const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+  // The orchestrator writes the spec to a file and passes its path.
+  const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LoadSpec;
   runLoad(spec)
     .then((result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);

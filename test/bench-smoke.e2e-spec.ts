@@ -45,6 +45,33 @@ describe('benchmark harness (smoke)', () => {
         expect(Number.isFinite(comparison.deliveriesRatio)).toBe(true);
         expect(Number.isFinite(comparison.cpuPerDeliveryRatio)).toBe(true);
       }
+      // Open loop at half of bare ws capacity: a ramp found a sustained rate, both sides ran at half.
+      expect(report.capacity.steps.length).toBeGreaterThan(0);
+      expect(report.capacity.rate).toBeGreaterThan(0);
+      expect(report.halfLoad).toMatchObject({
+        ours: 'rooms',
+        baseline: 'bareWs',
+        rate: Math.max(1, Math.round(report.capacity.rate / 2)),
+      });
+      for (const { ours, baseline } of report.halfLoad.rounds) {
+        for (const side of [ours, baseline]) {
+          expect(side.load.deliveries).toBe(side.load.expected);
+          expect(side.load.p99Ms).toBeGreaterThan(0);
+        }
+      }
+      expect(Number.isFinite(report.halfLoad.p99Ratio)).toBe(true);
+      // Log stream: entries posted over HTTP reach every subscriber, on ours and on the baseline.
+      expect(report.logs.rounds).toHaveLength(1);
+      for (const { ours, baseline } of report.logs.rounds) {
+        for (const side of [ours, baseline]) {
+          expect(side.load.failedRequests).toBe(0);
+          expect(side.load.ingested).toBeGreaterThan(0);
+          expect(side.load.deliveries).toBe(side.load.ingested * report.logs.subscribers);
+          expect(side.load.p99Ms).toBeGreaterThan(0);
+          expect(side.load.loadgenCpuPercent).toBeGreaterThan(0);
+        }
+      }
+      expect(Number.isFinite(report.logs.ingestedRatio)).toBe(true);
       expect(report.idle.map((i) => [i.target, i.connections])).toEqual([
         ['bareWs', 50],
         ['rooms', 50],

@@ -7,9 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { ConnectionRegistry } from 'nest-realtime';
 import { createSampleApp } from '../../apps/sample/src/create-app';
-import { announceReady, BENCH_ROOM, serveUsage } from '../bench-protocol';
-
-export const BENCH_SECRET = 'benchmark-secret-0123456789abcdef';
+import { announceReady, BENCH_ROOM, BENCH_SECRET, serveUsage } from '../bench-protocol';
 
 async function main(): Promise<void> {
   const app = await createSampleApp(

@@ -1,0 +1,232 @@
+// The log stream load generator, run in its own process: N subscribers of one app on the stream's
+// ws endpoint, and producers posting batches of entries over HTTP (keep-alive, a fixed number of
+// requests in flight: closed loop, so the server sets the pace). Each entry's message carries its
+// send time; delivery latency goes into an HDR histogram. Prints one JSON line. Loopback only.
+import { readFileSync } from 'fs';
+import * as hdr from 'hdr-histogram-js';
+import { Agent, request } from 'http';
+import WebSocket from 'ws';
+import { now } from './bench-protocol';
+
+export interface LogsLoadSpec {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  appId: string;
+  /** Token of the producer (appId claim = appId). */
+  producerToken: string;
+  /** One token per subscriber (appId claim = appId). */
+  subscriberTokens: string[];
+  /** HTTP requests in flight at any time. */
+  concurrency: number;
+  entriesPerRequest: number;
+  /** Length of each entry's message. */
+  messageBytes: number;
+  warmupSec: number;
+  durationSec: number;
+}
+
+export interface LogsLoadResult {
+  requests: number;
+  /** Entries accepted (202) in the measured window. */
+  ingested: number;
+  ingestedPerSec: number;
+  /** Entries received by subscribers, each subscriber counted once per entry. */
+  deliveries: number;
+  expected: number;
+  deliveriesPerSec: number;
+  seconds: number;
+  /** Delivery latency of an entry: POST sent to entry received by a subscriber. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** HTTP round trip of one POST. */
+  requestP99Ms: number;
+  failedRequests: number;
+  loadgenCpuPercent: number;
+}
+
+const MAX_SUBSCRIBERS = 1000;
+const MAX_CONCURRENCY = 64;
+const MAX_SECONDS = 120;
+const MESSAGE_MARK = Buffer.from('"message":"t=');
+const LOGS_PREFIX = Buffer.from('{"type":"logs"');
+
+function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') {
+    throw new Error(`loopback targets only (got ${host})`);
+  }
+}
+
+/** Calls back with the send time of every bench entry in a `logs` frame, without parsing it all. */
+function eachSentAt(frame: Buffer, onSentAt: (sentAt: number) => void): void {
+  let at = frame.indexOf(MESSAGE_MARK);
+  while (at >= 0) {
+    const start = at + MESSAGE_MARK.length;
+    const end = frame.indexOf(0x3b /* ; */, start);
+    if (end < 0) return;
+    onSentAt(Number(frame.toString('latin1', start, end)));
+    at = frame.indexOf(MESSAGE_MARK, end);
+  }
+}
+
+/** A subscriber, ready once the backlog (the first `logs` frame after auth_success) has arrived. */
+async function subscribe(url: string, token: string, onSentAt: (sentAt: number) => void): Promise<WebSocket> {
+  const wsUrl = `${url.replace(/^http/, 'ws')}/ws/logs?token=${token}`;
+  const socket = new WebSocket(wsUrl, { skipUTF8Validation: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no backlog within 10 s')), 10_000);
+    let authenticated = false;
+    socket.on('message', (raw) => {
+      const frame = raw as Buffer;
+      if (!authenticated) {
+        if (frame.includes('"auth_error"')) reject(new Error(frame.toString()));
+        if (frame.includes('"auth_success"')) authenticated = true;
+        return;
+      }
+      if (frame.subarray(0, LOGS_PREFIX.length).equals(LOGS_PREFIX)) {
+        clearTimeout(timer);
+        resolve();
+      }
+      eachSentAt(frame, onSentAt);
+    });
+    socket.once('error', reject);
+  });
+  return socket;
+}
+
+function post(agent: Agent, spec: LogsLoadSpec, body: string): Promise<{ status: number; accepted: number }> {
+  const target = new URL(`/apps/${spec.appId}/logs`, spec.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      target,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${spec.producerToken}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve({
+            status,
+            accepted: status === 202 ? (JSON.parse(text) as { accepted: number }).accepted : 0,
+          });
+        });
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error('POST timed out')));
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+export async function runLogsLoad(spec: LogsLoadSpec): Promise<LogsLoadResult> {
+  assertLoopback(spec.url);
+  if (spec.subscriberTokens.length > MAX_SUBSCRIBERS)
+    throw new Error(`at most ${MAX_SUBSCRIBERS} subscribers`);
+  if (spec.concurrency < 1 || spec.concurrency > MAX_CONCURRENCY)
+    throw new Error(`concurrency 1..${MAX_CONCURRENCY}`);
+  if (spec.warmupSec + spec.durationSec > MAX_SECONDS) throw new Error(`at most ${MAX_SECONDS} s`);
+  const build = () =>
+    hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+  const latency = build();
+  const requestTime = build();
+  let measuring = false;
+  let measuredFrom = Number.POSITIVE_INFINITY;
+  let deliveries = 0;
+  const onSentAt = (sentAt: number): void => {
+    if (!measuring || sentAt < measuredFrom) return;
+    deliveries += 1;
+    latency.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000)));
+  };
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < spec.subscriberTokens.length; i += 50) {
+    const slice = spec.subscriberTokens.slice(i, i + 50).map((token) => subscribe(spec.url, token, onSentAt));
+    sockets.push(...(await Promise.all(slice)));
+  }
+
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const padding = 'x'.repeat(Math.max(0, spec.messageBytes - 20));
+  let stopAt = now() + (spec.warmupSec + spec.durationSec) * 1000;
+  let requests = 0;
+  let ingested = 0;
+  let failedRequests = 0;
+  const producer = async (): Promise<void> => {
+    while (now() < stopAt) {
+      const sentAt = now();
+      const entries = Array.from({ length: spec.entriesPerRequest }, () => ({
+        level: 'info',
+        message: `t=${sentAt.toFixed(3)};${padding}`,
+      }));
+      const answer = await post(agent, spec, JSON.stringify(entries));
+      if (!measuring || sentAt < measuredFrom) continue;
+      requestTime.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000)));
+      if (answer.status === 202) {
+        requests += 1;
+        ingested += answer.accepted;
+      } else {
+        failedRequests += 1;
+      }
+    }
+  };
+  const producers = Array.from({ length: spec.concurrency }, () => producer());
+  await new Promise((resolve) => setTimeout(resolve, spec.warmupSec * 1000));
+  const cpuStart = process.cpuUsage();
+  const started = now();
+  measuredFrom = started;
+  measuring = true;
+  // The orchestrator reads the server's CPU at both ends of the measured window.
+  process.send?.({ kind: 'window', phase: 'start' });
+  stopAt = started + spec.durationSec * 1000;
+  await Promise.all(producers);
+  const expected = ingested * sockets.length;
+  const drainUntil = now() + 2000;
+  while (deliveries < expected && now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  const seconds = (now() - started) / 1000;
+  measuring = false;
+  process.send?.({ kind: 'window', phase: 'end' });
+  const cpu = process.cpuUsage(cpuStart);
+  agent.destroy();
+  sockets.forEach((socket) => socket.terminate());
+  return {
+    requests,
+    ingested,
+    ingestedPerSec: ingested / spec.durationSec,
+    deliveries,
+    expected,
+    deliveriesPerSec: deliveries / seconds,
+    seconds,
+    p50Ms: latency.getValueAtPercentile(50) / 1000,
+    p99Ms: latency.getValueAtPercentile(99) / 1000,
+    maxMs: latency.maxValue / 1000,
+    requestP99Ms: requestTime.getValueAtPercentile(99) / 1000,
+    failedRequests,
+    loadgenCpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
+  };
+}
+
+if (require.main === module) {
+  // The orchestrator writes the spec to a file and passes its path.
+  const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LogsLoadSpec;
+  runLogsLoad(spec)
+    .then((result) => {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+      process.exit(1);
+    });
+}
