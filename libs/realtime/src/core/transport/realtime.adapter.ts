@@ -140,7 +140,35 @@ export class RealtimeAdapter extends IoAdapter {
       this.bindRawWsHandlers(client, handlers, transform);
       return;
     }
-    super.bindMessageHandlers(client as Socket, handlers, transform);
+    this.bindSocketIoHandlers(client as Socket, handlers, transform);
+  }
+
+  /**
+   * One plain listener per handler on the socket, where IoAdapter builds an RxJS chain per handler
+   * per socket (fromEvent, mergeMap, takeUntil and a shared disconnect stream): kilobytes held by
+   * every idle connection. Same behaviour: the handler's result (value, promise or observable) is
+   * emitted when it names an event, else given to the ack unless the handler acknowledges itself.
+   */
+  private bindSocketIoHandlers(
+    socket: Socket,
+    handlers: MessageMappingProperties[],
+    transform: Transform,
+  ): void {
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      socket.on(String(message), (...args: unknown[]) => {
+        const payload: { data?: unknown; ack?: unknown } = this.mapPayload(args.length > 1 ? args : args[0]);
+        const { data, ack } = payload;
+        transform(callback(data, ack)).subscribe((response) => {
+          if (response === null || response === undefined) return;
+          const named = response as { event?: string; data?: unknown };
+          if (typeof named === 'object' && named.event) {
+            socket.emit(named.event, named.data);
+            return;
+          }
+          if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+        });
+      });
+    }
   }
 
   override async close(server: unknown): Promise<void> {
