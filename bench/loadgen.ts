@@ -3,8 +3,7 @@
 // into an HDR histogram. Prints one JSON line. Loopback only; bounded in connections and time.
 // The publisher is open-loop: it sends on its own clock whatever the server answers, and records how
 // late its clock ran (sendLagP99Ms) so that a busy generator shows instead of hiding latency.
-import { readFileSync } from 'fs';
-import * as hdr from 'hdr-histogram-js';
+import { drain, latencyHistogram, runAsChild } from './loadgen-common';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
@@ -126,11 +125,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   assertLoopback(spec.url);
   if (spec.subscribers + 1 > MAX_CONNECTIONS) throw new Error(`at most ${MAX_CONNECTIONS - 1} subscribers`);
   if (spec.warmupSec + spec.durationSec > MAX_SECONDS) throw new Error(`at most ${MAX_SECONDS} s`);
-  const histogram = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const histogram = latencyHistogram();
   let measuring = false;
   let measuredFrom = Number.POSITIVE_INFINITY;
   let deliveries = 0;
@@ -170,11 +165,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const publisher = await open(spec, spec.tokens[spec.subscribers], () => undefined, true);
   let published = 0;
   const tickMs = spec.tickMs ?? 5;
-  const lag = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
+  const lag = latencyHistogram();
   // Message k is due at start + k / rate; each tick sends every message due by now.
   const scheduleStart = now();
   let scheduled = 0;
@@ -202,8 +193,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   clearInterval(timer);
   // Let the messages in flight arrive (bounded).
   const expected = published * spec.subscribers;
-  const drainUntil = now() + 2000;
-  while (deliveries < expected && now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  await drain(() => deliveries, expected);
   const seconds = (now() - started) / 1000;
   measuring = false;
   process.send?.({ kind: 'window', phase: 'end' });
@@ -224,16 +214,5 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-if (require.main === module) {
-  // The orchestrator writes the spec to a file and passes its path.
-  const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LoadSpec;
-  runLoad(spec)
-    .then((result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    })
-    .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-      process.exit(1);
-    });
-}
+// The orchestrator writes the spec to a file and passes its path.
+if (require.main === module) runAsChild(runLoad);

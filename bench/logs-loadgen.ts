@@ -2,8 +2,7 @@
 // ws endpoint, and producers posting batches of entries over HTTP (keep-alive, a fixed number of
 // requests in flight: closed loop, so the server sets the pace). Each entry's message carries its
 // send time; delivery latency goes into an HDR histogram. Prints one JSON line. Loopback only.
-import { readFileSync } from 'fs';
-import * as hdr from 'hdr-histogram-js';
+import { drain, latencyHistogram, runAsChild } from './loadgen-common';
 import { Agent, request } from 'http';
 import WebSocket from 'ws';
 import { now } from './bench-protocol';
@@ -135,14 +134,8 @@ export async function runLogsLoad(spec: LogsLoadSpec): Promise<LogsLoadResult> {
   if (spec.concurrency < 1 || spec.concurrency > MAX_CONCURRENCY)
     throw new Error(`concurrency 1..${MAX_CONCURRENCY}`);
   if (spec.warmupSec + spec.durationSec > MAX_SECONDS) throw new Error(`at most ${MAX_SECONDS} s`);
-  const build = () =>
-    hdr.build({
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 60_000_000,
-      numberOfSignificantValueDigits: 3,
-    });
-  const latency = build();
-  const requestTime = build();
+  const latency = latencyHistogram();
+  const requestTime = latencyHistogram();
   let measuring = false;
   let measuredFrom = Number.POSITIVE_INFINITY;
   let deliveries = 0;
@@ -192,8 +185,7 @@ export async function runLogsLoad(spec: LogsLoadSpec): Promise<LogsLoadResult> {
   stopAt = started + spec.durationSec * 1000;
   await Promise.all(producers);
   const expected = ingested * sockets.length;
-  const drainUntil = now() + 2000;
-  while (deliveries < expected && now() < drainUntil) await new Promise((resolve) => setTimeout(resolve, 20));
+  await drain(() => deliveries, expected);
   const seconds = (now() - started) / 1000;
   measuring = false;
   process.send?.({ kind: 'window', phase: 'end' });
@@ -217,16 +209,5 @@ export async function runLogsLoad(spec: LogsLoadSpec): Promise<LogsLoadResult> {
   };
 }
 
-if (require.main === module) {
-  // The orchestrator writes the spec to a file and passes its path.
-  const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as LogsLoadSpec;
-  runLogsLoad(spec)
-    .then((result) => {
-      process.stdout.write(`${JSON.stringify(result)}\n`);
-      process.exit(0);
-    })
-    .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-      process.exit(1);
-    });
-}
+// The orchestrator writes the spec to a file and passes its path.
+if (require.main === module) runAsChild(runLogsLoad);
