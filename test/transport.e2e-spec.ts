@@ -348,7 +348,8 @@ describe('RealtimeAdapter: token expiry of listen-only connections', () => {
   });
 
   it('closes listen-only connections whose token expired, on both transports, within a heartbeat', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 1;
+    // 1.5 to 2.5 s ahead (exp has whole seconds): never already expired when the clients connect.
+    const exp = Math.ceil((Date.now() + 1500) / 1000);
     const expiring = signToken({ sub: '22', exp });
     const raw = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${expiring}`);
     const io = await connectIo(`http://127.0.0.1:${port}`, { token: expiring });
