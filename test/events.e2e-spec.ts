@@ -277,7 +277,7 @@ describe('Real-time events API (seed 002)', () => {
   });
 
   it('closes a Socket.IO connection whose token expired, on its next message, with AUTH_FAILED', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 2;
+    const exp = Math.ceil((Date.now() + 1500) / 1000);
     const socket = await open(signToken({ sub: '88', username: 'short-lived', exp }));
     await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
     const error = nextEvent<{ code: string; message: string }>(socket, 'error');

@@ -230,7 +230,7 @@ describe('Log and metrics stream (seed 004)', () => {
 
     it('closes a connection when its token expires, with auth_error "Token expired"', async () => {
       const appId = newApp('a');
-      const exp = Math.floor(Date.now() / 1000) + 2;
+      const exp = Math.ceil((Date.now() + 1500) / 1000);
       const client = await open(`/ws/logs?token=${tokenFor(appId, 'tim', { exp })}`);
       await client.next('auth_success');
       expect((await client.next('auth_error', 4000)).payload).toEqual({ message: 'Token expired' });

@@ -266,7 +266,7 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
   });
 
   it('closes a connection whose token expired on its next message (AUTH_FAILED, 4401)', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 2;
+    const exp = Math.ceil((Date.now() + 1500) / 1000);
     const client = await ws(`?token=${signToken({ sub: '14', exp })}`);
     client.send({ type: 'echo', data: { text: 'before expiry' } });
     await client.next('echo');
