@@ -25,12 +25,26 @@ export class ConnectionRegistry implements OnModuleDestroy {
   private readonly entries = new Map<string, ConnectionEntry>();
   private readonly perUser = new Map<string, { count: number; username: string }>();
   private readonly perTransport: Record<RealtimeTransport, number> = { 'socket.io': 0, ws: 0 };
+  private waiting = 0;
   private readonly changeSubject = new Subject<ConnectionChange>();
   /** Emits after each connection opened or closed. */
   readonly changes$ = this.changeSubject.asObservable();
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Open connections still waiting to authenticate (deferred authentication); they hold a slot. */
+  get pendingCount(): number {
+    return this.waiting;
+  }
+
+  holdPending(): void {
+    this.waiting += 1;
+  }
+
+  releasePending(): void {
+    this.waiting = Math.max(0, this.waiting - 1);
   }
 
   get activeUsers(): number {

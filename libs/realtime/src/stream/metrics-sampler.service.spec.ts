@@ -24,7 +24,6 @@ describe('MetricsSampler', () => {
   const sent: string[][] = [[], []];
   const clients = sent.map((frames) => ({ sendSerialized: (text: string) => frames.push(text) > 0 }));
   const sessions = {
-    pendingCount: 2,
     authenticatedConnections: () => clients.values() as unknown as IterableIterator<RawWsConnection>,
   };
 
@@ -79,6 +78,9 @@ describe('MetricsSampler', () => {
   it('computes rates per second over the interval and reads the real machine figures', async () => {
     for (let i = 0; i < 10; i++) counters.received(100);
     for (let i = 0; i < 4; i++) counters.error();
+    const registry = moduleRef.get(ConnectionRegistry);
+    registry.holdPending();
+    registry.holdPending();
     counters.sent(2500);
     jest.setSystemTime(1_002_000);
     const metrics = await sampler.sample();

@@ -120,7 +120,7 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
       network: {
         bytesReceived: counters.bytesReceived,
         bytesSent: counters.bytesSent,
-        connections: this.connections.size + this.sessions.pendingCount,
+        connections: this.connections.size + this.connections.pendingCount,
       },
       activeConnections: this.connections.size,
       messageRate: seconds > 0 ? (now.messages - previous.messages) / seconds : 0,

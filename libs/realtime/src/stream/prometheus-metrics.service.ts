@@ -52,10 +52,10 @@ export class PrometheusMetrics {
     });
     new Gauge({
       name: 'realtime_stream_pending_connections',
-      help: 'Log stream connections not authenticated yet',
+      help: 'Open connections not authenticated yet (the log stream authenticates after opening)',
       registers,
       collect() {
-        this.set(sessions.pendingCount);
+        this.set(connections.pendingCount);
       },
     });
     total('realtime_bytes_received_total', 'Bytes received through the real-time transports', () => {

@@ -38,7 +38,7 @@ export class StreamSessions implements BeforeApplicationShutdown {
     @InjectLogStore() private readonly store: LogStore,
   ) {}
 
-  /** Connections still waiting to authenticate. */
+  /** Connections whose authentication deadline is running. */
   get pendingCount(): number {
     return this.pending.size;
   }

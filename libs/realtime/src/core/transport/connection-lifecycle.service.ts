@@ -43,7 +43,7 @@ export class ConnectionLifecycle {
   /** Throws RealtimeError(CONNECTION_LIMIT) when this connection would exceed a limit. */
   checkCapacity(identity: RealtimeIdentity | null): void {
     const { maxConnections, maxConnectionsPerUser } = this.options.limits;
-    if (this.registry.size + this.unauthenticated >= maxConnections) {
+    if (this.registry.size + this.registry.pendingCount >= maxConnections) {
       throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Server connection limit reached', {
         max_connections: maxConnections,
       });
@@ -55,20 +55,13 @@ export class ConnectionLifecycle {
     }
   }
 
-  /** Open connections still waiting to authenticate (deferred authentication); they hold a slot. */
-  private unauthenticated = 0;
-
-  get pendingConnections(): number {
-    return this.unauthenticated;
-  }
-
   /** A connection accepted before its authentication takes a slot until it authenticates or closes. */
   holdPending(): void {
-    this.unauthenticated += 1;
+    this.registry.holdPending();
   }
 
   releasePending(): void {
-    this.unauthenticated = Math.max(0, this.unauthenticated - 1);
+    this.registry.releasePending();
   }
 
   register(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {
