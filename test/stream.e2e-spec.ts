@@ -23,7 +23,7 @@ import {
 import { createSampleApp } from '../apps/sample/src/create-app';
 import { WebSocketClient } from './fixtures/seed-log-stream-client';
 import { signToken, TestWs, waitUntil, type WsFrame } from './support/clients';
-import { startSample, TEST_SECRET, type RunningSample } from './support/sample-app';
+import { startSample, TEST_SECRET, testSampleConfig, type RunningSample } from './support/sample-app';
 
 const STREAM = {
   port: 0,
@@ -621,20 +621,9 @@ describe('Log and metrics stream (seed 004)', () => {
     });
 
     it('fails the boot with a clear message when stream.port is in use', async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
-      const app: INestApplication = await createSampleApp(
-        {
-          port: 0,
-          dataDir,
-          databaseUrl: null,
-          jwtSecret: TEST_SECRET,
-          jwtExpiresInSec: 3600,
-          adminUsers: [],
-          streamPort: streamPort,
-        },
-        { stream: { host: '127.0.0.1' } },
-        false,
-      );
+      const config = testSampleConfig({ streamPort });
+      const dataDir = config.dataDir;
+      const app: INestApplication = await createSampleApp(config, { stream: { host: '127.0.0.1' } }, false);
       try {
         await expect(app.listen(0, '127.0.0.1')).rejects.toThrow(
           `RealtimeModule: cannot serve the log stream on stream.port 127.0.0.1:${streamPort}: the port is already in use`,

@@ -28,18 +28,23 @@ export interface StartOptions {
   config?: Partial<SampleConfig>;
 }
 
-export async function startSample(options: StartOptions = {}): Promise<RunningSample> {
-  const dataDir = options.config?.dataDir ?? mkdtempSync(join(tmpdir(), 'rt-e2e-'));
-  const config: SampleConfig = {
+/** The sample's settings for a test: a fresh data folder, the test secret, no stream port. */
+export function testSampleConfig(overrides: Partial<SampleConfig> = {}): SampleConfig {
+  return {
     port: 0,
-    dataDir,
+    dataDir: overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'rt-e2e-')),
     databaseUrl: null,
     jwtSecret: TEST_SECRET,
     jwtExpiresInSec: 3600,
     adminUsers: [],
     streamPort: null,
-    ...options.config,
+    ...overrides,
   };
+}
+
+export async function startSample(options: StartOptions = {}): Promise<RunningSample> {
+  const config = testSampleConfig(options.config);
+  const dataDir = config.dataDir;
   const app = await createSampleApp(config, options.overrides ?? {}, false);
   await app.listen(0, '127.0.0.1');
   const address = (app.getHttpServer() as Server).address() as AddressInfo;

@@ -1,11 +1,10 @@
 // DirectConversationsService on a real SQLite database with the library's migrations: paging by
 // newest message (limit, has_more, before_id) and the after_id filter.
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { MessageEntity } from '../storage/entities/message.entity';
-import { REALTIME_ENTITIES } from '../storage/realtime-typeorm.options';
-import { REALTIME_MIGRATIONS } from '../storage/migrations';
 import { DirectConversationsService } from './direct-conversations.service';
 import { dmKey } from './messages.service';
+import { memoryDataSource } from '../storage/memory-data-source.helper-spec';
 
 describe('DirectConversationsService', () => {
   let dataSource: DataSource;
@@ -32,14 +31,7 @@ describe('DirectConversationsService', () => {
   }
 
   beforeAll(async () => {
-    dataSource = new DataSource({
-      type: 'better-sqlite3',
-      database: ':memory:',
-      entities: REALTIME_ENTITIES,
-      migrations: REALTIME_MIGRATIONS,
-      migrationsRun: true,
-    });
-    await dataSource.initialize();
+    dataSource = await memoryDataSource();
     service = new DirectConversationsService(dataSource);
   });
 

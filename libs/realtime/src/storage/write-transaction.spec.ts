@@ -1,9 +1,9 @@
 // writeTransaction on one SQLite connection: overlapping transactions of different writers all
 // commit, each whole; a failing one rolls back alone and does not stop the queue.
-import { DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { LogEntryEntity } from './entities/log-entry.entity';
-import { CreateLogEntries1732300000002 } from './migrations/1732300000002-create-log-entries';
 import { writeTransaction } from './write-transaction';
+import { memoryDataSource } from './memory-data-source.helper-spec';
 
 const row = (id: string): LogEntryEntity =>
   Object.assign(new LogEntryEntity(), {
@@ -27,14 +27,7 @@ describe('writeTransaction (SQLite)', () => {
   let dataSource: DataSource;
 
   beforeEach(async () => {
-    dataSource = new DataSource({
-      type: 'better-sqlite3',
-      database: ':memory:',
-      entities: [LogEntryEntity],
-      migrations: [CreateLogEntries1732300000002],
-      migrationsRun: true,
-    });
-    await dataSource.initialize();
+    dataSource = await memoryDataSource();
   });
 
   afterEach(async () => {

@@ -1,10 +1,10 @@
 // The persisted log buffer on a real SQLite database with the library's migrations.
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { LogEntry } from '../protocol';
 import { LogEntryEntity } from '../storage/entities/log-entry.entity';
-import { CreateLogEntries1732300000002 } from '../storage/migrations/1732300000002-create-log-entries';
 import { PersistentLogStore } from './persistent-log-store';
+import { memoryDataSource } from '../storage/memory-data-source.helper-spec';
 
 const entry = (n: number, appId = 'app', metadata?: unknown): LogEntry => ({
   id: `${String(1_700_000_000_000 + n).padStart(13, '0')}-${String(n).padStart(10, '0')}-abcdef`,
@@ -20,14 +20,7 @@ describe('PersistentLogStore', () => {
   let dataSource: DataSource;
 
   beforeEach(async () => {
-    dataSource = new DataSource({
-      type: 'better-sqlite3',
-      database: ':memory:',
-      entities: [LogEntryEntity],
-      migrations: [CreateLogEntries1732300000002],
-      migrationsRun: true,
-    });
-    await dataSource.initialize();
+    dataSource = await memoryDataSource();
   });
 
   afterEach(async () => {
