@@ -8,7 +8,13 @@ import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
-import { writeTransaction } from '../storage/write-transaction';
+import {
+  nativeSqlite,
+  sqliteWriteTransaction,
+  writeTransaction,
+  type NativeSqlite,
+  type NativeSqliteStatement,
+} from '../storage/write-transaction';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { DmThreadEntity } from '../storage/entities/dm-thread.entity';
 import { MessageEntity } from '../storage/entities/message.entity';
@@ -52,6 +58,34 @@ function toStored(row: MessageEntity, room: string | null): StoredMessage {
   };
 }
 
+function newMessageRow(
+  sender: RealtimeIdentity,
+  input: NewMessage,
+  kind: MessageKind,
+  target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
+): MessageEntity {
+  return Object.assign(new MessageEntity(), {
+    ...target,
+    senderId: sender.userId,
+    senderUsername: sender.username,
+    content: input.content,
+    messageType: kind,
+    mediaUrl: input.mediaUrl ?? null,
+    mediaType: input.mediaType ?? null,
+    duration: input.duration ?? null,
+    replyTo: input.replyTo ?? null,
+    context: input.context ?? null,
+    createdAt: Date.now(),
+  });
+}
+
+/** The id in the row an `INSERT … RETURNING id` gave back. */
+function insertedId(row: unknown): number {
+  const id = (row as { id?: number | bigint | string } | undefined)?.id;
+  if (id === undefined) throw new Error('INSERT of a message returned no id');
+  return Number(id);
+}
+
 function invalid(field: string, message: string): RealtimeError {
   return RealtimeError.invalidFormat(message, { field });
 }
@@ -71,6 +105,11 @@ function isAllowedMediaUrl(value: string): boolean {
 export class MessagesService {
   private roomCountSql: string | null = null;
   private messageInsert: { sql: string; columns: ColumnMetadata[] } | null = null;
+  private prepared: {
+    db: NativeSqlite;
+    insertMessage: NativeSqliteStatement;
+    countRoomMessage: NativeSqliteStatement;
+  } | null = null;
 
   constructor(
     @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
@@ -88,15 +127,25 @@ export class MessagesService {
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
-    const message = await this.transaction(async (manager) => {
-      const row = await this.insert(manager, sender, input, kind, {
-        roomId: room.id,
-        dmKey: null,
-        recipientId: null,
+    const row = newMessageRow(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
+    const values = this.insertValues(row);
+    const db = nativeSqlite(this.dataSource);
+    if (db !== null) {
+      // Embedded SQLite: one synchronous transaction on prepared statements.
+      const statements = this.sqliteStatements(db);
+      row.id = await sqliteWriteTransaction(this.dataSource, db, () => {
+        const id = insertedId(statements.insertMessage.get(...values));
+        statements.countRoomMessage.run(room.id);
+        return id;
       });
-      await manager.query(this.countRoomMessageSql(), [room.id]);
-      return toStored(row, room.name);
-    });
+    } else {
+      row.id = await this.transaction(async (manager) => {
+        const id = await this.insertRow(manager, values);
+        await manager.query(this.countRoomMessageSql(), [room.id]);
+        return id;
+      });
+    }
+    const message = toStored(row, room.name);
     this.bus.publish({ kind: 'room', room: room.name, message });
     return message;
   }
@@ -110,8 +159,10 @@ export class MessagesService {
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
     await this.limiter.consume(sender.userId);
+    const row = newMessageRow(sender, input, kind, { roomId: null, dmKey: key, recipientId });
+    const values = this.insertValues(row);
     const message = await this.transaction(async (manager) => {
-      const row = await this.insert(manager, sender, input, kind, { roomId: null, dmKey: key, recipientId });
+      row.id = await this.insertRow(manager, values);
       // Create the thread row if missing, never touching an existing count.
       await manager
         .createQueryBuilder()
@@ -257,38 +308,36 @@ export class MessagesService {
     }
   }
 
-  private async insert(
-    manager: EntityManager,
-    sender: RealtimeIdentity,
-    input: NewMessage,
-    kind: MessageKind,
-    target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
-  ): Promise<MessageEntity> {
-    const row = manager.getRepository(MessageEntity).create({
-      ...target,
-      senderId: sender.userId,
-      senderUsername: sender.username,
-      content: input.content,
-      messageType: kind,
-      mediaUrl: input.mediaUrl ?? null,
-      mediaType: input.mediaType ?? null,
-      duration: input.duration ?? null,
-      replyTo: input.replyTo ?? null,
-      context: input.context ?? null,
-      createdAt: Date.now(),
-    });
-    // One INSERT built once, values converted by the driver as TypeORM would: save() (and even the
-    // insert query builder) rebuild the SQL and a change set on every message, costing several
-    // times the insert itself.
-    const { sql, columns } = this.insertMessageSql();
+  /** The INSERT's values, converted by the driver as TypeORM would convert them. */
+  private insertValues(row: MessageEntity): unknown[] {
     const { driver } = this.dataSource;
-    const values = columns.map(
+    return this.insertMessageSql().columns.map(
       (column): unknown => driver.preparePersistentValue(column.getEntityValue(row, true), column) as unknown,
     );
-    const [inserted] = await manager.query<Array<{ id: number | string }>>(sql, values);
-    if (inserted === undefined) throw new Error('INSERT of a message returned no id');
-    row.id = Number(inserted.id);
-    return row;
+  }
+
+  /**
+   * One INSERT built once: save() (and even the insert query builder) rebuild the SQL and a change
+   * set on every message, costing several times the insert itself.
+   */
+  private async insertRow(manager: EntityManager, values: unknown[]): Promise<number> {
+    const rows = await manager.query<unknown[]>(this.insertMessageSql().sql, values);
+    return insertedId(rows[0]);
+  }
+
+  /** The message INSERT and the room count UPDATE prepared once on the native SQLite connection. */
+  private sqliteStatements(db: NativeSqlite): {
+    insertMessage: NativeSqliteStatement;
+    countRoomMessage: NativeSqliteStatement;
+  } {
+    if (this.prepared === null || this.prepared.db !== db) {
+      this.prepared = {
+        db,
+        insertMessage: db.prepare(this.insertMessageSql().sql),
+        countRoomMessage: db.prepare(this.countRoomMessageSql()),
+      };
+    }
+    return this.prepared;
   }
 
   private insertMessageSql(): { sql: string; columns: ColumnMetadata[] } {

@@ -10,6 +10,7 @@ import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
 import { ROOM_NAME, type ResolvedRealtimeOptions } from '../realtime.options';
 import { MembershipEntity } from '../storage/entities/membership.entity';
 import { RoomEntity } from '../storage/entities/room.entity';
+import { writeTransaction } from '../storage/write-transaction';
 import type { RoomSummary } from './conversation.types';
 
 function summary(room: RoomSummary): RoomSummary {
@@ -58,13 +59,16 @@ export class RoomsService implements OnApplicationBootstrap {
         room: input.name,
       });
     }
-    const room = await this.rooms.save(
-      this.rooms.create({
-        name: input.name,
-        isPrivate: input.isPrivate === true,
-        createdBy: input.createdBy ?? null,
-        messageCount: 0,
-      }),
+    // save() opens a transaction of its own: queued with the library's other writers on SQLite.
+    const room = await writeTransaction(this.dataSource, (manager) =>
+      manager.getRepository(RoomEntity).save(
+        manager.getRepository(RoomEntity).create({
+          name: input.name,
+          isPrivate: input.isPrivate === true,
+          createdBy: input.createdBy ?? null,
+          messageCount: 0,
+        }),
+      ),
     );
     if (room.isPrivate && input.createdBy) await this.addMember(room.name, input.createdBy);
     return summary(room);

@@ -2,7 +2,12 @@
 // commit, each whole; a failing one rolls back alone and does not stop the queue.
 import type { DataSource, EntityManager } from 'typeorm';
 import { LogEntryEntity } from './entities/log-entry.entity';
-import { writeTransaction } from './write-transaction';
+import {
+  nativeSqlite,
+  sqliteWriteTransaction,
+  writeTransaction,
+  type NativeSqlite,
+} from './write-transaction';
 import { memoryDataSource } from './memory-data-source.helper-spec';
 
 const row = (id: string): LogEntryEntity =>
@@ -61,5 +66,68 @@ describe('writeTransaction (SQLite)', () => {
       (r) => r.id,
     );
     expect(ids).toEqual(['after-a', 'after-b']);
+  });
+
+  describe('synchronous transactions on the native connection', () => {
+    let db: NativeSqlite;
+
+    beforeEach(() => {
+      db = nativeSqlite(dataSource)!;
+    });
+
+    const insertSync = (id: string): void => {
+      db.prepare(
+        "INSERT INTO rt_log_entries (id, app_id, timestamp, level, message, metadata, user_id) VALUES (?, 'app', 1, 'info', ?, NULL, 'u')",
+      ).run(id, id);
+    };
+    const idsInOrder = (): string[] =>
+      (
+        dataSource.driver as unknown as {
+          databaseConnection: { prepare(sql: string): { all(): Array<{ id: string }> } };
+        }
+      ).databaseConnection
+        .prepare('SELECT id FROM rt_log_entries ORDER BY rowid')
+        .all()
+        .map((r) => r.id);
+
+    it('runs at once when nothing is queued, after the queued ones otherwise, in order', async () => {
+      await sqliteWriteTransaction(dataSource, db, () => insertSync('first'));
+      const spanning = writeTransaction(dataSource, (m) => twoInserts(m, 'async'));
+      const sync = sqliteWriteTransaction(dataSource, db, () => insertSync('sync'));
+      const last = writeTransaction(dataSource, (m) => twoInserts(m, 'later'));
+      await Promise.all([spanning, sync, last]);
+      expect(idsInOrder()).toEqual(['first', 'async-a', 'async-b', 'sync', 'later-a', 'later-b']);
+    });
+
+    it('rolls back a synchronous transaction that throws, alone, and the queue goes on', async () => {
+      const failing = sqliteWriteTransaction(dataSource, db, () => {
+        insertSync('doomed');
+        throw new Error('refused');
+      });
+      await expect(failing).rejects.toThrow('refused');
+      const queuedFailing = writeTransaction(dataSource, (m) => twoInserts(m, 'a'));
+      const queued = sqliteWriteTransaction(dataSource, db, () => {
+        insertSync('doomed-too');
+        throw new Error('refused again');
+      });
+      await queuedFailing;
+      await expect(queued).rejects.toThrow('refused again');
+      await sqliteWriteTransaction(dataSource, db, () => insertSync('after'));
+      expect(idsInOrder()).toEqual(['a-a', 'a-b', 'after']);
+    });
+
+    it('refuses to run inside a transaction opened outside the queue instead of joining it', async () => {
+      const runner = dataSource.createQueryRunner();
+      await runner.startTransaction();
+      try {
+        await expect(sqliteWriteTransaction(dataSource, db, () => insertSync('inside'))).rejects.toThrow(
+          'A SQLite transaction outside the write queue is open',
+        );
+      } finally {
+        await runner.rollbackTransaction();
+        await runner.release();
+      }
+      expect(idsInOrder()).toEqual([]);
+    });
   });
 });
