@@ -117,7 +117,11 @@ describe('RealtimeModule', () => {
       expect(booted.options.limits.rateLimit.perMinute).toBe(10);
       expect(booted.options.limits.rateLimit.perHour).toBe(100);
       expect(booted.options.paths).toEqual({ socketIo: '/socket.io', chat: '/ws/chat', logs: '/ws/logs' });
-      expect(booted.options.database).toEqual({ type: 'sqlite', path: ':memory:' });
+      expect(booted.options.database).toEqual({
+        type: 'sqlite',
+        path: ':memory:',
+        checkpointIntervalMs: 1000,
+      });
       expect(booted.options.events.modulesPage).toBe('modules');
       await booted.close();
     });

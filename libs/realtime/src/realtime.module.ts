@@ -19,6 +19,7 @@ import { ConnectionLifecycle } from './core/transport/connection-lifecycle.servi
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ConfigurableModuleClass } from './realtime-module.definition';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
+import { SqliteCheckpointer } from './storage/sqlite-checkpointer.service';
 import { TypeOrmUserDirectory } from './storage/typeorm-user-directory.service';
 import { USER_DIRECTORY } from './storage/user-directory.interface';
 
@@ -46,6 +47,7 @@ const SERVICES = [
     ...SERVICES,
     redisClientsProvider,
     RedisShutdown,
+    SqliteCheckpointer,
     { provide: USER_DIRECTORY, useClass: TypeOrmUserDirectory },
   ],
   exports: [...SERVICES, USER_DIRECTORY],

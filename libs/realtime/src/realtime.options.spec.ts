@@ -56,12 +56,20 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('stores data in an embedded SQLite file', () => {
-      expect(resolved.database).toEqual({ type: 'sqlite', path: 'data/realtime.sqlite' });
+      expect(resolved.database).toEqual({
+        type: 'sqlite',
+        path: 'data/realtime.sqlite',
+        checkpointIntervalMs: 1000,
+      });
     });
 
     it('gives a sqlite database without path the default file', () => {
       const sqlite = resolveRealtimeOptions({ auth: { secret: SECRET }, database: { type: 'sqlite' } });
-      expect(sqlite.database).toEqual({ type: 'sqlite', path: 'data/realtime.sqlite' });
+      expect(sqlite.database).toEqual({
+        type: 'sqlite',
+        path: 'data/realtime.sqlite',
+        checkpointIntervalMs: 1000,
+      });
     });
 
     it('pins HS256 for a secret and maps the default claims', () => {
@@ -119,7 +127,7 @@ describe('resolveRealtimeOptions', () => {
         },
         paths: { chat: '/rooms', logs: '/logs' },
         limits: { rateLimit: { perMinute: 5, perHour: 5 }, maxMessageLength: 10, idleTimeoutMs: 0 },
-        database: { type: 'sqlite', path: ':memory:' },
+        database: { type: 'sqlite', path: ':memory:', checkpointIntervalMs: 250 },
         events: { statsThrottleMs: 0 },
       });
       expect(resolved.auth).toMatchObject({
@@ -132,7 +140,7 @@ describe('resolveRealtimeOptions', () => {
       expect(resolved.limits.rateLimit).toEqual({ perMinute: 5, perHour: 5 });
       expect(resolved.limits.maxMessageLength).toBe(10);
       expect(resolved.limits.idleTimeoutMs).toBe(0);
-      expect(resolved.database).toEqual({ type: 'sqlite', path: ':memory:' });
+      expect(resolved.database).toEqual({ type: 'sqlite', path: ':memory:', checkpointIntervalMs: 250 });
       expect(resolved.events.statsThrottleMs).toBe(0);
     });
 
@@ -336,6 +344,14 @@ describe('resolveRealtimeOptions', () => {
       const error = refusal({ auth: { secret: SECRET }, database });
       expect(error.option).toBe('database.type');
       expect(error.message).toContain('"mysql"');
+    });
+
+    it('refuses a checkpoint interval that is not a positive integer', () => {
+      const error = refusal({
+        auth: { secret: SECRET },
+        database: { type: 'sqlite', path: ':memory:', checkpointIntervalMs: 0 },
+      });
+      expect(error.option).toBe('database.checkpointIntervalMs');
     });
 
     it('refuses a postgres database with a non-postgres URL', () => {

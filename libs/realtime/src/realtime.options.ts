@@ -87,6 +87,11 @@ export type RealtimeDatabaseOptions =
       type: 'sqlite';
       /** File path, or ':memory:'. @default 'data/realtime.sqlite' */
       path?: string;
+      /**
+       * WAL checkpoints run on a worker thread this often, instead of inside a COMMIT on the event
+       * loop. @default 1000
+       */
+      checkpointIntervalMs?: number;
     }
   | {
       type: 'postgres';
@@ -241,7 +246,8 @@ export interface ResolvedRealtimeOptions {
   paths: DeepRequired<RealtimePathOptions>;
   limits: DeepRequired<RealtimeLimitOptions>;
   database:
-    { type: 'sqlite'; path: string } | { type: 'postgres'; url: string; schema: string; poolSize: number };
+    | { type: 'sqlite'; path: string; checkpointIntervalMs: number }
+    | { type: 'postgres'; url: string; schema: string; poolSize: number };
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
   redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
@@ -435,9 +441,16 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
 }
 
 function resolveDatabase(database: RealtimeDatabaseOptions | undefined): ResolvedRealtimeOptions['database'] {
-  if (!database) return { type: 'sqlite', path: 'data/realtime.sqlite' };
+  if (!database) return { type: 'sqlite', path: 'data/realtime.sqlite', checkpointIntervalMs: 1000 };
   if (database.type === 'sqlite') {
-    return { type: 'sqlite', path: nonEmpty('database.path', database.path ?? 'data/realtime.sqlite') };
+    return {
+      type: 'sqlite',
+      path: nonEmpty('database.path', database.path ?? 'data/realtime.sqlite'),
+      checkpointIntervalMs: positiveInt(
+        'database.checkpointIntervalMs',
+        database.checkpointIntervalMs ?? 1000,
+      ),
+    };
   }
   if (database.type === 'postgres') {
     const url = nonEmpty('database.url', database.url);

@@ -1,0 +1,123 @@
+// SqliteCheckpointer on a real SQLite file: automatic checkpoints off on the library's connection,
+// the WAL copied into the database by the worker, automatic checkpoints back when the worker fails,
+// and a clean close.
+import { existsSync, mkdtempSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { DataSource } from 'typeorm';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { LogEntryEntity } from './entities/log-entry.entity';
+import { REALTIME_MIGRATIONS } from './migrations';
+import { REALTIME_ENTITIES } from './realtime-typeorm.options';
+import {
+  DEFAULT_WAL_AUTOCHECKPOINT,
+  SqliteCheckpointer,
+  type CheckpointResult,
+} from './sqlite-checkpointer.service';
+import { nativeSqlite, type NativeSqlite } from './write-transaction';
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('SqliteCheckpointer', () => {
+  let dir: string;
+  let file: string;
+  let dataSource: DataSource;
+  let db: NativeSqlite;
+
+  const optionsFor = (path: string): ResolvedRealtimeOptions =>
+    ({ database: { type: 'sqlite', path, checkpointIntervalMs: 50 } }) as Pick<
+      ResolvedRealtimeOptions,
+      'database'
+    > as ResolvedRealtimeOptions;
+
+  const autocheckpoint = (): unknown => db.pragma('wal_autocheckpoint', { simple: true });
+
+  async function writeEntries(count: number, prefix: string): Promise<void> {
+    const rows = Array.from({ length: count }, (_, i) =>
+      Object.assign(new LogEntryEntity(), {
+        id: `${prefix}-${i}`,
+        appId: 'app',
+        timestamp: i,
+        level: 'info',
+        message: 'm'.repeat(1000),
+        metadata: null,
+        userId: 'u',
+      }),
+    );
+    for (const row of rows) await dataSource.getRepository(LogEntryEntity).insert(row);
+  }
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rt-checkpoint-'));
+    file = join(dir, 'realtime.sqlite');
+    dataSource = await new DataSource({
+      type: 'better-sqlite3',
+      database: file,
+      entities: REALTIME_ENTITIES,
+      migrations: REALTIME_MIGRATIONS,
+      migrationsRun: true,
+      prepareDatabase: (database: { pragma(source: string): unknown }) => {
+        database.pragma('journal_mode = WAL');
+        database.pragma('synchronous = NORMAL');
+      },
+    }).initialize();
+    db = nativeSqlite(dataSource)!;
+  });
+
+  afterEach(async () => {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('turns automatic checkpoints off and copies the WAL into the database from its worker', async () => {
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+    checkpointer.onApplicationBootstrap();
+    try {
+      expect(checkpointer.running).toBe(true);
+      expect(autocheckpoint()).toBe(0);
+      const sizeBefore = statSync(file).size;
+      await writeEntries(300, 'a');
+      // 300 one-kilobyte rows: far more WAL frames than the database file held before.
+      let result: CheckpointResult;
+      do result = await checkpointer.nextCheckpoint();
+      while (result.busy !== 0 || result.log === 0 || result.checkpointed < result.log);
+      expect(statSync(file).size).toBeGreaterThan(sizeBefore + 200 * 1024);
+      expect(await dataSource.getRepository(LogEntryEntity).count()).toBe(300);
+    } finally {
+      await checkpointer.onModuleDestroy();
+    }
+  });
+
+  it('stops its worker on shutdown: the database then closes and removes its WAL file', async () => {
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+    checkpointer.onApplicationBootstrap();
+    await writeEntries(20, 'b');
+    await checkpointer.nextCheckpoint();
+    await checkpointer.onModuleDestroy();
+    expect(checkpointer.running).toBe(false);
+    await dataSource.destroy();
+    // SQLite removes the WAL when its last connection closes: the worker's is closed too.
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('turns automatic checkpoints back on when the worker fails', async () => {
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+    checkpointer.start({ modulePath: join(dir, 'no-such-driver.js'), file, intervalMs: 50 });
+    await until(() => !checkpointer.running);
+    expect(autocheckpoint()).toBe(DEFAULT_WAL_AUTOCHECKPOINT);
+    await writeEntries(5, 'c');
+    expect(await dataSource.getRepository(LogEntryEntity).count()).toBe(5);
+  });
+
+  it('runs no worker for an in-memory database', () => {
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(':memory:'));
+    checkpointer.onApplicationBootstrap();
+    expect(checkpointer.running).toBe(false);
+  });
+});
