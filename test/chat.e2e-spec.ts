@@ -10,6 +10,8 @@ import {
   type UserStatusPayload,
   type UserTypingPayload,
 } from 'nest-realtime';
+// Internal: the spec checks that no packet is encoded for a room no Socket.IO client is in.
+import { SocketIoServerRef } from 'nest-realtime/core/transport/socket-io-server.ref';
 import { ChatClient } from './fixtures/seed-chat-client';
 import { connectIo, nextEvent, recordEvents } from './support/clients';
 import { startSample, type RunningSample } from './support/sample-app';
@@ -339,6 +341,63 @@ describe('Socket.IO chat (seed 001)', () => {
     await after;
     expect(j.recovered).toBe(true);
     expect(received).toEqual(['before drop', 'missed 1', 'missed 2', 'after reconnect']);
+  });
+
+  /** Posts as the raw ws gateway does: through MessagesService, with no Socket.IO sender in the room. */
+  function postServerSide(sender: { id: string; username: string }, room: string, content: string) {
+    return sample.app.get(MessagesService).postToRoom(
+      {
+        userId: sender.id,
+        username: sender.username,
+        roles: [],
+        isAdmin: false,
+        appId: null,
+        page: null,
+        expiresAt: null,
+      },
+      room,
+      { content },
+    );
+  }
+
+  it('replays a message to the lone socket of a room that dropped, when it recovers', async () => {
+    const [lea, poster] = [await user('lea'), await user('poster')];
+    const l = await open(lea.token, { reconnection: true, reconnectionDelay: 50, reconnectionDelayMax: 100 });
+    await l.timeout(5000).emitWithAck('join', { roomId: 'lobby-b' });
+    const received: string[] = [];
+    l.on('message', (m: ChatMessage) => received.push(m.message));
+    // Recovery resumes from the offset of the last broadcast the client received.
+    const before = messageWith(l, 'before');
+    await postServerSide(poster, 'lobby-b', 'before');
+    await before;
+    const reconnected = new Promise<void>((resolve) => l.once('connect', () => resolve()));
+    l.io.engine.close(); // the room has no socket left on the server while the message is posted
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await postServerSide(poster, 'lobby-b', 'while away');
+    await reconnected;
+    expect(l.recovered).toBe(true);
+    const after = messageWith(l, 'back');
+    await postServerSide(poster, 'lobby-b', 'back');
+    await after;
+    expect(received).toEqual(['before', 'while away', 'back']);
+  });
+
+  it('emits no Socket.IO packet for a room message when no Socket.IO client is or was in the room', async () => {
+    const server = sample.app.get(SocketIoServerRef).get()!;
+    const poster = await user('rawposter');
+    const to = jest.spyOn(server, 'to');
+    try {
+      await postServerSide(poster, '123', 'nobody listens here over Socket.IO');
+      expect(to).not.toHaveBeenCalledWith('rt:room:123');
+      const listener = await open((await user('late')).token);
+      await listener.timeout(5000).emitWithAck('join', { roomId: '123' });
+      const heard = messageWith(listener, 'now someone does');
+      await postServerSide(poster, '123', 'now someone does');
+      await heard;
+      expect(to).toHaveBeenCalledWith('rt:room:123');
+    } finally {
+      to.mockRestore();
+    }
   });
 
   it("works with the seed's ChatClient class as written", async () => {

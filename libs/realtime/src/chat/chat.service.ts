@@ -2,6 +2,7 @@
 // delivery of every stored room message to the room's Socket.IO sockets (whatever transport sent it).
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
+import type { Server } from 'socket.io';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
@@ -21,6 +22,9 @@ export function chatRoom(name: string): string {
 @Injectable()
 export class ChatService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private subscription: Subscription | null = null;
+  /** Chat rooms whose last local socket left, and when (connection state recovery may still want them). */
+  private readonly emptiedAt = new Map<string, number>();
+  private watched: Server | null = null;
 
   constructor(
     private readonly messages: MessagesService,
@@ -35,12 +39,44 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    const server = this.serverRef.get();
+    if (server !== null) this.watch(server);
     // Messages stored on this node only: with Redis, Socket.IO's adapter carries the emission to
     // the sockets of every node. One emission per message; Socket.IO encodes the packet once.
     this.subscription = this.bus.localEvents$.subscribe((event) => {
       if (event.kind !== 'room') return;
-      this.serverRef.get()?.to(chatRoom(event.room)).emit('message', toChatMessage(event.message));
+      const server = this.serverRef.get();
+      const room = chatRoom(event.room);
+      if (server === null || !this.mayReach(server, room)) return;
+      server.to(room).emit('message', toChatMessage(event.message));
     });
+  }
+
+  /**
+   * Whether an emission to a chat room can reach a socket: one of this node's sockets is in it, a
+   * socket left it within the recovery window (a recovering session replays it), or with Redis a
+   * socket of another node may be in it. Otherwise a message from the raw ws transport to a room
+   * no Socket.IO client is in costs no packet.
+   */
+  private mayReach(server: Server, room: string): boolean {
+    if (this.options.redis !== null) return true;
+    const adapter = server.of('/').adapter;
+    if (this.watched !== server) this.watch(server);
+    if (adapter.rooms.has(room)) return true;
+    const emptiedAt = this.emptiedAt.get(room);
+    if (emptiedAt === undefined) return false;
+    if (Date.now() - emptiedAt <= this.options.chat.recoveryWindowMs) return true;
+    this.emptiedAt.delete(room);
+    return false;
+  }
+
+  private watch(server: Server): void {
+    this.watched = server;
+    const adapter = server.of('/').adapter;
+    adapter.on('delete-room', (room: string) => {
+      if (room.startsWith(ROOM_PREFIX.room)) this.emptiedAt.set(room, Date.now());
+    });
+    adapter.on('create-room', (room: string) => this.emptiedAt.delete(room));
   }
 
   beforeApplicationShutdown(): void {
