@@ -91,8 +91,11 @@ export class TestWs {
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
-    socket.on('message', (raw) => {
-      const frame = JSON.parse((raw as Buffer).toString('utf8')) as WsFrame;
+    socket.on('message', (raw, isBinary) => {
+      // The protocol is JSON text frames: a binary frame never matches what a spec awaits.
+      const frame = isBinary
+        ? { type: 'binary_frame' }
+        : (JSON.parse((raw as Buffer).toString('utf8')) as WsFrame);
       const waiter = this.waiters.find((w) => w.test(frame));
       if (waiter) {
         this.waiters = this.waiters.filter((w) => w !== waiter);

@@ -20,7 +20,11 @@ export function recordingConnection(url = '/ws/chat?token=t', maxBufferedBytes =
   const socket = {
     readyState: 1,
     bufferedAmount: 0,
-    send: (text: string) => sent.push(text),
+    // A Buffer must go out as a text frame: the protocol's frames are JSON text.
+    send: (data: string | Buffer, options?: { binary?: boolean }) => {
+      if (typeof data !== 'string' && options?.binary !== false) throw new Error('sent as a binary frame');
+      sent.push(data.toString());
+    },
     close: (code: number, reason: string) => {
       closes.push({ code, reason });
       socket.readyState = 2;

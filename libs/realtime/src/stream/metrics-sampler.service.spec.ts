@@ -22,7 +22,9 @@ describe('MetricsSampler', () => {
   let sampler: MetricsSampler;
   let counters: TransportCounters;
   const sent: string[][] = [[], []];
-  const clients = sent.map((frames) => ({ sendSerialized: (text: string) => frames.push(text) > 0 }));
+  const clients = sent.map((frames) => ({
+    sendEncoded: (frame: Buffer) => frames.push(frame.toString('utf8')) > 0,
+  }));
   const sessions = {
     authenticatedConnections: () => clients.values() as unknown as IterableIterator<RawWsConnection>,
   };

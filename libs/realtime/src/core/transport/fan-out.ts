@@ -1,13 +1,15 @@
-// Fan-out in one place: a frame serialised once is written to N raw ws connections; slow consumers
-// are closed by RawWsConnection rather than buffered without bound.
+// Fan-out in one place: a frame serialised and UTF-8 encoded once is written to N raw ws connections;
+// slow consumers are closed by RawWsConnection rather than buffered without bound.
 import type { RawWsConnection } from './raw-ws-connection';
 
 /** Writes one serialised frame to every open connection; returns how many accepted it. */
 export function fanOut(connections: Iterable<RawWsConnection>, serialized: string): number {
-  const bytes = Buffer.byteLength(serialized);
+  // One Buffer for every recipient: ws writes a Buffer as it is, where a string is measured and
+  // encoded again for each socket.
+  const encoded = Buffer.from(serialized);
   let delivered = 0;
   for (const connection of connections) {
-    if (connection.sendSerialized(serialized, bytes)) delivered += 1;
+    if (connection.sendEncoded(encoded)) delivered += 1;
   }
   return delivered;
 }

@@ -8,6 +8,9 @@ import type { RealtimeError } from '../errors/realtime-error';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import type { FrameCodec } from './frame-codec';
 
+/** ws send options of a Buffer that holds a text frame's UTF-8. */
+const TEXT_FRAME = { binary: false } as const;
+
 export class RawWsConnection {
   readonly id = randomUUID();
   /** Null until authenticated (endpoints with deferred authentication). */
@@ -41,19 +44,32 @@ export class RawWsConnection {
     return this.sendSerialized(this.codec.encode(type, body));
   }
 
+  /** Sends an already serialised frame. */
+  sendSerialized(text: string): boolean {
+    if (!this.mayWrite()) return false;
+    this.socket.send(text);
+    this.counters.sent(Buffer.byteLength(text));
+    return true;
+  }
+
   /**
-   * Sends an already serialised frame (a broadcast serialises once and calls this per recipient,
-   * passing the byte length it measured once). A client whose unsent backlog passed the bound is
-   * closed instead of growing server memory.
+   * Sends a serialised frame already encoded as UTF-8, as a text frame (a broadcast encodes once and
+   * calls this per recipient; ws writes the Buffer without copying it).
    */
-  sendSerialized(text: string, byteLength = Buffer.byteLength(text)): boolean {
+  sendEncoded(frame: Buffer): boolean {
+    if (!this.mayWrite()) return false;
+    this.socket.send(frame, TEXT_FRAME);
+    this.counters.sent(frame.length);
+    return true;
+  }
+
+  /** Open, and its unsent backlog within the bound; a client past the bound is closed. */
+  private mayWrite(): boolean {
     if (this.socket.readyState !== WebSocket.OPEN) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.close(RealtimeCloseCode.SLOW_CONSUMER, 'Slow consumer: send buffer full');
       return false;
     }
-    this.socket.send(text);
-    this.counters.sent(byteLength);
     return true;
   }
 
