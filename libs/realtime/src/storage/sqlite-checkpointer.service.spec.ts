@@ -16,14 +16,6 @@ import {
 } from './sqlite-checkpointer.service';
 import { nativeSqlite, type NativeSqlite } from './write-transaction';
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('SqliteCheckpointer', () => {
   let dir: string;
   let file: string;
@@ -77,7 +69,7 @@ describe('SqliteCheckpointer', () => {
 
   it('turns automatic checkpoints off and copies the WAL into the database from its worker', async () => {
     const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
-    checkpointer.onApplicationBootstrap();
+    await checkpointer.onApplicationBootstrap();
     try {
       expect(checkpointer.running).toBe(true);
       expect(autocheckpoint()).toBe(0);
@@ -96,7 +88,7 @@ describe('SqliteCheckpointer', () => {
 
   it('stops its worker on shutdown: the database then closes and removes its WAL file', async () => {
     const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
-    checkpointer.onApplicationBootstrap();
+    await checkpointer.onApplicationBootstrap();
     await writeEntries(20, 'b');
     await checkpointer.nextCheckpoint();
     await checkpointer.onModuleDestroy();
@@ -108,16 +100,17 @@ describe('SqliteCheckpointer', () => {
 
   it('turns automatic checkpoints back on when the worker fails', async () => {
     const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
-    checkpointer.start({ modulePath: join(dir, 'no-such-driver.js'), file, intervalMs: 50 });
-    await until(() => !checkpointer.running);
+    // Boot waits for the worker: it resolves once the worker failed and the fallback is in place.
+    await checkpointer.start({ modulePath: join(dir, 'no-such-driver.js'), file, intervalMs: 50 });
+    expect(checkpointer.running).toBe(false);
     expect(autocheckpoint()).toBe(DEFAULT_WAL_AUTOCHECKPOINT);
     await writeEntries(5, 'c');
     expect(await dataSource.getRepository(LogEntryEntity).count()).toBe(5);
   });
 
-  it('runs no worker for an in-memory database', () => {
+  it('runs no worker for an in-memory database', async () => {
     const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(':memory:'));
-    checkpointer.onApplicationBootstrap();
+    await checkpointer.onApplicationBootstrap();
     expect(checkpointer.running).toBe(false);
   });
 });

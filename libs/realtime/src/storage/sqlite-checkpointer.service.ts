@@ -38,7 +38,11 @@ export interface CheckpointWorkerSettings {
   intervalMs: number;
 }
 
-type WorkerMessage = { kind: 'checkpoint'; result: CheckpointResult } | { kind: 'error'; message: string };
+type WorkerMessage =
+  { kind: 'ready' } | { kind: 'checkpoint'; result: CheckpointResult } | { kind: 'error'; message: string };
+
+/** Boot waits this long at most for the worker's connection. */
+const WORKER_START_TIMEOUT_MS = 5000;
 
 // Plain JavaScript run by the worker (eval), so that it needs no build step or loader.
 const WORKER_SOURCE = `
@@ -46,6 +50,7 @@ const { parentPort, workerData } = require('worker_threads');
 const Database = require(workerData.modulePath);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+parentPort.postMessage({ kind: 'ready' });
 let stopped = false;
 const tick = () => {
   if (stopped) return;
@@ -81,10 +86,11 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
-  onApplicationBootstrap(): void {
+  /** Boot completes with the worker's connection open (or with SQLite's own checkpoints back on). */
+  async onApplicationBootstrap(): Promise<void> {
     const { database } = this.options;
     if (database.type !== 'sqlite' || database.path === ':memory:') return;
-    this.start({
+    await this.start({
       modulePath: require.resolve('better-sqlite3'),
       file: database.path,
       intervalMs: database.checkpointIntervalMs,
@@ -112,22 +118,37 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     });
   }
 
-  /** Starts the worker (public for specs, which give it a broken driver path). */
-  start(settings: CheckpointWorkerSettings): void {
+  /**
+   * Starts the worker (public for specs, which give it a broken driver path); resolves once its
+   * connection is open, or once it failed and SQLite's own checkpoints are back on.
+   */
+  start(settings: CheckpointWorkerSettings): Promise<void> {
     const db = nativeSqlite(this.dataSource);
-    if (db === null || this.worker !== null) return;
+    if (db === null || this.worker !== null) return Promise.resolve();
     this.db = db;
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: settings });
+      // execArgv: [] so that the worker does not load the host's preloads (e.g. ts-node's compiler,
+      // tens of megabytes) for a few lines of plain JavaScript.
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: settings, execArgv: [] });
     } catch (error) {
       this.fallBack(`the checkpoint worker did not start: ${(error as Error).message}`);
-      return;
+      return Promise.resolve();
     }
     db.pragma('wal_autocheckpoint = 0');
     this.worker = worker;
     worker.unref();
+    let started: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => {
+      started = resolve;
+      const timer = setTimeout(resolve, WORKER_START_TIMEOUT_MS);
+      timer.unref();
+    });
     worker.on('message', (message: WorkerMessage) => {
+      if (message.kind === 'ready') {
+        started();
+        return;
+      }
       if (message.kind === 'error') {
         this.logger.warn(`WAL checkpoint failed: ${message.message}`);
         return;
@@ -135,10 +156,15 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
       this.last = message.result;
       for (const listener of [...this.listeners]) listener(message.result);
     });
-    worker.on('error', (error) => this.fallBack(`the checkpoint worker failed: ${error.message}`));
+    worker.on('error', (error) => {
+      this.fallBack(`the checkpoint worker failed: ${error.message}`);
+      started();
+    });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.fallBack(`the checkpoint worker exited with code ${code}`);
+      started();
     });
+    return ready;
   }
 
   async onModuleDestroy(): Promise<void> {
