@@ -71,7 +71,7 @@ export class RoomsSessionService {
 
   /** A connection opened (authenticated at the handshake). */
   open(connection: RawWsConnection, identity: RealtimeIdentity): void {
-    this.members.connect(connection, identity, wantsOutboundBatches(connection.request.url));
+    this.members.connect(connection, identity, wantsOutboundBatches(connection.request?.url));
   }
 
   /**

@@ -50,9 +50,10 @@ export class StreamSessions implements BeforeApplicationShutdown {
 
   /** A new connection: `connect`, then authentication by the URL's token or a deadline for an `auth` frame. */
   open(connection: RawWsConnection): void {
-    const query = parseQuery(connection.request.url);
+    // The upgrade request is there during handleConnection, which calls this.
+    const query = parseQuery(connection.request?.url);
     connection.send(StreamOutbound.CONNECT, { appId: query.appId, userId: query.userId });
-    const token = extractToken({ query, headers: connection.request.headers });
+    const token = extractToken({ query, headers: connection.request?.headers ?? {} });
     if (token !== undefined) {
       this.authenticate(connection, token);
       return;

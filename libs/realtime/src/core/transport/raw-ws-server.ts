@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
-import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
+import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from 'ws';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
 import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
@@ -65,40 +65,63 @@ export class RawWsServer extends EventEmitter {
     } catch (error) {
       refusal = toRealtimeError(error);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new RawWsConnection(
-        ws,
-        request,
-        this.gateway.codec,
-        this.settings.maxBufferedBytes,
-        this.lifecycle.counters,
-        this.gateway.batchType,
-      );
-      // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009 itself); 'close'
-      // cleans up. Without a listener the error would crash the process.
-      ws.on('error', (error: Error) => this.logger.debug(`ws ${this.path}: ${error.message}`));
-      if (refusal) {
-        connection.sendError(refusal);
-        connection.close(closeCodeFor(refusal), refusal.message);
-        return;
-      }
-      this.connections.add(connection);
-      if (!identity) {
-        this.pending.add(connection);
-        this.lifecycle.holdPending();
-      }
-      ws.on('pong', () => {
-        connection.missedPongs = 0;
-      });
-      ws.once('close', () => {
-        this.connections.delete(connection);
-        if (this.pending.delete(connection)) this.lifecycle.releasePending();
-        this.lifecycle.release(connection.id);
-      });
-      if (identity) this.authenticated(connection, identity);
-      this.emit('connection', connection, request);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, identity, refusal));
+  }
+
+  /**
+   * Sets up an upgraded connection. The listeners are made here and in `watch`, never in a scope
+   * that holds the upgrade request: a closure would keep the request (headers, URL with its token,
+   * stream state: about 1.4 KB) for the life of the connection.
+   */
+  private accept(
+    ws: WebSocket,
+    request: IncomingMessage,
+    identity: RealtimeIdentity | null,
+    refusal: RealtimeError | null,
+  ): void {
+    const connection = new RawWsConnection(
+      ws,
+      request,
+      this.gateway.codec,
+      this.settings.maxBufferedBytes,
+      this.lifecycle.counters,
+      this.gateway.batchType,
+    );
+    this.watch(connection);
+    if (refusal) {
+      connection.releaseRequest();
+      connection.sendError(refusal);
+      connection.close(closeCodeFor(refusal), refusal.message);
+      return;
+    }
+    this.connections.add(connection);
+    if (!identity) {
+      this.pending.add(connection);
+      this.lifecycle.holdPending();
+    }
+    if (identity) this.authenticated(connection, identity);
+    this.emit('connection', connection, request);
+    connection.releaseRequest();
+  }
+
+  private watch(connection: RawWsConnection): void {
+    const ws = connection.socket;
+    // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009 itself); 'close'
+    // cleans up. Without a listener the error would crash the process.
+    ws.on('error', this.onSocketError);
+    ws.on('pong', () => {
+      connection.missedPongs = 0;
+    });
+    ws.once('close', () => {
+      this.connections.delete(connection);
+      if (this.pending.delete(connection)) this.lifecycle.releasePending();
+      this.lifecycle.release(connection.id);
     });
   }
+
+  private readonly onSocketError = (error: Error): void => {
+    this.logger.debug(`ws ${this.path}: ${error.message}`);
+  };
 
   /**
    * Attaches an identity to a connection (at the upgrade, or later for deferred authentication)
