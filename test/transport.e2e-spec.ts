@@ -20,6 +20,9 @@ import {
   type RealtimeIdentity,
   type RealtimeModuleOptions,
 } from 'nest-realtime';
+import { io } from 'socket.io-client';
+// Internal: the spec reads the server-side socket's handshake.
+import { SocketIoServerRef } from 'nest-realtime/core/transport/socket-io-server.ref';
 import { connectIo, ioRefusal, signToken, TestWs, waitUntil } from './support/clients';
 import { TEST_SECRET } from './support/sample-app';
 
@@ -228,6 +231,31 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     await waitUntil(() => registry.size === 0);
   });
 
+  it('frees the slot of Socket.IO clients whose transport closes during the handshake, and keeps no token', async () => {
+    const registry = app.get(ConnectionRegistry);
+    // Each client closes its transport as soon as it opened: some CONNECT packets pass the
+    // middleware (slot taken) and the socket never completes; others connect and disconnect.
+    const closing = Array.from({ length: 20 }, (_, i) => {
+      const client = io(`http://127.0.0.1:${port}`, {
+        transports: ['websocket'],
+        auth: { token: token(String(300 + i)) },
+        reconnection: false,
+      });
+      client.io.once('open', () => client.io.engine.close());
+      return new Promise<void>((resolve) => client.io.once('close', () => resolve()));
+    });
+    await Promise.all(closing);
+    await waitUntil(() => registry.size === 0);
+
+    const socket = await connectIo(`http://127.0.0.1:${port}`, { token: token('17') });
+    await socket.timeout(5000).emitWithAck('rt_sync', {});
+    const server = app.get(SocketIoServerRef).get()!;
+    const [serverSocket] = [...server.of('/').sockets.values()];
+    expect(serverSocket?.handshake.auth).not.toHaveProperty('token');
+    socket.close();
+    await waitUntil(() => registry.size === 0);
+  });
+
   it('counts the bytes, messages and errors that cross both transports', async () => {
     const counters = app.get(TransportCounters);
     const before = counters.snapshot();
@@ -278,6 +306,37 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
       details: {},
     });
     expect((await client.closedWithin()).code).toBe(4401);
+  });
+});
+
+describe('RealtimeAdapter: a Socket.IO transport that closes before its connection completes', () => {
+  it('frees the slot taken by the authentication middleware', async () => {
+    const { app, port } = await startApp();
+    try {
+      const registry = app.get(ConnectionRegistry);
+      // A host middleware after the library's one holds the connection open long enough for the
+      // client to close its transport: Socket.IO then drops the socket, which never disconnects.
+      const server = app.get(SocketIoServerRef).get()!;
+      let passed = 0;
+      server.use((_socket, next) => {
+        passed += 1;
+        setTimeout(next, 200);
+      });
+      const client = io(`http://127.0.0.1:${port}`, {
+        transports: ['websocket'],
+        auth: { token: token('400') },
+        reconnection: false,
+      });
+      await waitUntil(() => passed === 1);
+      expect(registry.size).toBe(1);
+      client.io.engine.close();
+      await waitUntil(() => registry.size === 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(registry.size).toBe(0);
+      expect(client.connected).toBe(false);
+    } finally {
+      await app.close();
+    }
   });
 });
 

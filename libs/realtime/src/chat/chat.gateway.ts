@@ -1,7 +1,7 @@
 // Seed 001 over Socket.IO: `message` and `typing` in; `message`, `userTyping`, `userStatus`, `error`
 // out. Additions: `join` / `leave` a room explicitly, `onlineUsers` (ack). Every socket is in the
 // lobby room; sending a message with `context.roomId` also joins that room.
-import { UseFilters, UsePipes } from '@nestjs/common';
+import { UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,6 +17,7 @@ import { RealtimeError } from '../core/errors/realtime-error';
 import { RealtimeIoExceptionFilter } from '../core/filters/realtime-io-exception.filter';
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
+import { ChatActivityInterceptor } from './chat-activity.interceptor';
 import { ChatIdleService } from './chat-idle.service';
 import { ChatService, chatRoom } from './chat.service';
 import { ChatJoinDto } from './dto/chat-join.dto';
@@ -24,12 +25,11 @@ import { ChatMessageDto } from './dto/chat-message.dto';
 import { PresenceService } from './presence.service';
 import { TypingService } from './typing.service';
 
-/** Client events of the chat: a socket that sent one of them is subject to the idle timeout. */
-const CHAT_EVENTS = new Set(['message', 'typing', 'join', 'leave', 'onlineUsers']);
-
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
+// A socket that sent a chat event is subject to the idle timeout.
+@UseInterceptors(ChatActivityInterceptor)
 export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly chat: ChatService,
@@ -39,10 +39,6 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   ) {}
 
   async handleConnection(socket: Socket): Promise<void> {
-    socket.use(([event], next) => {
-      if (CHAT_EVENTS.has(String(event))) this.idle.touch(socket);
-      next();
-    });
     await socket.join(chatRoom(this.chat.lobbyRoom));
   }
 

@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage, Server as HttpServer } from 'http';
-import type { Observable } from 'rxjs';
+import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { Duplex } from 'stream';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
@@ -64,12 +64,44 @@ function packetBytes(data: unknown): number {
   return 0;
 }
 
+const NO_AUTH: Record<string, unknown> = Object.freeze({});
+
+function withoutToken(auth: Record<string, unknown>): Record<string, unknown> {
+  if (!('token' in auth)) return auth;
+  const rest = { ...auth };
+  delete rest.token;
+  return Object.keys(rest).length === 0 ? NO_AUTH : rest;
+}
+
 /** The rooms every socket joins at connection, derived from its identity. */
 export function identityRooms(identity: RealtimeIdentity): string[] {
   const rooms = [ROOM_PREFIX.user + identity.userId];
   if (identity.page) rooms.push(ROOM_PREFIX.page + identity.page);
   if (identity.isAdmin) rooms.push(ROOM_PREFIX.admins);
   return rooms;
+}
+
+type HandlerCallback = MessageMappingProperties['callback'];
+
+/** Per-socket state of the Socket.IO binding, kept on the socket object itself (not `socket.data`,
+ * which connection state recovery copies to the next socket). */
+const HANDLERS = Symbol('realtime.handlers');
+const DISCONNECT_HOOKS = Symbol('realtime.disconnectHooks');
+
+interface BoundSocket extends Socket {
+  /** Nest's callbacks bound to this socket, by event. */
+  [HANDLERS]?: Record<string, HandlerCallback>;
+  /** Nest's disconnect hooks of a socket of the realtime server (null: none yet). */
+  [DISCONNECT_HOOKS]?: null | (() => void) | Array<() => void>;
+}
+
+/** What Nest's own transform does with a handler's result: a value, a promise or an observable. */
+function toObservable(result: unknown): Observable<unknown> {
+  return from(Promise.resolve(result)).pipe(
+    mergeMap((value: unknown) =>
+      isObservable(value) ? value : value instanceof Promise ? from(value) : of(value),
+    ),
+  );
 }
 
 export class RealtimeAdapter extends IoAdapter {
@@ -128,7 +160,16 @@ export class RealtimeAdapter extends IoAdapter {
       client.socket.once('close', callback);
       return;
     }
-    super.bindClientDisconnect(client as Socket, callback);
+    const socket = client as BoundSocket;
+    const hooks = socket[DISCONNECT_HOOKS];
+    if (hooks === undefined) {
+      // A socket of a host's own Socket.IO server.
+      super.bindClientDisconnect(socket, callback);
+      return;
+    }
+    // Called by the realtime server's one shared 'disconnect' listener (no listener per gateway).
+    socket[DISCONNECT_HOOKS] =
+      hooks === null ? callback : Array.isArray(hooks) ? [...hooks, callback] : [hooks, callback];
   }
 
   override bindMessageHandlers(
@@ -140,35 +181,79 @@ export class RealtimeAdapter extends IoAdapter {
       this.bindRawWsHandlers(client, handlers, transform);
       return;
     }
-    this.bindSocketIoHandlers(client as Socket, handlers, transform);
+    this.bindSocketIoHandlers(client as BoundSocket, handlers);
   }
 
   /**
-   * One plain listener per handler on the socket, where IoAdapter builds an RxJS chain per handler
+   * One shared listener per event for every socket, where IoAdapter builds an RxJS chain per handler
    * per socket (fromEvent, mergeMap, takeUntil and a shared disconnect stream): kilobytes held by
-   * every idle connection. Same behaviour: the handler's result (value, promise or observable) is
-   * emitted when it names an event, else given to the ack unless the handler acknowledges itself.
+   * every idle connection. The socket keeps only Nest's bound callbacks, by event. Same behaviour:
+   * the handler's result (value, promise or observable) is emitted when it names an event, else
+   * given to the ack unless the handler acknowledges itself. Nest's per-socket transform is not kept:
+   * `toObservable` does the same.
    */
-  private bindSocketIoHandlers(
-    socket: Socket,
-    handlers: MessageMappingProperties[],
-    transform: Transform,
-  ): void {
+  private bindSocketIoHandlers(socket: BoundSocket, handlers: MessageMappingProperties[]): void {
+    const table = (socket[HANDLERS] ??= {});
     for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(String(message), (...args: unknown[]) => {
-        const payload: { data?: unknown; ack?: unknown } = this.mapPayload(args.length > 1 ? args : args[0]);
-        const { data, ack } = payload;
-        transform(callback(data, ack)).subscribe((response) => {
-          if (response === null || response === undefined) return;
-          const named = response as { event?: string; data?: unknown };
-          if (typeof named === 'object' && named.event) {
-            socket.emit(named.event, named.data);
-            return;
-          }
-          if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
-        });
-      });
+      const event = String(message);
+      if (table[event] !== undefined) {
+        // Two gateways handle the same event on this socket: the second gets a listener of its own.
+        socket.on(event, (...args: unknown[]) =>
+          this.handleSocketEvent(socket, callback, isAckHandledManually, args),
+        );
+        continue;
+      }
+      table[event] = callback;
+      socket.on(event, this.sharedListener(event, isAckHandledManually));
     }
+  }
+
+  private readonly sharedListeners = new Map<string, (this: BoundSocket, ...args: unknown[]) => void>();
+
+  private sharedListener(
+    event: string,
+    isAckHandledManually: boolean,
+  ): (this: BoundSocket, ...args: unknown[]) => void {
+    const key = `${isAckHandledManually ? 'manual' : 'auto'}:${event}`;
+    let listener = this.sharedListeners.get(key);
+    if (listener === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener's `this` is the socket
+      const adapter = this;
+      listener = function (this: BoundSocket, ...args: unknown[]): void {
+        const callback = this[HANDLERS]?.[event];
+        if (callback !== undefined) adapter.handleSocketEvent(this, callback, isAckHandledManually, args);
+      };
+      this.sharedListeners.set(key, listener);
+    }
+    return listener;
+  }
+
+  private handleSocketEvent(
+    socket: Socket,
+    callback: HandlerCallback,
+    isAckHandledManually: boolean | undefined,
+    args: unknown[],
+  ): void {
+    const identity = (socket.data as Partial<RealtimeSocketData>).identity;
+    if (identity !== undefined) {
+      // A socket of the realtime server: counted, and closed once its token expired.
+      this.getLifecycle().counters.messagesReceived += 1;
+      if (isExpired(identity)) {
+        expireSocket(socket);
+        return;
+      }
+    }
+    const payload: { data?: unknown; ack?: unknown } = this.mapPayload(args.length > 1 ? args : args[0]);
+    const { data, ack } = payload;
+    toObservable(callback(data, ack)).subscribe((response) => {
+      if (response === null || response === undefined) return;
+      const named = response as { event?: string; data?: unknown };
+      if (typeof named === 'object' && named.event) {
+        socket.emit(named.event, named.data);
+        return;
+      }
+      if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+    });
   }
 
   override async close(server: unknown): Promise<void> {
@@ -255,6 +340,14 @@ export class RealtimeAdapter extends IoAdapter {
     };
     this.ioPaths.add(paths.socketIo);
     const server = super.create(port, ioOptions as IoCreateOptions);
+    /** Sockets past the middleware whose connection has not completed, with their early release. */
+    const connecting = new WeakMap<Socket, () => void>();
+    function onRealtimeDisconnect(this: BoundSocket): void {
+      lifecycle.release(this.id);
+      const hooks = this[DISCONNECT_HOOKS];
+      if (typeof hooks === 'function') hooks();
+      else if (Array.isArray(hooks)) for (const hook of hooks) hook();
+    }
     server.use((socket, next) => {
       try {
         // A recovered session id that is connected already is being replayed: refuse it.
@@ -268,13 +361,18 @@ export class RealtimeAdapter extends IoAdapter {
         });
         lifecycle.checkCapacity(identity);
         (socket.data as RealtimeSocketData).identity = identity;
+        // The verified token is not kept for the life of the socket (the identity holds what it said).
+        socket.handshake.auth = withoutToken(socket.handshake.auth);
         // The slot is taken here, not at 'connection' (one tick later): several CONNECT packets in
-        // one batch cannot all pass the limit. Released on disconnect, or when the transport closes
-        // before the connection completes.
+        // one batch cannot all pass the limit.
         lifecycle.register(socket.id, 'socket.io', identity);
-        const release = (): void => lifecycle.release(socket.id);
-        socket.once('disconnect', release);
-        socket.conn.once('close', release);
+        // Released on disconnect (one shared listener, which also runs Nest's disconnect hooks), or
+        // when the transport closes before the connection completes (that socket never disconnects).
+        (socket as BoundSocket)[DISCONNECT_HOOKS] = null;
+        socket.on('disconnect', onRealtimeDisconnect);
+        const releaseEarly = (): void => lifecycle.release(socket.id);
+        socket.conn.once('close', releaseEarly);
+        connecting.set(socket, releaseEarly);
         next();
       } catch (error) {
         const realtimeError = toRealtimeError(error);
@@ -284,22 +382,23 @@ export class RealtimeAdapter extends IoAdapter {
         next(refusal);
       }
     });
+    const counters = lifecycle.counters;
+    // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
+    // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
+    const onPacketCreate = (packet: { data?: unknown }): void => counters.sent(packetBytes(packet.data));
+    const onPacket = (packet: { type: string; data?: unknown }): void => {
+      if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
+    };
     // Registered before any gateway's handler, so identity rooms exist when handleConnection runs.
     server.on('connection', (socket: Socket) => {
-      const identity = (socket.data as RealtimeSocketData).identity;
-      void socket.join(identityRooms(identity));
-      const counters = lifecycle.counters;
-      // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
-      // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
-      socket.conn.on('packetCreate', (packet: { data?: unknown }) => counters.sent(packetBytes(packet.data)));
-      socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
-        if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
-      });
-      socket.use((_packet, next) => {
-        counters.messagesReceived += 1;
-        if (!isExpired(identity)) return next();
-        expireSocket(socket);
-      });
+      const releaseEarly = connecting.get(socket);
+      if (releaseEarly !== undefined) {
+        connecting.delete(socket);
+        socket.conn.off('close', releaseEarly);
+      }
+      void socket.join(identityRooms((socket.data as RealtimeSocketData).identity));
+      socket.conn.on('packetCreate', onPacketCreate);
+      socket.conn.on('packet', onPacket);
     });
     lifecycle.publishSocketIoServer(server);
     this.startExpirySweep(server, limits.heartbeatIntervalMs);
@@ -388,7 +487,7 @@ export class RealtimeAdapter extends IoAdapter {
       const realtimeError = toRealtimeError(error);
       if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
         this.logger.error(
-          `Unhandled error on ${connection.request.url ?? ''}`,
+          `Unhandled error on ${connection.path}`,
           error instanceof Error ? error.stack : String(error),
         );
       }
