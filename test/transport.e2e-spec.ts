@@ -4,7 +4,8 @@ import { Module, UseFilters, UsePipes, type INestApplication } from '@nestjs/com
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import { Test } from '@nestjs/testing';
-import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { MessageBody, SubscribeMessage, WebSocketGateway, type WsResponse } from '@nestjs/websockets';
+import { interval, map, take, type Observable } from 'rxjs';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import {
   ConnectedUser,
@@ -55,6 +56,15 @@ class EchoGateway {
   async slow(@MessageBody() body: SlowDto) {
     await new Promise((resolve) => setTimeout(resolve, body.delayMs));
     return { event: 'slow', data: { n: body.n } };
+  }
+
+  /** An observable: every value is a frame, sent as it comes. */
+  @SubscribeMessage('count')
+  count(@MessageBody() body: SlowDto): Observable<WsResponse<{ i: number }>> {
+    return interval(body.delayMs).pipe(
+      take(body.n),
+      map((i) => ({ event: 'count', data: { i } })),
+    );
   }
 
   @SubscribeMessage('deny')
@@ -196,6 +206,19 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     const crash = await client.next('error');
     expect(crash.data).toEqual({ code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} });
     expect(JSON.stringify(crash)).not.toContain('hunter2');
+  });
+
+  it('sends every value of a handler that returns an observable, before the next frame is handled', async () => {
+    const client = await ws(`?token=${token('18')}`);
+    client.send({ type: 'count', data: { n: 3, delayMs: 20 } });
+    client.send({ type: 'echo', data: { text: 'after' } });
+    expect((await client.next('echo')).data).toMatchObject({ text: 'after' });
+    // Frames nobody awaited are queued in arrival order: the three counts came before the echo.
+    expect(client.frames.map((f) => [f.type, f.data])).toEqual([
+      ['count', { i: 0 }],
+      ['count', { i: 1 }],
+      ['count', { i: 2 }],
+    ]);
   });
 
   it('handles the frames of one connection in order, even when a handler is slow', async () => {

@@ -35,8 +35,6 @@ export type RealtimeSocket = Socket<
   RealtimeSocketData
 >;
 
-type Transform = (data: unknown) => Observable<unknown>;
-
 /** Most inner messages one inbound batch frame may carry. */
 const MAX_BATCH = 50;
 /** Frames of one raw ws connection waiting to be handled before the socket is paused. */
@@ -172,13 +170,14 @@ export class RealtimeAdapter extends IoAdapter {
       hooks === null ? callback : Array.isArray(hooks) ? [...hooks, callback] : [hooks, callback];
   }
 
+  /** Nest's per-client result transform is not kept: both transports handle results themselves. */
   override bindMessageHandlers(
     client: unknown,
     handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
+    _transform: (data: unknown) => Observable<unknown>,
   ): void {
     if (client instanceof RawWsConnection) {
-      this.bindRawWsHandlers(client, handlers, transform);
+      this.bindRawWsHandlers(client, handlers);
       return;
     }
     this.bindSocketIoHandlers(client as BoundSocket, handlers);
@@ -417,11 +416,7 @@ export class RealtimeAdapter extends IoAdapter {
     this.expirySweep.unref();
   }
 
-  private bindRawWsHandlers(
-    connection: RawWsConnection,
-    handlers: MessageMappingProperties[],
-    transform: Transform,
-  ): void {
+  private bindRawWsHandlers(connection: RawWsConnection, handlers: MessageMappingProperties[]): void {
     const byType = new Map<string, MessageMappingProperties['callback']>();
     for (const handler of handlers) byType.set(String(handler.message), handler.callback);
     // Frames of one connection are handled strictly in order (Nest's WsAdapter does not guarantee it).
@@ -441,7 +436,7 @@ export class RealtimeAdapter extends IoAdapter {
             : raw.byteLength,
       );
       queue = queue
-        .then(() => this.dispatchFrame(connection, byType, transform, raw, isBinary))
+        .then(() => this.dispatchFrame(connection, byType, raw, isBinary))
         .finally(() => {
           pending -= 1;
           if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
@@ -452,7 +447,6 @@ export class RealtimeAdapter extends IoAdapter {
   private async dispatchFrame(
     connection: RawWsConnection,
     byType: Map<string, MessageMappingProperties['callback']>,
-    transform: Transform,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
   ): Promise<void> {
@@ -479,10 +473,10 @@ export class RealtimeAdapter extends IoAdapter {
       }
       const batchType = connection.batchType;
       if (batchType !== undefined && decoded.type === batchType) {
-        await this.dispatchBatch(connection, byType, transform, decoded.data, batchType);
+        await this.dispatchBatch(connection, byType, decoded.data, batchType);
         return;
       }
-      await this.dispatchMessage(connection, byType, transform, decoded.type, decoded.data);
+      await this.dispatchMessage(connection, byType, decoded.type, decoded.data);
     } catch (error) {
       const realtimeError = toRealtimeError(error);
       if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
@@ -499,7 +493,6 @@ export class RealtimeAdapter extends IoAdapter {
   private async dispatchMessage(
     connection: RawWsConnection,
     byType: Map<string, MessageMappingProperties['callback']>,
-    transform: Transform,
     type: string,
     data: unknown,
   ): Promise<void> {
@@ -508,11 +501,19 @@ export class RealtimeAdapter extends IoAdapter {
       connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
       return;
     }
-    // Every value the handler yields is sent as it comes; the next frame waits for completion.
+    // What Nest's transform does, without an RxJS chain per frame for the usual promise: a value
+    // (or a promise of one) is sent if it is a response; every value an observable yields is sent
+    // as it comes. The next frame waits for completion.
+    const result: unknown = await handler(data, type);
+    const settled: unknown = result instanceof Promise ? await (result as Promise<unknown>) : result;
+    if (!isObservable(settled)) {
+      if (isWsResponse(settled)) connection.send(settled.event, settled.data);
+      return;
+    }
     await new Promise<void>((resolve, reject) => {
-      transform(handler(data, type)).subscribe({
-        next: (result) => {
-          if (isWsResponse(result)) connection.send(result.event, result.data);
+      settled.subscribe({
+        next: (value) => {
+          if (isWsResponse(value)) connection.send(value.event, value.data);
         },
         error: reject,
         complete: resolve,
@@ -524,7 +525,6 @@ export class RealtimeAdapter extends IoAdapter {
   private async dispatchBatch(
     connection: RawWsConnection,
     byType: Map<string, MessageMappingProperties['callback']>,
-    transform: Transform,
     data: unknown,
     batchType: string,
   ): Promise<void> {
@@ -562,7 +562,7 @@ export class RealtimeAdapter extends IoAdapter {
         continue;
       }
       try {
-        await this.dispatchMessage(connection, byType, transform, message.type, message.data ?? {});
+        await this.dispatchMessage(connection, byType, message.type, message.data ?? {});
       } catch (error) {
         connection.sendError(toRealtimeError(error));
       }
