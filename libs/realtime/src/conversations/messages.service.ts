@@ -105,11 +105,10 @@ function isAllowedMediaUrl(value: string): boolean {
 export class MessagesService {
   private roomCountSql: string | null = null;
   private messageInsert: { sql: string; columns: ColumnMetadata[] } | null = null;
-  private prepared: {
-    db: NativeSqlite;
-    insertMessage: NativeSqliteStatement;
-    countRoomMessage: NativeSqliteStatement;
-  } | null = null;
+  private dmCountSql: string | null = null;
+  /** Prepared statements by SQL, for the native connection `statementsOf`. */
+  private readonly statements = new Map<string, NativeSqliteStatement>();
+  private statementsOf: NativeSqlite | null = null;
 
   constructor(
     @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
@@ -128,23 +127,7 @@ export class MessagesService {
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
     const row = newMessageRow(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
-    const values = this.insertValues(row);
-    const db = nativeSqlite(this.dataSource);
-    if (db !== null) {
-      // Embedded SQLite: one synchronous transaction on prepared statements.
-      const statements = this.sqliteStatements(db);
-      row.id = await sqliteWriteTransaction(this.dataSource, db, () => {
-        const id = insertedId(statements.insertMessage.get(...values));
-        statements.countRoomMessage.run(room.id);
-        return id;
-      });
-    } else {
-      row.id = await this.transaction(async (manager) => {
-        const id = await this.insertRow(manager, values);
-        await manager.query(this.countRoomMessageSql(), [room.id]);
-        return id;
-      });
-    }
+    row.id = await this.store(row, { sql: this.countRoomMessageSql(), param: room.id });
     const message = toStored(row, room.name);
     this.bus.publish({ kind: 'room', room: room.name, message });
     return message;
@@ -160,20 +143,8 @@ export class MessagesService {
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
     await this.limiter.consume(sender.userId);
     const row = newMessageRow(sender, input, kind, { roomId: null, dmKey: key, recipientId });
-    const values = this.insertValues(row);
-    const message = await this.transaction(async (manager) => {
-      row.id = await this.insertRow(manager, values);
-      // Create the thread row if missing, never touching an existing count.
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(DmThreadEntity)
-        .values({ dmKey: key, messageCount: 0 })
-        .orIgnore()
-        .execute();
-      await manager.increment(DmThreadEntity, { dmKey: key }, 'messageCount', 1);
-      return toStored(row, null);
-    });
+    row.id = await this.store(row, { sql: this.countDirectMessageSql(), param: key });
+    const message = toStored(row, null);
     this.bus.publish({ kind: 'direct', message });
     return message;
   }
@@ -317,27 +288,44 @@ export class MessagesService {
   }
 
   /**
-   * One INSERT built once: save() (and even the insert query builder) rebuild the SQL and a change
-   * set on every message, costing several times the insert itself.
+   * Stores a message and counts it in its conversation (`counter`, one statement with one parameter),
+   * in one write transaction; returns the message id. The SQL is built once: save() (and even the
+   * insert query builder) rebuild the SQL and a change set on every message, costing several times
+   * the insert itself. Embedded SQLite: one synchronous transaction on prepared statements; other
+   * databases: the same statements through TypeORM's transaction.
    */
-  private async insertRow(manager: EntityManager, values: unknown[]): Promise<number> {
-    const rows = await manager.query<unknown[]>(this.insertMessageSql().sql, values);
-    return insertedId(rows[0]);
+  private store(row: MessageEntity, counter: { sql: string; param: unknown }): Promise<number> {
+    const values = this.insertValues(row);
+    const insertSql = this.insertMessageSql().sql;
+    const db = nativeSqlite(this.dataSource);
+    if (db !== null) {
+      const insert = this.prepared(db, insertSql);
+      const count = this.prepared(db, counter.sql);
+      return sqliteWriteTransaction(this.dataSource, db, () => {
+        const id = insertedId(insert.get(...values));
+        count.run(counter.param);
+        return id;
+      });
+    }
+    return this.transaction(async (manager) => {
+      const rows = await manager.query<unknown[]>(insertSql, values);
+      await manager.query(counter.sql, [counter.param]);
+      return insertedId(rows[0]);
+    });
   }
 
-  /** The message INSERT and the room count UPDATE prepared once on the native SQLite connection. */
-  private sqliteStatements(db: NativeSqlite): {
-    insertMessage: NativeSqliteStatement;
-    countRoomMessage: NativeSqliteStatement;
-  } {
-    if (this.prepared === null || this.prepared.db !== db) {
-      this.prepared = {
-        db,
-        insertMessage: db.prepare(this.insertMessageSql().sql),
-        countRoomMessage: db.prepare(this.countRoomMessageSql()),
-      };
+  /** A statement prepared once on the native SQLite connection. */
+  private prepared(db: NativeSqlite, sql: string): NativeSqliteStatement {
+    if (this.statementsOf !== db) {
+      this.statements.clear();
+      this.statementsOf = db;
     }
-    return this.prepared;
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private insertMessageSql(): { sql: string; columns: ColumnMetadata[] } {
@@ -370,5 +358,23 @@ export class MessagesService {
       this.roomCountSql = `UPDATE ${driver.escape(metadata.tableName)} SET ${count} = ${count} + 1 WHERE ${id} = ${driver.createParameter('id', 0)}`;
     }
     return this.roomCountSql;
+  }
+
+  /**
+   * A direct conversation's `message_count + 1`, creating its thread row at 1 if missing (one upsert,
+   * as SQL built once; SQLite and PostgreSQL share the syntax).
+   */
+  private countDirectMessageSql(): string {
+    if (this.dmCountSql === null) {
+      const { driver } = this.dataSource;
+      const metadata = this.dataSource.getMetadata(DmThreadEntity);
+      const table = driver.escape(metadata.tableName);
+      const key = driver.escape(metadata.findColumnWithPropertyName('dmKey')!.databaseName);
+      const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
+      this.dmCountSql =
+        `INSERT INTO ${table} (${key}, ${count}) VALUES (${driver.createParameter('key', 0)}, 1) ` +
+        `ON CONFLICT (${key}) DO UPDATE SET ${count} = ${table}.${count} + 1`;
+    }
+    return this.dmCountSql;
   }
 }
