@@ -3,28 +3,14 @@
 // the publisher.
 import { ConversationBus } from '../conversations/conversation-bus';
 import type { StoredMessage } from '../conversations/conversation.types';
+import { storedMessage } from '../conversations/stored-message.helper-spec';
 import type { Envelope } from '../protocol';
 import { RoomMembersRegistry } from './room-members.registry';
 import { RoomsDelivery } from './rooms-delivery.service';
 import { identity, recordingConnection } from './recording-connection.helper-spec';
 
 function stored(overrides: Partial<StoredMessage> = {}): StoredMessage {
-  return {
-    id: 7,
-    room: 'general',
-    senderId: '1',
-    senderUsername: 'alice',
-    recipientId: null,
-    content: 'hello',
-    messageType: 'text',
-    mediaUrl: null,
-    mediaType: null,
-    duration: null,
-    replyTo: null,
-    context: null,
-    createdAt: 0,
-    ...overrides,
-  };
+  return storedMessage({ id: 7, ...overrides });
 }
 
 describe('RoomsDelivery', () => {

@@ -1,6 +1,7 @@
 // Wire mapping of seed 003: numeric ids become numbers, optional fields appear only when set, and an
 // outbound batch concatenated from serialised frames is the JSON it claims to be.
 import type { StoredMessage } from '../conversations/conversation.types';
+import { storedMessage } from '../conversations/stored-message.helper-spec';
 import { fromWireUserId, toWireUserId, type Envelope } from '../protocol';
 import {
   concatBatch,
@@ -14,22 +15,13 @@ import {
 const CREATED = Date.parse('2023-11-20T10:30:00.000Z');
 
 function stored(overrides: Partial<StoredMessage> = {}): StoredMessage {
-  return {
+  return storedMessage({
     id: 123,
-    room: 'general',
     senderId: '789',
-    senderUsername: 'alice',
-    recipientId: null,
     content: 'Bonjour tout le monde !',
-    messageType: 'text',
-    mediaUrl: null,
-    mediaType: null,
-    duration: null,
-    replyTo: null,
-    context: null,
     createdAt: CREATED,
     ...overrides,
-  };
+  });
 }
 
 describe('wire user ids', () => {
