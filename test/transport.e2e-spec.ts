@@ -18,6 +18,7 @@ import {
   RealtimeWsExceptionFilter,
   createRealtimeValidationPipe,
   dataEnvelopeCodec,
+  type RawWsServer,
   type RealtimeIdentity,
   type RealtimeModuleOptions,
 } from 'nest-realtime';
@@ -47,6 +48,34 @@ class SlowDto {
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
 class EchoGateway {
+  /** The same echo, and errors, routed directly (past Nest's handler pipeline). */
+  afterInit(server: RawWsServer): void {
+    server.routeDirect('fastEcho', EchoDto, (connection, body) => {
+      const user = connection.identity!;
+      return { event: 'echo', data: { text: body.text, userId: user.userId, username: user.username } };
+    });
+    server.routeDirect('fastSlow', SlowDto, async (_connection, body) => {
+      await new Promise((resolve) => setTimeout(resolve, body.delayMs));
+      return { event: 'slow', data: { n: body.n } };
+    });
+    server.routeDirect('fastDeny', EchoDto, () => {
+      throw new RealtimeError('PERMISSION_DENIED', 'Not a member of this room', { room: 'secret' });
+    });
+    server.routeDirect('fastExpire', EchoDto, () =>
+      Promise.reject(RealtimeError.authFailed('Session revoked')),
+    );
+    server.routeDirect('fastCrash', EchoDto, () => {
+      throw new Error('database password is hunter2');
+    });
+    // Shadows the @SubscribeMessage handler below.
+    server.routeDirect('shadowed', EchoDto, () => ({ event: 'shadowed', data: { by: 'route' } }));
+  }
+
+  @SubscribeMessage('shadowed')
+  shadowed() {
+    return { event: 'shadowed', data: { by: 'handler' } };
+  }
+
   @SubscribeMessage('echo')
   echo(@ConnectedUser() user: RealtimeIdentity, @MessageBody() body: EchoDto) {
     return { event: 'echo', data: { text: body.text, userId: user.userId, username: user.username } };
@@ -206,6 +235,67 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     const crash = await client.next('error');
     expect(crash.data).toEqual({ code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} });
     expect(JSON.stringify(crash)).not.toContain('hunter2');
+  });
+
+  describe('direct routes', () => {
+    it('answer as the handler would, and refuse bad data with the very error frame of the pipe', async () => {
+      const client = await ws(`?token=${token('21')}`);
+      client.send({ type: 'fastEcho', data: { text: 'fast' } });
+      expect((await client.next('echo')).data).toEqual({ text: 'fast', userId: '21', username: 'user-21' });
+      const bad: unknown[] = [
+        { text: 42 },
+        { text: 'x'.repeat(101) },
+        { text: { nested: 'x' } },
+        { text: ['x'] },
+        {},
+        'just a string',
+        [{ text: 'x' }],
+        null,
+        { text: null },
+      ];
+      for (const data of bad) {
+        client.send({ type: 'echo', data });
+        const viaNest = await client.next('error');
+        client.send({ type: 'fastEcho', data });
+        const direct = await client.next('error');
+        expect(direct.data).toMatchObject({ code: 'INVALID_FORMAT' });
+        expect(direct.data).toEqual(viaNest.data);
+      }
+      // Unknown fields are dropped, as the pipe's whitelist drops them.
+      client.send({ type: 'fastEcho', data: { text: 'kept', userId: 'spoofed' } });
+      expect((await client.next('echo')).data).toMatchObject({ text: 'kept', userId: '21' });
+    });
+
+    it('keep the order of frames, and answer errors as the exception filter does', async () => {
+      const client = await ws(`?token=${token('22')}`);
+      client.send({ type: 'fastSlow', data: { n: 1, delayMs: 100 } });
+      client.send({ type: 'slow', data: { n: 2, delayMs: 0 } });
+      client.send({ type: 'fastSlow', data: { n: 3, delayMs: 0 } });
+      const order = [await client.next('slow'), await client.next('slow'), await client.next('slow')];
+      expect(order.map((f) => (f.data as { n: number }).n)).toEqual([1, 2, 3]);
+
+      client.send({ type: 'fastDeny', data: { text: 'x' } });
+      client.send({ type: 'deny', data: {} });
+      const [direct, viaNest] = [await client.next('error'), await client.next('error')];
+      expect(direct.data).toEqual(viaNest.data);
+      client.send({ type: 'fastCrash', data: { text: 'x' } });
+      const crash = await client.next('error');
+      expect(crash.data).toEqual({ code: 'INTERNAL_ERROR', message: 'Internal server error', details: {} });
+      expect(JSON.stringify(crash)).not.toContain('hunter2');
+
+      client.send({ type: 'fastExpire', data: { text: 'x' } });
+      expect((await client.next('error')).data).toMatchObject({
+        code: 'AUTH_FAILED',
+        message: 'Session revoked',
+      });
+      expect(await client.closedWithin()).toMatchObject({ code: 4401 });
+    });
+
+    it('take precedence over a @SubscribeMessage handler of the same type', async () => {
+      const client = await ws(`?token=${token('23')}`);
+      client.send({ type: 'shadowed', data: { text: 'x' } });
+      expect((await client.next('shadowed')).data).toEqual({ by: 'route' });
+    });
   });
 
   it('sends every value of a handler that returns an observable, before the next frame is handled', async () => {

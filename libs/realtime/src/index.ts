@@ -47,6 +47,7 @@ export {
 } from './core/transport/realtime-gateway.decorator';
 export { RawWsConnection } from './core/transport/raw-ws-connection';
 export { RawWsServer } from './core/transport/raw-ws-server';
+export type { DirectFrameHandler } from './core/transport/direct-frame-route';
 export { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 export { dataEnvelopeCodec, type FrameCodec } from './core/transport/frame-codec';
 export { RealtimeWsExceptionFilter } from './core/filters/realtime-ws-exception.filter';

@@ -1,12 +1,15 @@
 // Seed 003 over raw ws at `paths.chat` (default /ws/chat): one handler per inbound frame type, each
 // validating its DTO and calling RoomsSessionService. Parsing, INVALID_FORMAT for bad frames, inbound
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
+// room_message and direct_message, one per message posted, are routed directly (same DTO validation,
+// same error frames) rather than through Nest's per-call pipeline: see RawWsServer.routeDirect.
 import { UseFilters, UsePipes } from '@nestjs/common';
 import {
   MessageBody,
   SubscribeMessage,
   type OnGatewayConnection,
   type OnGatewayDisconnect,
+  type OnGatewayInit,
   type WsResponse,
 } from '@nestjs/websockets';
 import { ConnectedUser, identityOfClient } from '../core/auth/connected-user.decorator';
@@ -15,6 +18,7 @@ import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { dataEnvelopeCodec } from '../core/transport/frame-codec';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import type { RawWsServer } from '../core/transport/raw-ws-server';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import {
   RoomsInbound,
@@ -38,8 +42,17 @@ import { RoomsSessionService } from './rooms-session.service';
 @RealtimeGateway({ transport: 'ws', path: '@chat', codec: dataEnvelopeCodec, batchType: 'message_batch' })
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
-export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
+export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnection, OnGatewayDisconnect {
   constructor(private readonly sessions: RoomsSessionService) {}
+
+  afterInit(server: RawWsServer): void {
+    server.routeDirect(RoomsInbound.ROOM_MESSAGE, RoomMessageDto, (connection, dto) =>
+      this.roomMessage(connection, identityOfClient(connection), dto),
+    );
+    server.routeDirect(RoomsInbound.DIRECT_MESSAGE, DirectMessageDto, (connection, dto) =>
+      this.directMessage(identityOfClient(connection), dto),
+    );
+  }
 
   handleConnection(client: RawWsConnection): void {
     this.sessions.open(client, identityOfClient(client));
@@ -71,21 +84,12 @@ export class RoomsGateway implements OnGatewayConnection, OnGatewayDisconnect {
   }
 
   /** No direct answer: the stored message comes back as a `room_message` to every member, sender included. */
-  @SubscribeMessage(RoomsInbound.ROOM_MESSAGE)
-  async roomMessage(
-    @ChatConnection() connection: RawWsConnection,
-    @ConnectedUser() user: RealtimeIdentity,
-    @MessageBody() dto: RoomMessageDto,
-  ): Promise<void> {
+  async roomMessage(connection: RawWsConnection, user: RealtimeIdentity, dto: RoomMessageDto): Promise<void> {
     await this.sessions.postToRoom(connection, user, dto.room, dto);
   }
 
   /** No direct answer: the stored message reaches the recipient's and the sender's connections. */
-  @SubscribeMessage(RoomsInbound.DIRECT_MESSAGE)
-  async directMessage(
-    @ConnectedUser() user: RealtimeIdentity,
-    @MessageBody() dto: DirectMessageDto,
-  ): Promise<void> {
+  async directMessage(user: RealtimeIdentity, dto: DirectMessageDto): Promise<void> {
     await this.sessions.postDirect(user, dto.to_user_id, dto);
   }
 

@@ -4,22 +4,39 @@ import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
 import { toRealtimeError } from '../errors/realtime-error';
 import { RawWsConnection } from '../transport/raw-ws-connection';
 
+/**
+ * What a raw ws client gets for an exception, from a gateway handler or from the adapter's own
+ * dispatch: an `error` frame with the code; AUTH_FAILED also closes. Unexpected errors are logged.
+ */
+export function answerWsException(client: RawWsConnection, exception: unknown, logger: Logger): void {
+  const error = logUnexpected(exception, client.path, logger);
+  client.sendError(error);
+  if (error.code === RealtimeErrorCode.AUTH_FAILED)
+    client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
+}
+
+function logUnexpected(
+  exception: unknown,
+  where: string,
+  logger: Logger,
+): ReturnType<typeof toRealtimeError> {
+  const error = toRealtimeError(exception);
+  if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
+    logger.error(
+      `Unhandled error on ${where}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+  }
+  return error;
+}
+
 @Catch()
 export class RealtimeWsExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('RealtimeWsExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const client = host.switchToWs().getClient<unknown>();
-    const error = toRealtimeError(exception);
-    if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
-      this.logger.error(
-        'Unhandled error in a ws handler',
-        exception instanceof Error ? exception.stack : String(exception),
-      );
-    }
-    if (!(client instanceof RawWsConnection)) return;
-    client.sendError(error);
-    if (error.code === RealtimeErrorCode.AUTH_FAILED)
-      client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
+    if (client instanceof RawWsConnection) answerWsException(client, exception, this.logger);
+    else logUnexpected(exception, 'a ws handler', this.logger);
   }
 }

@@ -1,6 +1,6 @@
 // A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, heartbeat,
 // idle timeout, and orderly shutdown. RealtimeAdapter routes upgrades here by path.
-import { Logger } from '@nestjs/common';
+import { Logger, type Type } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
@@ -10,6 +10,7 @@ import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
+import { DirectFrameRoute, type DirectFrameHandler, type FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
 
@@ -36,6 +37,8 @@ export class RawWsServer extends EventEmitter {
   private heartbeat: NodeJS.Timeout | null = null;
   /** Gateways bound to this endpoint (one is allowed). */
   boundGateways = 0;
+  /** Frame types dispatched past Nest's handler pipeline, by type (see `routeDirect`). */
+  readonly directRoutes = new Map<string, FrameRoute>();
 
   constructor(
     readonly path: string,
@@ -117,6 +120,20 @@ export class RawWsServer extends EventEmitter {
       if (this.pending.delete(connection)) this.lifecycle.releasePending();
       this.lifecycle.release(connection.id);
     });
+  }
+
+  /**
+   * Routes a frame type straight to `handler`, past Nest's per-call handler pipeline, for the
+   * hottest frames: the data is still validated against `dto` as the gateway's ValidationPipe does,
+   * and errors are answered as RealtimeWsExceptionFilter answers them. Guards, interceptors and other
+   * pipes do not run. A gateway calls it in `afterInit(server)`. A route takes precedence over a
+   * @SubscribeMessage handler of the same type (the adapter warns once).
+   */
+  routeDirect<T extends object>(type: string, dto: Type<T>, handler: DirectFrameHandler<T>): void {
+    if (this.directRoutes.has(type)) {
+      throw new Error(`RawWsServer: "${type}" on ${this.path} is routed twice`);
+    }
+    this.directRoutes.set(type, new DirectFrameRoute(dto, handler));
   }
 
   private readonly onSocketError = (error: Error): void => {

@@ -14,7 +14,9 @@ import { ROOM_PREFIX } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
 import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
+import { answerWsException } from '../filters/realtime-ws-exception.filter';
 import { ConnectionLifecycle } from './connection-lifecycle.service';
+import type { FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import { RawWsServer } from './raw-ws-server';
 import {
@@ -80,6 +82,14 @@ export function identityRooms(identity: RealtimeIdentity): string[] {
 }
 
 type HandlerCallback = MessageMappingProperties['callback'];
+
+/** How one raw ws connection's frames are dispatched: direct routes first, then Nest's handlers. */
+interface RawWsDispatch {
+  byType: Map<string, HandlerCallback>;
+  routes: ReadonlyMap<string, FrameRoute>;
+}
+
+const NO_ROUTES: ReadonlyMap<string, FrameRoute> = new Map();
 
 /** Per-socket state of the Socket.IO binding, kept on the socket object itself (not `socket.data`,
  * which connection state recovery copies to the next socket). */
@@ -417,8 +427,17 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   private bindRawWsHandlers(connection: RawWsConnection, handlers: MessageMappingProperties[]): void {
+    const routes = this.serverOf(connection)?.directRoutes ?? NO_ROUTES;
     const byType = new Map<string, MessageMappingProperties['callback']>();
-    for (const handler of handlers) byType.set(String(handler.message), handler.callback);
+    for (const handler of handlers) {
+      const type = String(handler.message);
+      if (routes.has(type)) {
+        this.warnShadowed(connection.path, type);
+        continue;
+      }
+      byType.set(type, handler.callback);
+    }
+    const dispatch: RawWsDispatch = { byType, routes };
     // Frames of one connection are handled strictly in order (Nest's WsAdapter does not guarantee it).
     // A client that sends faster than its frames are handled is paused (TCP back-pressure) rather
     // than queued without bound.
@@ -436,7 +455,7 @@ export class RealtimeAdapter extends IoAdapter {
             : raw.byteLength,
       );
       queue = queue
-        .then(() => this.dispatchFrame(connection, byType, raw, isBinary))
+        .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary))
         .finally(() => {
           pending -= 1;
           if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
@@ -444,9 +463,24 @@ export class RealtimeAdapter extends IoAdapter {
     });
   }
 
+  private readonly shadowed = new Set<string>();
+
+  /** A direct route takes precedence over a @SubscribeMessage handler of the same type: said once. */
+  private warnShadowed(path: string, type: string): void {
+    const key = `${path} ${type}`;
+    if (this.shadowed.has(key)) return;
+    this.shadowed.add(key);
+    this.logger.warn(`"${type}" on ${path} has a direct route: its @SubscribeMessage handler is not called`);
+  }
+
+  private serverOf(connection: RawWsConnection): RawWsServer | undefined {
+    for (const server of this.rawServers.values()) if (server.connections.has(connection)) return server;
+    return undefined;
+  }
+
   private async dispatchFrame(
     connection: RawWsConnection,
-    byType: Map<string, MessageMappingProperties['callback']>,
+    dispatch: RawWsDispatch,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
   ): Promise<void> {
@@ -473,38 +507,40 @@ export class RealtimeAdapter extends IoAdapter {
       }
       const batchType = connection.batchType;
       if (batchType !== undefined && decoded.type === batchType) {
-        await this.dispatchBatch(connection, byType, decoded.data, batchType);
+        await this.dispatchBatch(connection, dispatch, decoded.data, batchType);
         return;
       }
-      await this.dispatchMessage(connection, byType, decoded.type, decoded.data);
+      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data);
     } catch (error) {
-      const realtimeError = toRealtimeError(error);
-      if (realtimeError.code === RealtimeErrorCode.INTERNAL_ERROR) {
-        this.logger.error(
-          `Unhandled error on ${connection.path}`,
-          error instanceof Error ? error.stack : String(error),
-        );
-      }
-      connection.sendError(realtimeError);
+      answerWsException(connection, error, this.logger);
     }
   }
 
-  /** Handles one decoded message with its gateway handler; errors are answered, never thrown. */
+  /**
+   * Handles one decoded message with its direct route or its gateway handler (Nest answers the
+   * handler's errors through the gateway's filter; a route's errors are thrown to the caller).
+   */
   private async dispatchMessage(
     connection: RawWsConnection,
-    byType: Map<string, MessageMappingProperties['callback']>,
+    dispatch: RawWsDispatch,
     type: string,
     data: unknown,
   ): Promise<void> {
-    const handler = byType.get(type);
-    if (!handler) {
-      connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
-      return;
-    }
     // What Nest's transform does, without an RxJS chain per frame for the usual promise: a value
     // (or a promise of one) is sent if it is a response; every value an observable yields is sent
     // as it comes. The next frame waits for completion.
-    const result: unknown = await handler(data, type);
+    let result: unknown;
+    const route = dispatch.routes.get(type);
+    if (route !== undefined) {
+      result = await route.run(connection, data);
+    } else {
+      const handler = dispatch.byType.get(type);
+      if (handler === undefined) {
+        connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
+        return;
+      }
+      result = await handler(data, type);
+    }
     const settled: unknown = result instanceof Promise ? await (result as Promise<unknown>) : result;
     if (!isObservable(settled)) {
       if (isWsResponse(settled)) connection.send(settled.event, settled.data);
@@ -524,7 +560,7 @@ export class RealtimeAdapter extends IoAdapter {
   /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
   private async dispatchBatch(
     connection: RawWsConnection,
-    byType: Map<string, MessageMappingProperties['callback']>,
+    dispatch: RawWsDispatch,
     data: unknown,
     batchType: string,
   ): Promise<void> {
@@ -562,9 +598,9 @@ export class RealtimeAdapter extends IoAdapter {
         continue;
       }
       try {
-        await this.dispatchMessage(connection, byType, message.type, message.data ?? {});
+        await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {});
       } catch (error) {
-        connection.sendError(toRealtimeError(error));
+        answerWsException(connection, error, this.logger);
       }
     }
   }
