@@ -1,13 +1,15 @@
-// One stored message, of a room or of a direct-message pair; indexed for history by either, and
-// direct messages by sender and recipient for the list of a user's conversations.
+// One stored message, of a room or of a direct-message pair; indexed for history by either (each
+// index holding only its kind), and direct messages by sender and recipient for the list of a user's
+// conversations.
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DIRECT_MESSAGES_ONLY } from '../migrations/1732300000003-index-direct-conversations';
+import { ROOM_MESSAGES_ONLY } from '../migrations/1732300000004-partial-history-indexes';
 
 const epochMs = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 
 @Entity({ name: 'rt_messages' })
-@Index('rt_messages_room_history', ['roomId', 'id'])
-@Index('rt_messages_dm_history', ['dmKey', 'id'])
+@Index('rt_messages_room_history', ['roomId', 'id'], { where: ROOM_MESSAGES_ONLY })
+@Index('rt_messages_dm_history', ['dmKey', 'id'], { where: DIRECT_MESSAGES_ONLY })
 @Index('rt_messages_dm_sender', ['senderId', 'id'], { where: DIRECT_MESSAGES_ONLY })
 @Index('rt_messages_dm_recipient', ['recipientId', 'id'], { where: DIRECT_MESSAGES_ONLY })
 export class MessageEntity {
