@@ -1,6 +1,6 @@
 // The product: the sample app (RealtimeModule on its embedded defaults: SQLite, in-process fan-out),
 // with rate limits raised so that the load generator is not refused, and logging off.
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -10,10 +10,11 @@ import { createSampleApp } from '../../apps/sample/src/create-app';
 import { announceReady, BENCH_ROOM, BENCH_SECRET, serveUsage } from '../bench-protocol';
 
 async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rt-bench-'));
   const app = await createSampleApp(
     {
       port: 0,
-      dataDir: mkdtempSync(join(tmpdir(), 'rt-bench-')),
+      dataDir,
       databaseUrl: null,
       jwtSecret: BENCH_SECRET,
       jwtExpiresInSec: 3600,
@@ -32,9 +33,13 @@ async function main(): Promise<void> {
   );
   await app.listen(0, '127.0.0.1');
   const registry = app.get(ConnectionRegistry);
+  // The database of one run is removed with it (every run starts from an empty one).
   serveUsage(
     () => registry.size,
-    () => app.close(),
+    async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   );
   announceReady(((app.getHttpServer() as Server).address() as AddressInfo).port);
 }
