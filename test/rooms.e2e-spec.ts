@@ -865,6 +865,10 @@ describe('/ws/chat (seed 003) with default options', () => {
             { type: 'room_history', data: { room, limit: 5 } },
             { type: 'join_room', data: { room: 'nonexistent_room' } },
             { type: 'message_batch', data: { messages: [] } },
+            // room_message is routed past Nest's pipeline: its errors are answered the same way.
+            { type: 'room_message', data: { room } },
+            { type: 'room_message', data: { room: 'nonexistent_room', content: 'lost' } },
+            { type: 'room_message', data: { room, content: 'after the errors' } },
           ],
         },
       });
@@ -875,7 +879,20 @@ describe('/ws/chat (seed 003) with default options', () => {
       expect(history.messages.map((m) => m.content)).toEqual(['batched']);
       await expectError(a, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
       await expectError(a, 'INVALID_FORMAT', { index: 5 });
-      expect(order).toEqual(['join_room_ack', 'room_message', 'pong', 'message_history', 'error', 'error']);
+      await expectError(a, 'INVALID_FORMAT', { field: 'content' });
+      await expectError(a, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
+      expect(((await a.next('room_message')).data as RoomMessagePayload).content).toBe('after the errors');
+      expect(order).toEqual([
+        'join_room_ack',
+        'room_message',
+        'pong',
+        'message_history',
+        'error',
+        'error',
+        'error',
+        'error',
+        'room_message',
+      ]);
     });
 
     it('outbound: a ?batch=1 connection gets the frames of one tick as one message_batch; others get them one by one', async () => {

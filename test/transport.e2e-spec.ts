@@ -44,7 +44,7 @@ class SlowDto {
   delayMs: number;
 }
 
-@RealtimeGateway({ transport: 'ws', path: '/ws/echo', codec: dataEnvelopeCodec })
+@RealtimeGateway({ transport: 'ws', path: '/ws/echo', codec: dataEnvelopeCodec, batchType: 'batch' })
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
 class EchoGateway {
@@ -289,6 +289,29 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
         message: 'Session revoked',
       });
       expect(await client.closedWithin()).toMatchObject({ code: 4401 });
+    });
+
+    it('in a batch: an AUTH_FAILED from a route closes the connection and ends the batch', async () => {
+      const client = await ws(`?token=${token('24')}`);
+      client.send({
+        type: 'batch',
+        data: {
+          messages: [
+            { type: 'fastEcho', data: { text: 'first' } },
+            { type: 'fastEcho', data: { text: 42 } },
+            { type: 'fastExpire', data: { text: 'x' } },
+            { type: 'fastEcho', data: { text: 'never' } },
+          ],
+        },
+      });
+      expect((await client.next('echo')).data).toMatchObject({ text: 'first' });
+      expect((await client.next('error')).data).toMatchObject({
+        code: 'INVALID_FORMAT',
+        details: { field: 'text' },
+      });
+      expect((await client.next('error')).data).toMatchObject({ code: 'AUTH_FAILED' });
+      expect(await client.closedWithin()).toMatchObject({ code: 4401 });
+      expect(client.frames).toEqual([]);
     });
 
     it('take precedence over a @SubscribeMessage handler of the same type', async () => {

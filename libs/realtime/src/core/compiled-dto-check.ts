@@ -4,6 +4,7 @@
 // does not accept goes through the ValidationPipe, which gives the error. So it may be incomplete,
 // never different: it runs the constraint functions class-validator would run, in its order.
 import type { Type } from '@nestjs/common';
+import { dirname } from 'path';
 import { getMetadataStorage, ValidationTypes, type ValidationArguments } from 'class-validator';
 import type { MetadataStorage as TransformerMetadataStorage } from 'class-transformer/types/MetadataStorage';
 
@@ -39,11 +40,13 @@ const SUPPORTED = new Set<string>([
 /**
  * Compiles the check of a DTO validated as RealtimeValidationPipe does (no groups, whitelist, no
  * implicit conversion). Returns null when the DTO uses something the check does not reproduce:
- * groups, `each`, `validateIf`, async constraints, nested or promise validation, or any
- * class-transformer decorator.
+ * groups, `each`, `validateIf`, async constraints, nested or promise validation, any
+ * class-transformer decorator, accessors or methods named like a checked property, or fields that
+ * the pipe's whitelist would strip from a new instance. Also null when ValidationPipe would load
+ * another copy of class-transformer than this module reads the decorators from.
  */
 export function compileDtoCheck<T extends object>(dto: Type<T>): DtoCheck<T> | null {
-  if (hasTransformerMetadata(dto)) return null;
+  if (!sharesClassTransformerWithNest() || hasTransformerMetadata(dto)) return null;
   const storage = getMetadataStorage();
   const metadatas = storage.getTargetValidationMetadatas(dto, '', false, false, undefined);
   if (metadatas.length === 0) return null;
@@ -71,13 +74,14 @@ export function compileDtoCheck<T extends object>(dto: Type<T>): DtoCheck<T> | n
       };
       const rule = {
         validate: instance.validate.bind(instance),
-        // One arguments object per rule, filled in per call (the check is synchronous).
+        // One arguments object per rule, filled in per call and emptied after (the check is
+        // synchronous).
         args: {
           targetName: dto.name,
           property: metadata.propertyName,
-          object: {},
-          value: undefined,
-          constraints: (metadata.constraints as unknown[] | undefined) ?? [],
+          object: EMPTY,
+          value: undefined as unknown,
+          constraints: metadata.constraints,
         },
       };
       if (metadata.type === ValidationTypes.IS_DEFINED) defined.push([metadata.propertyName, rule]);
@@ -87,6 +91,8 @@ export function compileDtoCheck<T extends object>(dto: Type<T>): DtoCheck<T> | n
   for (const [property, rule] of defined) byProperty.get(property)?.rules.unshift(rule);
   const checks = [...byProperty.values()];
   const keys = checks.map((check) => check.property);
+  if (!isPlainDataClass(dto, keys)) return null;
+  const rules = checks.flatMap((check) => check.rules);
 
   return (payload: unknown): T | undefined => {
     // Only a plain object of primitive values is built here exactly as class-transformer would.
@@ -102,20 +108,69 @@ export function compileDtoCheck<T extends object>(dto: Type<T>): DtoCheck<T> | n
       if (typeof value === 'function') return undefined;
       instance[key] = value;
     }
-    for (const check of checks) {
-      const value = instance[check.property];
-      let applies = true;
-      for (const condition of check.conditions) applies = condition(instance, value) && applies;
-      if (!applies) continue;
-      for (const rule of check.rules) {
-        rule.args.object = instance;
-        rule.args.value = value;
-        if (!rule.validate(value, rule.args)) return undefined;
-      }
+    const valid = passes(checks, instance);
+    // The arguments objects do not keep the last payload alive.
+    for (const rule of rules) {
+      rule.args.object = EMPTY;
+      rule.args.value = undefined;
     }
-    return instance as T;
+    return valid ? (instance as T) : undefined;
   };
 }
+
+/**
+ * Every rule of every property that applies, as class-validator runs them. Only `true` passes: a
+ * validator may return a promise without being declared async, and class-validator would await it.
+ */
+function passes(checks: PropertyCheck[], instance: Record<string, unknown>): boolean {
+  for (const check of checks) {
+    const value = instance[check.property];
+    let applies = true;
+    for (const condition of check.conditions) applies = condition(instance, value) && applies;
+    if (!applies) continue;
+    for (const rule of check.rules) {
+      rule.args.object = instance;
+      rule.args.value = value;
+      if (rule.validate(value, rule.args) !== true) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The instance is built by plain assignment, as class-transformer builds it, only when that is all
+ * class-transformer would do: no accessor or method on the prototype chain under a checked name
+ * (class-transformer skips those keys; an assignment could throw or run a setter), and no field of a
+ * new instance that the whitelist would delete (an undecorated field or initializer).
+ */
+function isPlainDataClass(dto: Type<object>, keys: string[]): boolean {
+  for (let proto = dto.prototype as object | null; proto && proto !== Object.prototype;) {
+    for (const key of keys) if (Object.getOwnPropertyDescriptor(proto, key)) return false;
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  const known = new Set(keys);
+  return Object.keys(new dto()).every((key) => known.has(key));
+}
+
+let sharedTransformer: boolean | undefined;
+
+/** ValidationPipe loads class-transformer from @nestjs/common: the same copy as this module's? */
+function sharesClassTransformerWithNest(): boolean {
+  if (sharedTransformer === undefined) {
+    try {
+      const nestCommon = dirname(require.resolve('@nestjs/common'));
+      sharedTransformer =
+        require.resolve('class-transformer', { paths: [nestCommon] }) ===
+        require.resolve('class-transformer');
+    } catch {
+      // Either package cannot be resolved from here: the pipe alone validates.
+      sharedTransformer = false;
+    }
+  }
+  return sharedTransformer;
+}
+
+const EMPTY: object = Object.freeze({});
 
 /** Any class-transformer decorator on the DTO or its ancestors changes what the pipe builds. */
 function hasTransformerMetadata(dto: Type<object>): boolean {

@@ -9,7 +9,7 @@ import { RawWsConnection } from '../transport/raw-ws-connection';
  * dispatch: an `error` frame with the code; AUTH_FAILED also closes. Unexpected errors are logged.
  */
 export function answerWsException(client: RawWsConnection, exception: unknown, logger: Logger): void {
-  const error = logUnexpected(exception, client.path, logger);
+  const error = logUnexpected(exception, `on ${client.path}`, logger);
   client.sendError(error);
   if (error.code === RealtimeErrorCode.AUTH_FAILED)
     client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
@@ -23,7 +23,7 @@ function logUnexpected(
   const error = toRealtimeError(exception);
   if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
     logger.error(
-      `Unhandled error on ${where}`,
+      `Unhandled error ${where}`,
       exception instanceof Error ? exception.stack : String(exception),
     );
   }
@@ -37,6 +37,6 @@ export class RealtimeWsExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const client = host.switchToWs().getClient<unknown>();
     if (client instanceof RawWsConnection) answerWsException(client, exception, this.logger);
-    else logUnexpected(exception, 'a ws handler', this.logger);
+    else logUnexpected(exception, 'in a ws handler', this.logger);
   }
 }

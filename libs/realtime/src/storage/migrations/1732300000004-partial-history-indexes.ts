@@ -1,8 +1,10 @@
 // The history indexes hold only the messages they serve: a room message has no dm_key and a direct
 // message no room_id, and a full index stored an entry for that NULL too, one more B-tree page
 // written (and one more WAL frame on SQLite) for every message. `room_id = ?` and `dm_key = ?` imply
-// IS NOT NULL, so SQLite and PostgreSQL use the partial indexes for the same queries. Rebuilding
-// them on an existing table takes a moment at the first start after the upgrade.
+// IS NOT NULL, so SQLite and PostgreSQL use the partial indexes for the same queries. The rebuild
+// reads the whole table once, at the first start after the upgrade; meanwhile writes to rt_messages
+// wait (PostgreSQL builds the indexes inside the migration's transaction, not CONCURRENTLY), so on
+// a large shared database upgrade the nodes in a quiet moment.
 import { TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export const ROOM_MESSAGES_ONLY = '"room_id" IS NOT NULL';
