@@ -609,6 +609,16 @@ function sideMedian<R>(
   return median(rounds.map((round) => pick(round[side])));
 }
 
+/** The lowest and highest per-round ratio (ours / baseline), shown beside the median. */
+function roundRange(c: Comparison, pick: (r: FanoutRound) => number): string {
+  const ratios = c.rounds.map((round) => pick(round.ours) / pick(round.baseline));
+  if (ratios.length < 2) return '';
+  return ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`;
+}
+
+const cpuOf = (r: FanoutRound): number => r.serverCpuMicrosPerDelivery;
+const p99Of = (r: FanoutRound): number => r.load.p99Ms;
+
 function met(ok: boolean): string {
   return ok ? 'met' : '**not met**';
 }
@@ -636,7 +646,7 @@ export function renderMarkdown(report: BenchReport): string {
     ],
     [
       'rooms gateway CPU per delivery ≤ 1.2 × bare ws (100 members)',
-      `${fmt(rooms100?.cpuPerDeliveryRatio ?? NaN)} ×`,
+      `${fmt(rooms100?.cpuPerDeliveryRatio ?? NaN)} ×${rooms100 ? roundRange(rooms100, cpuOf) : ''}`,
       (rooms100?.cpuPerDeliveryRatio ?? Infinity) <= 1.2,
     ],
     [
@@ -646,7 +656,7 @@ export function renderMarkdown(report: BenchReport): string {
     ],
     [
       'p99 at half of bare ws capacity ≤ 1.5 × bare ws',
-      `${fmt(half.p99Ratio)} ×`,
+      `${fmt(half.p99Ratio)} ×${roundRange(half, p99Of)}`,
       half.p99Ratio <= 1.5 && cap.rate > 0,
     ],
     ['heap per idle ws connection ≤ 6 KB', `${fmt(roomsHeap / 1024, 1)} KB`, roomsHeap <= 6144],
@@ -666,7 +676,7 @@ export function renderMarkdown(report: BenchReport): string {
   const fanoutRow = (c: Comparison) => {
     const o = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'ours', pick);
     const b = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'baseline', pick);
-    return `| ${c.scenario} | ${TARGETS[c.ours]!.label} vs ${TARGETS[c.baseline]!.label} | ${int(c.rate)} | ${int(o((r) => r.load.deliveriesPerSec))} / ${int(b((r) => r.load.deliveriesPerSec))} | ${fmt(c.deliveriesRatio)} | ${fmt(o((r) => r.serverCpuMicrosPerDelivery))} / ${fmt(b((r) => r.serverCpuMicrosPerDelivery))} | ${fmt(c.cpuPerDeliveryRatio)} | ${fmt(o((r) => r.load.p50Ms))} / ${fmt(o((r) => r.load.p99Ms))} / ${fmt(o((r) => r.load.maxMs))} | ${fmt(b((r) => r.load.p50Ms))} / ${fmt(b((r) => r.load.p99Ms))} / ${fmt(b((r) => r.load.maxMs))} | ${fmt(c.p99Ratio)} | ${fmt(
+    return `| ${c.scenario} | ${TARGETS[c.ours]!.label} vs ${TARGETS[c.baseline]!.label} | ${int(c.rate)} | ${int(o((r) => r.load.deliveriesPerSec))} / ${int(b((r) => r.load.deliveriesPerSec))} | ${fmt(c.deliveriesRatio)} | ${fmt(o((r) => r.serverCpuMicrosPerDelivery))} / ${fmt(b((r) => r.serverCpuMicrosPerDelivery))} | ${fmt(c.cpuPerDeliveryRatio)}${roundRange(c, cpuOf)} | ${fmt(o((r) => r.load.p50Ms))} / ${fmt(o((r) => r.load.p99Ms))} / ${fmt(o((r) => r.load.maxMs))} | ${fmt(b((r) => r.load.p50Ms))} / ${fmt(b((r) => r.load.p99Ms))} / ${fmt(b((r) => r.load.maxMs))} | ${fmt(c.p99Ratio)}${roundRange(c, p99Of)} | ${fmt(
       o((r) => r.load.loadgenCpuPercent),
       0,
     )} / ${fmt(
@@ -689,7 +699,7 @@ export function renderMarkdown(report: BenchReport): string {
   const lines = [
     '# Benchmarks',
     '',
-    `Produced by \`${report.command}\` on ${report.date} in ${fmt(report.durationSec / 60, 1)} min — ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; server and load generator ${report.machine.pinned ? 'pinned to cores 0 and 1 (taskset)' : 'not pinned'}; 1-minute load average ${fmt(report.loadAverage.start)} at the start, ${fmt(report.loadAverage.end)} at the end. Loopback only. Ratios are medians of per-round ratios over interleaved rounds (baseline, ours, baseline, ours, …); absolute figures are medians over the rounds and drift between runs, the ratios are what count. Raw figures: \`bench/results.json\`.`,
+    `Produced by \`${report.command}\` on ${report.date} in ${fmt(report.durationSec / 60, 1)} min — ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; server and load generator ${report.machine.pinned ? 'pinned to cores 0 and 1 (taskset)' : 'not pinned'}; 1-minute load average ${fmt(report.loadAverage.start)} at the start, ${fmt(report.loadAverage.end)} at the end. Loopback only. Ratios are medians of per-round ratios over interleaved rounds (baseline, ours, baseline, ours, …), with the lowest and highest round in brackets for CPU and p99; absolute figures are medians over the rounds and drift between runs, the ratios are what count. Raw figures: \`bench/results.json\`.`,
     '',
     '## Targets',
     '',
