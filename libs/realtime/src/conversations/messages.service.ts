@@ -104,7 +104,7 @@ function isAllowedMediaUrl(value: string): boolean {
 @Injectable()
 export class MessagesService {
   private roomCountSql: string | null = null;
-  private messageInsert: { sql: string; columns: ColumnMetadata[] } | null = null;
+  private messageInsert: { sql: string; sqliteSql: string; columns: ColumnMetadata[] } | null = null;
   private dmCountSql: string | null = null;
   /** Prepared statements by SQL, for the native connection `statementsOf`. */
   private readonly statements = new Map<string, NativeSqliteStatement>();
@@ -296,13 +296,13 @@ export class MessagesService {
    */
   private store(row: MessageEntity, counter: { sql: string; param: unknown }): Promise<number> {
     const values = this.insertValues(row);
-    const insertSql = this.insertMessageSql().sql;
+    const { sql: insertSql, sqliteSql } = this.insertMessageSql();
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
-      const insert = this.prepared(db, insertSql);
+      const insert = this.prepared(db, sqliteSql);
       const count = this.prepared(db, counter.sql);
       return sqliteWriteTransaction(this.dataSource, db, () => {
-        const id = insertedId(insert.get(...values));
+        const id = Number(insert.run(...values).lastInsertRowid);
         count.run(counter.param);
         return id;
       });
@@ -328,16 +328,19 @@ export class MessagesService {
     return statement;
   }
 
-  private insertMessageSql(): { sql: string; columns: ColumnMetadata[] } {
+  private insertMessageSql(): { sql: string; sqliteSql: string; columns: ColumnMetadata[] } {
     if (this.messageInsert === null) {
       const { driver } = this.dataSource;
       const metadata = this.dataSource.getMetadata(MessageEntity);
       const columns = metadata.columns.filter((column) => !column.isGenerated);
       const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
+      const insert =
+        `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) ` +
+        `VALUES (${columns.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')})`;
       this.messageInsert = {
-        sql:
-          `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) ` +
-          `VALUES (${columns.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')}) RETURNING ${id}`,
+        sql: `${insert} RETURNING ${id}`,
+        // The id is the rowid: better-sqlite3 reports it, and RETURNING would cost a result table.
+        sqliteSql: insert,
         columns,
       };
     }

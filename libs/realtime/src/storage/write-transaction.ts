@@ -11,7 +11,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 
 /** The part of a better-sqlite3 prepared statement the library uses. */
 export interface NativeSqliteStatement {
-  run(...parameters: unknown[]): { changes: number };
+  run(...parameters: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   get(...parameters: unknown[]): unknown;
 }
 
