@@ -18,7 +18,7 @@ export interface NativeSqliteStatement {
 /** The part of a better-sqlite3 connection the library uses. */
 export interface NativeSqlite {
   prepare(sql: string): NativeSqliteStatement;
-  transaction<T>(work: () => T): () => T;
+  transaction<A extends unknown[], R>(work: (...args: A) => R): (...args: A) => R;
   pragma(source: string, options?: { simple?: boolean }): unknown;
   readonly inTransaction: boolean;
   readonly open: boolean;
@@ -75,6 +75,22 @@ export function nativeSqlite(dataSource: DataSource): NativeSqlite | null {
 }
 
 /**
+ * One better-sqlite3 transaction function per connection, running the work it is given. Making one
+ * per call (`db.transaction(work)()`) builds four wrapper functions and defines their properties on
+ * every message.
+ */
+const transactionRunners = new WeakMap<NativeSqlite, (work: () => unknown) => unknown>();
+
+function runInTransaction<T>(db: NativeSqlite, work: () => T): T {
+  let runner = transactionRunners.get(db);
+  if (runner === undefined) {
+    runner = db.transaction((next: () => unknown) => next());
+    transactionRunners.set(db, runner);
+  }
+  return runner(work) as T;
+}
+
+/**
  * Runs `work` as one synchronous transaction on the native connection, in turn with the library's
  * other write transactions: at once when none is queued, else after them. `work` must not await.
  */
@@ -90,7 +106,7 @@ export function sqliteWriteTransaction<T>(
       // write with it. Refuse instead (a bug of the library if it ever happens).
       throw new Error('A SQLite transaction outside the write queue is open');
     }
-    return db.transaction(work)();
+    return runInTransaction(db, work);
   };
   if (queue.pending === 0) {
     try {
