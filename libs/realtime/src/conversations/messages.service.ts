@@ -64,10 +64,16 @@ function newMessageRow(
   kind: MessageKind,
   target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
 ): MessageEntity {
-  return Object.assign(new MessageEntity(), {
-    ...target,
+  // A literal of one fixed shape, not an entity instance: the row is only read (insert values, the
+  // stored message), and `new MessageEntity()` followed by an assign defined fourteen fields and
+  // then changed the object's shape on every message.
+  return {
+    id: 0,
+    roomId: target.roomId,
+    dmKey: target.dmKey,
     senderId: sender.userId,
     senderUsername: sender.username,
+    recipientId: target.recipientId,
     content: input.content,
     messageType: kind,
     mediaUrl: input.mediaUrl ?? null,
@@ -76,7 +82,7 @@ function newMessageRow(
     replyTo: input.replyTo ?? null,
     context: input.context ?? null,
     createdAt: Date.now(),
-  });
+  };
 }
 
 /** The id in the row an `INSERT … RETURNING id` gave back. */
