@@ -6,7 +6,7 @@ import { Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { IncomingMessage, Server as HttpServer } from 'http';
-import { from, isObservable, mergeMap, of, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { Duplex } from 'stream';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
@@ -17,6 +17,7 @@ import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import { answerWsException } from '../filters/realtime-ws-exception.filter';
 import { ConnectionLifecycle } from './connection-lifecycle.service';
 import type { FrameRoute } from './direct-frame-route';
+import { forEachHandlerValue } from './handler-result';
 import { RawWsConnection } from './raw-ws-connection';
 import { RawWsServer } from './raw-ws-server';
 import {
@@ -101,15 +102,6 @@ interface BoundSocket extends Socket {
   [HANDLERS]?: Record<string, HandlerCallback>;
   /** Nest's disconnect hooks of a socket of the realtime server (null: none yet). */
   [DISCONNECT_HOOKS]?: null | (() => void) | Array<() => void>;
-}
-
-/** What Nest's own transform does with a handler's result: a value, a promise or an observable. */
-function toObservable(result: unknown): Observable<unknown> {
-  return from(Promise.resolve(result)).pipe(
-    mergeMap((value: unknown) =>
-      isObservable(value) ? value : value instanceof Promise ? from(value) : of(value),
-    ),
-  );
 }
 
 export class RealtimeAdapter extends IoAdapter {
@@ -199,7 +191,7 @@ export class RealtimeAdapter extends IoAdapter {
    * every idle connection. The socket keeps only Nest's bound callbacks, by event. Same behaviour:
    * the handler's result (value, promise or observable) is emitted when it names an event, else
    * given to the ack unless the handler acknowledges itself. Nest's per-socket transform is not kept:
-   * `toObservable` does the same.
+   * `forEachHandlerValue` does the same.
    */
   private bindSocketIoHandlers(socket: BoundSocket, handlers: MessageMappingProperties[]): void {
     const table = (socket[HANDLERS] ??= {});
@@ -254,7 +246,7 @@ export class RealtimeAdapter extends IoAdapter {
     }
     const payload: { data?: unknown; ack?: unknown } = this.mapPayload(args.length > 1 ? args : args[0]);
     const { data, ack } = payload;
-    toObservable(callback(data, ack)).subscribe((response) => {
+    forEachHandlerValue(callback(data, ack), (response) => {
       if (response === null || response === undefined) return;
       const named = response as { event?: string; data?: unknown };
       if (typeof named === 'object' && named.event) {
@@ -262,6 +254,12 @@ export class RealtimeAdapter extends IoAdapter {
         return;
       }
       if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+    }).catch((error: unknown) => {
+      // Nest's exception filters answer handler errors; this is an observable failing afterwards.
+      this.logger.error(
+        'Unhandled error after a Socket.IO handler',
+        error instanceof Error ? error.stack : String(error),
+      );
     });
   }
 
@@ -526,34 +524,21 @@ export class RealtimeAdapter extends IoAdapter {
     type: string,
     data: unknown,
   ): Promise<void> {
-    // What Nest's transform does, without an RxJS chain per frame for the usual promise: a value
-    // (or a promise of one) is sent if it is a response; every value an observable yields is sent
-    // as it comes. The next frame waits for completion.
     let result: unknown;
     const route = dispatch.routes.get(type);
     if (route !== undefined) {
-      result = await route.run(connection, data);
+      result = route.run(connection, data);
     } else {
       const handler = dispatch.byType.get(type);
       if (handler === undefined) {
         connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
         return;
       }
-      result = await handler(data, type);
+      result = handler(data, type);
     }
-    const settled: unknown = result instanceof Promise ? await (result as Promise<unknown>) : result;
-    if (!isObservable(settled)) {
-      if (isWsResponse(settled)) connection.send(settled.event, settled.data);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      settled.subscribe({
-        next: (value) => {
-          if (isWsResponse(value)) connection.send(value.event, value.data);
-        },
-        error: reject,
-        complete: resolve,
-      });
+    // Every response is sent as it comes; the next frame waits until the handler is done.
+    await forEachHandlerValue(result, (value) => {
+      if (isWsResponse(value)) connection.send(value.event, value.data);
     });
   }
 
