@@ -140,9 +140,12 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     worker.unref();
     let started: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
-      started = resolve;
       const timer = setTimeout(resolve, WORKER_START_TIMEOUT_MS);
       timer.unref();
+      started = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
     worker.on('message', (message: WorkerMessage) => {
       if (message.kind === 'ready') {
