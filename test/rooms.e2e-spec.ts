@@ -13,6 +13,8 @@ import {
   type RoomMessagePayload,
   type StoredMessage,
 } from 'nest-realtime';
+// Internal: the specs' stored-message fixture.
+import { storedMessage } from 'nest-realtime/conversations/stored-message.helper-spec';
 import { connectIo, TestWs, waitUntil, type WsFrame } from './support/clients';
 import { startSample, type RunningSample } from './support/sample-app';
 
@@ -910,21 +912,15 @@ describe('/ws/chat (seed 003) with default options', () => {
 
       // Three stored messages published in the same tick (as a busy room would).
       const bus = sample.app.get(ConversationBus);
-      const stored = (id: number): StoredMessage => ({
-        id,
-        room,
-        senderId: alice.id,
-        senderUsername: alice.name,
-        recipientId: null,
-        content: `tick ${id}`,
-        messageType: 'text',
-        mediaUrl: null,
-        mediaType: null,
-        duration: null,
-        replyTo: null,
-        context: null,
-        createdAt: Date.now(),
-      });
+      const stored = (id: number): StoredMessage =>
+        storedMessage({
+          id,
+          room,
+          senderId: alice.id,
+          senderUsername: alice.name,
+          content: `tick ${id}`,
+          createdAt: Date.now(),
+        });
       for (const id of [900001, 900002, 900003]) bus.publish({ kind: 'room', room, message: stored(id) });
 
       const batch = await batched.next('message_batch');
