@@ -89,7 +89,7 @@ export type RealtimeDatabaseOptions =
       path?: string;
       /**
        * WAL checkpoints run on a worker thread this often, instead of inside a COMMIT on the event
-       * loop. @default 1000
+       * loop (on Linux, at the lowest thread priority). @default 1000
        */
       checkpointIntervalMs?: number;
     }

@@ -1,7 +1,8 @@
 // SqliteCheckpointer on a real SQLite file: automatic checkpoints off on the library's connection,
 // the WAL copied into the database by the worker, automatic checkpoints back when the worker fails,
 // and a clean close.
-import { existsSync, mkdtempSync, rmSync, statSync } from 'fs';
+import { Logger } from '@nestjs/common';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
@@ -10,6 +11,7 @@ import { LogEntryEntity } from './entities/log-entry.entity';
 import { REALTIME_MIGRATIONS } from './migrations';
 import { REALTIME_ENTITIES } from './realtime-typeorm.options';
 import {
+  CHECKPOINT_NICENESS,
   DEFAULT_WAL_AUTOCHECKPOINT,
   SqliteCheckpointer,
   type CheckpointResult,
@@ -49,6 +51,25 @@ describe('SqliteCheckpointer', () => {
     );
     for (const row of rows) await dataSource.getRepository(LogEntryEntity).insert(row);
   }
+
+  /** This process's threads by nice value (Linux: /proc; elsewhere none are listed). */
+  function threadNiceness(): Map<number, number> {
+    const byThread = new Map<number, number>();
+    if (!existsSync('/proc/self/task')) return byThread;
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        // Fields after the command name: state is the 3rd field of the line, nice the 19th.
+        byThread.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      } catch {
+        // The thread ended while being listed.
+      }
+    }
+    return byThread;
+  }
+
+  const threadsAt = (niceness: number): number[] =>
+    [...threadNiceness()].filter(([, nice]) => nice === niceness).map(([tid]) => tid);
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rt-checkpoint-'));
@@ -111,11 +132,57 @@ describe('SqliteCheckpointer', () => {
   it('turns automatic checkpoints back on when the worker fails', async () => {
     const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
     // Boot waits for the worker: it resolves once the worker failed and the fallback is in place.
-    await checkpointer.start({ modulePath: join(dir, 'no-such-driver.js'), file, intervalMs: 50 });
+    await checkpointer.start({
+      modulePath: join(dir, 'no-such-driver.js'),
+      file,
+      intervalMs: 50,
+      niceness: CHECKPOINT_NICENESS,
+    });
     expect(checkpointer.running).toBe(false);
     expect(autocheckpoint()).toBe(DEFAULT_WAL_AUTOCHECKPOINT);
     await writeEntries(5, 'c');
     expect(await dataSource.getRepository(LogEntryEntity).count()).toBe(5);
+  });
+
+  it('runs its worker thread, and only that thread, at the lowest priority on Linux', async () => {
+    const before = threadsAt(CHECKPOINT_NICENESS);
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+    await checkpointer.onApplicationBootstrap();
+    try {
+      await writeEntries(5, 'd');
+      await checkpointer.nextCheckpoint();
+      const lowered = threadsAt(CHECKPOINT_NICENESS).filter((tid) => !before.includes(tid));
+      expect(lowered).toHaveLength(process.platform === 'linux' ? 1 : 0);
+      if (process.platform === 'linux') {
+        expect(threadNiceness().get(process.pid)).toBe(0);
+        expect(lowered[0]).not.toBe(process.pid);
+      }
+    } finally {
+      await checkpointer.onModuleDestroy();
+    }
+    expect(threadsAt(CHECKPOINT_NICENESS).filter((tid) => !before.includes(tid))).toEqual([]);
+  });
+
+  it('keeps checkpointing, with a warning, when its priority cannot be changed', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+    try {
+      // Out of the range of nice values: os.setPriority throws in the worker.
+      await checkpointer.start({
+        modulePath: require.resolve('better-sqlite3'),
+        file,
+        intervalMs: 50,
+        niceness: 99,
+      });
+      await writeEntries(5, 'e');
+      const result = await checkpointer.nextCheckpoint();
+      expect(checkpointer.running).toBe(true);
+      expect(result.busy).toBe(0);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^the checkpoint worker keeps its priority: /));
+    } finally {
+      await checkpointer.onModuleDestroy();
+      warn.mockRestore();
+    }
   });
 
   it('runs no worker for an in-memory database', async () => {

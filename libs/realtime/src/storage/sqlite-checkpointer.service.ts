@@ -36,10 +36,21 @@ export interface CheckpointWorkerSettings {
   modulePath: string;
   file: string;
   intervalMs: number;
+  /** The worker thread's nice value (Linux sets it per thread; 0 leaves it as it is). */
+  niceness: number;
 }
 
 type WorkerMessage =
-  { kind: 'ready' } | { kind: 'checkpoint'; result: CheckpointResult } | { kind: 'error'; message: string };
+  | { kind: 'ready' }
+  | { kind: 'checkpoint'; result: CheckpointResult }
+  | { kind: 'error'; message: string }
+  | { kind: 'warning'; message: string };
+
+/**
+ * Checkpoints are background work: on Linux the worker thread runs at the lowest priority, so that
+ * the event loop is not delayed by a checkpoint when both want the same core.
+ */
+export const CHECKPOINT_NICENESS = 19;
 
 /** Boot waits this long at most for the worker's connection. */
 const WORKER_START_TIMEOUT_MS = 5000;
@@ -50,6 +61,13 @@ const { parentPort, workerData } = require('worker_threads');
 const Database = require(workerData.modulePath);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+if (workerData.niceness !== 0) {
+  try {
+    require('os').setPriority(workerData.niceness);
+  } catch (error) {
+    parentPort.postMessage({ kind: 'warning', message: 'the checkpoint worker keeps its priority: ' + String(error && error.message || error) });
+  }
+}
 parentPort.postMessage({ kind: 'ready' });
 let stopped = false;
 const tick = () => {
@@ -94,6 +112,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
       modulePath: require.resolve('better-sqlite3'),
       file: database.path,
       intervalMs: database.checkpointIntervalMs,
+      niceness: process.platform === 'linux' ? CHECKPOINT_NICENESS : 0,
     });
   }
 
@@ -154,6 +173,10 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
       }
       if (message.kind === 'error') {
         this.logger.warn(`WAL checkpoint failed: ${message.message}`);
+        return;
+      }
+      if (message.kind === 'warning') {
+        this.logger.warn(message.message);
         return;
       }
       this.last = message.result;
