@@ -41,6 +41,9 @@ export function roomMessageFrame(id: number, content: string, userId: number): s
 export type ServerRequest = { kind: 'usage'; gc: boolean } | { kind: 'stop' };
 export interface ServerUsage {
   cpuMicros: number;
+  /** The user and system parts of `cpuMicros`. */
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
   heapUsed: number;
   rss: number;
   connections: number;
@@ -63,6 +66,8 @@ export function serveUsage(connections: () => number, stop: () => Promise<void>)
     const usage: ServerMessage = {
       kind: 'usage',
       cpuMicros: cpu.user + cpu.system,
+      cpuUserMicros: cpu.user,
+      cpuSystemMicros: cpu.system,
       heapUsed: memory.heapUsed,
       rss: memory.rss,
       connections: connections(),

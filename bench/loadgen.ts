@@ -36,6 +36,8 @@ export interface LoadResult {
   /** How late the publisher's clock ran behind its schedule (p99, ms): high means a busy generator. */
   sendLagP99Ms: number;
   loadgenCpuPercent: number;
+  /** The generator's own CPU (user + system) over the measured window, in microseconds. */
+  loadgenCpuMicros: number;
 }
 
 const MAX_CONNECTIONS = 20_000;
@@ -160,6 +162,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       maxMs: 0,
       sendLagP99Ms: 0,
       loadgenCpuPercent: 0,
+      loadgenCpuMicros: 0,
     };
   }
   const publisher = await open(spec, spec.tokens[spec.subscribers], () => undefined, true);
@@ -211,6 +214,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     maxMs: histogram.maxValue / 1000,
     sendLagP99Ms: lag.getValueAtPercentile(99) / 1000,
     loadgenCpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
+    loadgenCpuMicros: cpu.user + cpu.system,
   };
 }
 

@@ -139,6 +139,11 @@ interface FanoutRound {
   target: string;
   load: LoadResult;
   serverCpuMicrosPerDelivery: number;
+  /** The user and system parts of the server's CPU per delivery. */
+  serverUserMicrosPerDelivery: number;
+  serverSystemMicrosPerDelivery: number;
+  /** The load generator's CPU per delivery over the same window. */
+  generatorCpuMicrosPerDelivery: number;
 }
 
 interface FanoutPlan {
@@ -163,8 +168,16 @@ async function loadOn(server: ServerProcess, targetKey: string, plan: FanoutPlan
     durationSec: plan.seconds,
     tickMs: plan.tickMs,
   };
-  const { load, cpuMicros } = await measureWindow(server, startLoad(spec));
-  return { target: targetKey, load, serverCpuMicrosPerDelivery: cpuMicros / Math.max(load.deliveries, 1) };
+  const { load, cpuMicros, cpuUserMicros, cpuSystemMicros } = await measureWindow(server, startLoad(spec));
+  const deliveries = Math.max(load.deliveries, 1);
+  return {
+    target: targetKey,
+    load,
+    serverCpuMicrosPerDelivery: cpuMicros / deliveries,
+    serverUserMicrosPerDelivery: cpuUserMicros / deliveries,
+    serverSystemMicrosPerDelivery: cpuSystemMicros / deliveries,
+    generatorCpuMicrosPerDelivery: load.loadgenCpuMicros / deliveries,
+  };
 }
 
 /**
@@ -174,7 +187,7 @@ async function loadOn(server: ServerProcess, targetKey: string, plan: FanoutPlan
 async function measureWindow<R>(
   server: ServerProcess,
   generator: { child: ChildProcess; result: Promise<R> },
-): Promise<{ load: R; cpuMicros: number }> {
+): Promise<{ load: R; cpuMicros: number; cpuUserMicros: number; cpuSystemMicros: number }> {
   const marks: Array<Promise<ServerUsage>> = [];
   generator.child.on('message', (message: { kind?: string; phase?: string }) => {
     if (message.kind === 'window') marks.push(server.usage(false));
@@ -182,7 +195,12 @@ async function measureWindow<R>(
   const load = await generator.result;
   const [start, end] = await Promise.all(marks);
   if (!start || !end) throw new Error('the generator did not report its measured window');
-  return { load, cpuMicros: end.cpuMicros - start.cpuMicros };
+  return {
+    load,
+    cpuMicros: end.cpuMicros - start.cpuMicros,
+    cpuUserMicros: end.cpuUserMicros - start.cpuUserMicros,
+    cpuSystemMicros: end.cpuSystemMicros - start.cpuSystemMicros,
+  };
 }
 
 async function fanoutRound(targetKey: string, plan: FanoutPlan): Promise<FanoutRound> {
@@ -617,6 +635,20 @@ function roundRange(c: Comparison, pick: (r: FanoutRound) => number): string {
 }
 
 const cpuOf = (r: FanoutRound): number => r.serverCpuMicrosPerDelivery;
+/** Server and generator together: the kernel's TCP work on loopback is charged to either. */
+const bothOf = (r: FanoutRound): number => r.serverCpuMicrosPerDelivery + r.generatorCpuMicrosPerDelivery;
+
+/** Median of the per-round ratios (ours / baseline) of one figure. */
+function roundRatio(c: Comparison, pick: (r: FanoutRound) => number): number {
+  return median(c.rounds.map((round) => pick(round.ours) / pick(round.baseline)));
+}
+
+/** One row of the CPU split table: server user, server system, generator, and both. */
+function cpuSplitRow(c: Comparison): string {
+  const pair = (pick: (r: FanoutRound) => number): string =>
+    `${fmt(sideMedian(c.rounds, 'ours', pick))} / ${fmt(sideMedian(c.rounds, 'baseline', pick))} | ${fmt(roundRatio(c, pick))}`;
+  return `| ${c.scenario} | ${pair((r) => r.serverUserMicrosPerDelivery)} | ${pair((r) => r.serverSystemMicrosPerDelivery)} | ${pair((r) => r.generatorCpuMicrosPerDelivery)} | ${pair(bothOf)}${roundRange(c, bothOf)} |`;
+}
 const p99Of = (r: FanoutRound): number => r.load.p99Ms;
 
 function met(ok: boolean): string {
@@ -731,6 +763,15 @@ export function renderMarkdown(report: BenchReport): string {
     fanoutRow(half),
     '',
     `Publisher clock lag p99 (median over rounds): ours ${fmt(sideMedian(half.rounds, 'ours', (r) => r.load.sendLagP99Ms))} ms, baseline ${fmt(sideMedian(half.rounds, 'baseline', (r) => r.load.sendLagP99Ms))} ms.`,
+    '',
+    '## Server CPU split, and the generator',
+    '',
+    "The same rounds as above, µs per delivery (medians over rounds; ratios are medians of per-round ratios). On loopback the kernel's TCP work for one delivery (the receiving side's processing, the ACKs, freeing the buffers) runs partly in the sender's system calls and partly in the receiver's, depending on which of the two is busy at that moment; so the server's system time moves with its own load, and the generator's with it in the opposite direction. The last column counts server and generator together, with the lowest and highest round.",
+    '',
+    '| scenario | server user ours / baseline | ratio | server system ours / baseline | ratio | generator ours / baseline | ratio | server + generator ours / baseline | ratio |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...report.fanout.map(cpuSplitRow),
+    cpuSplitRow(half),
     '',
     `## Log stream (${logs.subscribers} subscribers of one app)`,
     '',

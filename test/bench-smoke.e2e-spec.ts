@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { BenchReport } from '../bench/run';
+import { renderMarkdown, type BenchReport } from '../bench/run';
 
 describe('benchmark harness (smoke)', () => {
   it('runs every scenario once and reports complete figures', () => {
@@ -40,6 +40,13 @@ describe('benchmark harness (smoke)', () => {
             expect(side.load.deliveries).toBe(side.load.expected);
             expect(side.load.p99Ms).toBeGreaterThan(0);
             expect(side.serverCpuMicrosPerDelivery).toBeGreaterThan(0);
+            // The split adds up to the whole; the generator's own CPU is counted beside it.
+            expect(side.serverUserMicrosPerDelivery).toBeGreaterThan(0);
+            expect(side.serverUserMicrosPerDelivery + side.serverSystemMicrosPerDelivery).toBeCloseTo(
+              side.serverCpuMicrosPerDelivery,
+              6,
+            );
+            expect(side.generatorCpuMicrosPerDelivery).toBeGreaterThan(0);
           }
         }
         expect(Number.isFinite(comparison.deliveriesRatio)).toBe(true);
@@ -80,6 +87,13 @@ describe('benchmark harness (smoke)', () => {
       ]);
       expect(report.history).toMatchObject({ messages: 5000, queries: 50, limit: 50 });
       expect(report.history.p99Ms).toBeGreaterThan(0);
+      // The CPU split table has a figure in every cell of every row.
+      const markdown = renderMarkdown(report);
+      const from = markdown.indexOf('## Server CPU split');
+      const split = markdown.slice(from, markdown.indexOf('\n## ', from + 1));
+      const rows = split.split('\n').filter((line) => /^\| (rooms|uWS|chat)/.test(line));
+      expect(rows).toHaveLength(report.fanout.length + 1);
+      for (const row of rows) expect(row).not.toContain('n/a');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
