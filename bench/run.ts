@@ -10,6 +10,7 @@ import * as jwt from 'jsonwebtoken';
 import { BENCH_SECRET, type ServerMessage, type ServerRequest, type ServerUsage } from './bench-protocol';
 import type { LoadResult, LoadSpec } from './loadgen';
 import type { LogsLoadResult, LogsLoadSpec } from './logs-loadgen';
+import { buildBench } from './build';
 import { runHistoryBenchmark, type HistoryResult } from './history';
 
 const ROOT = join(__dirname, '..');
@@ -33,8 +34,49 @@ const TARGETS: Record<string, Target> = {
   chat: { label: 'chat gateway (Socket.IO)', server: 'sample', transport: 'socket.io', auth: true },
 };
 
-const tsNode = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
-const env = { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') };
+/** `--from-source` runs servers and generators under ts-node instead of compiled (see bench/build.ts). */
+const FROM_SOURCE = process.argv.includes('--from-source');
+
+type Runtime = 'compiled JavaScript' | 'ts-node';
+const RUNTIME: Runtime = FROM_SOURCE ? 'ts-node' : 'compiled JavaScript';
+
+/** How child processes run a bench script (`bench/servers/x`, `bench/loadgen`): set by `prepareRuntime`. */
+interface ChildRuntime {
+  nodeArgs: (script: string) => string[];
+  env: NodeJS.ProcessEnv;
+  cleanup: () => void;
+}
+
+let runtime: ChildRuntime | null = null;
+
+function prepareRuntime(): ChildRuntime {
+  if (FROM_SOURCE) {
+    return {
+      nodeArgs: (script) => [
+        '-r',
+        'ts-node/register/transpile-only',
+        '-r',
+        'tsconfig-paths/register',
+        join(ROOT, `${script}.ts`),
+      ],
+      env: { ...process.env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+      cleanup: () => undefined,
+    };
+  }
+  // Inside the repository (node_modules resolve from there), one directory per run.
+  const outDir = join(ROOT, '.bench-build', `run-${process.pid}`);
+  const tsconfig = buildBench(ROOT, outDir);
+  return {
+    nodeArgs: (script) => ['-r', 'tsconfig-paths/register', join(outDir, `${script}.js`)],
+    env: { ...process.env, TS_NODE_PROJECT: tsconfig },
+    cleanup: () => rmSync(outDir, { recursive: true, force: true }),
+  };
+}
+
+function childRuntime(): ChildRuntime {
+  if (!runtime) throw new Error('prepareRuntime() has not run');
+  return runtime;
+}
 
 function pinned(core: number, args: string[]): [string, string[]] {
   return HAS_TASKSET
@@ -52,10 +94,9 @@ class ServerProcess {
     const [command, args] = pinned(0, [
       '--expose-gc',
       '--max-old-space-size=4096',
-      ...tsNode,
-      join(__dirname, 'servers', `${name}.ts`),
+      ...childRuntime().nodeArgs(`bench/servers/${name}`),
     ]);
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(command, args, { cwd: ROOT, env: childRuntime().env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
       child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
@@ -116,11 +157,10 @@ function startGenerator<Spec, Result>(
   writeFileSync(specFile, JSON.stringify(spec));
   const [command, args] = pinned(1, [
     '--max-old-space-size=4096',
-    ...tsNode,
-    join(__dirname, script),
+    ...childRuntime().nodeArgs(`bench/${script}`),
     specFile,
   ]);
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(command, args, { cwd: ROOT, env: childRuntime().env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const result = new Promise<Result>((resolve, reject) => {
@@ -133,7 +173,7 @@ function startGenerator<Spec, Result>(
   return { child, result };
 }
 
-const startLoad = (spec: LoadSpec) => startGenerator<LoadSpec, LoadResult>('loadgen.ts', spec);
+const startLoad = (spec: LoadSpec) => startGenerator<LoadSpec, LoadResult>('loadgen', spec);
 
 interface FanoutRound {
   target: string;
@@ -443,7 +483,7 @@ async function logsRound(
     };
     const { load, cpuMicros } = await measureWindow(
       running,
-      startGenerator<LogsLoadSpec, LogsLoadResult>('logs-loadgen.ts', spec),
+      startGenerator<LogsLoadSpec, LogsLoadResult>('logs-loadgen', spec),
     );
     return { target: server, load, serverCpuMicrosPerDelivery: cpuMicros / Math.max(load.deliveries, 1) };
   } finally {
@@ -490,6 +530,8 @@ export interface BenchReport {
   date: string;
   command: string;
   machine: { cpus: number; model: string; memoryGiB: number; node: string; pinned: boolean };
+  /** How servers and generators ran: compiled JavaScript (the default) or ts-node (`--from-source`). */
+  runtime: Runtime;
   /** 1-minute load average when the run started and when it ended. */
   loadAverage: { start: number; end: number };
   durationSec: number;
@@ -517,6 +559,15 @@ function selectedGroups(): Set<Group> {
 }
 
 async function main(): Promise<void> {
+  runtime = prepareRuntime();
+  try {
+    await runGroups();
+  } finally {
+    runtime.cleanup();
+  }
+}
+
+async function runGroups(): Promise<void> {
   const startedAt = Date.now();
   const loadAtStart = loadavg()[0] ?? 0;
   console.error(
@@ -531,6 +582,11 @@ async function main(): Promise<void> {
     ? (JSON.parse(readFileSync(OUT_JSON, 'utf8')) as BenchReport)
     : ({ smoke: SMOKE } as BenchReport);
   if (report.smoke !== SMOKE) throw new Error(`${OUT_JSON} is from a ${report.smoke ? 'smoke' : 'full'} run`);
+  // Older results files predate the field: they ran under ts-node.
+  if (partial && (report.runtime ?? 'ts-node') !== RUNTIME) {
+    throw new Error(`${OUT_JSON} was measured with ${report.runtime ?? 'ts-node'}, this run uses ${RUNTIME}`);
+  }
+  report.runtime = RUNTIME;
   const save = (): void => {
     report.date = new Date().toISOString();
     report.command = `npm run bench${SMOKE ? ' -- --smoke' : ''}${partial ? `, then again with -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -565,12 +621,19 @@ async function main(): Promise<void> {
           ['chat, 100 members', 'chat', 'bareIo', 100, 200],
           ['chat, 1000 members', 'chat', 'bareIo', 1000, 20],
         ];
-    report.fanout = [];
-    for (const [scenario, ours, baseline, subscribers, rate] of plans) {
-      report.fanout.push(
-        await compareFanout(scenario, ours, baseline, { subscribers, rate, seconds }, fanoutRounds),
-      );
+    // `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others.
+    const only1 = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+    const selected = only1 === undefined ? plans : plans.filter(([scenario]) => scenario === only1);
+    if (selected.length === 0) {
+      throw new Error(`unknown fan-out scenario: ${only1} (known: ${plans.map(([name]) => name).join('; ')})`);
     }
+    const kept = only1 === undefined ? [] : (report.fanout ?? []).filter((c) => c.scenario !== only1);
+    const measured: Comparison[] = [];
+    for (const [scenario, ours, baseline, subscribers, rate] of selected) {
+      measured.push(await compareFanout(scenario, ours, baseline, { subscribers, rate, seconds }, fanoutRounds));
+    }
+    const order = (c: Comparison): number => plans.findIndex(([name]) => name === c.scenario);
+    report.fanout = [...kept, ...measured].sort((a, b) => order(a) - order(b));
     save();
   }
   if (only.has('halfload')) {
@@ -731,7 +794,7 @@ export function renderMarkdown(report: BenchReport): string {
   const lines = [
     '# Benchmarks',
     '',
-    `Produced by \`${report.command}\` on ${report.date} in ${fmt(report.durationSec / 60, 1)} min — ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; server and load generator ${report.machine.pinned ? 'pinned to cores 0 and 1 (taskset)' : 'not pinned'}; 1-minute load average ${fmt(report.loadAverage.start)} at the start, ${fmt(report.loadAverage.end)} at the end. Loopback only. Ratios are medians of per-round ratios over interleaved rounds (baseline, ours, baseline, ours, …), with the lowest and highest round in brackets for CPU and p99; absolute figures are medians over the rounds and drift between runs, the ratios are what count. Raw figures: \`bench/results.json\`.`,
+    `Produced by \`${report.command}\` on ${report.date} in ${fmt(report.durationSec / 60, 1)} min — ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; servers and load generators run as ${report.runtime ?? 'ts-node'}${report.runtime === 'ts-node' ? ' (--from-source)' : ' (bench/build.ts)'}; server and load generator ${report.machine.pinned ? 'pinned to cores 0 and 1 (taskset)' : 'not pinned'}; 1-minute load average ${fmt(report.loadAverage.start)} at the start, ${fmt(report.loadAverage.end)} at the end. Loopback only. Ratios are medians of per-round ratios over interleaved rounds (baseline, ours, baseline, ours, …), with the lowest and highest round in brackets for CPU and p99; absolute figures are medians over the rounds and drift between runs, the ratios are what count. Raw figures: \`bench/results.json\`.`,
     '',
     '## Targets',
     '',
@@ -814,7 +877,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '## Method',
     '',
-    '- Every server and every load generator run is a fresh child process; servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (2 s), then a drain of at most 2 s for messages in flight.',
+    '- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node\'s `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (2 s), then a drain of at most 2 s for messages in flight.',
     '- A round is **saturated** when its generator used more than 90 % of a core or not every expected delivery arrived; such rounds still count in the medians and are listed so that they can be discounted.',
     "- The ws generator reads the send time out of each frame without parsing the JSON (same code for every server); the Socket.IO generator goes through `socket.io-client` with `transports: ['websocket']`.",
     `- Idle connections: heap and RSS of the server after two forced GCs, before and after opening the connections, divided by the connections held; the connections belong to ${IDLE_USERS} users (each user's first connection is announced to every Socket.IO socket, so ten thousand distinct users would turn the chat run into 50 million \`userStatus\` packets).`,
