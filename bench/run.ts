@@ -96,7 +96,11 @@ class ServerProcess {
       '--max-old-space-size=4096',
       ...childRuntime().nodeArgs(`bench/servers/${name}`),
     ]);
-    const child = spawn(command, args, { cwd: ROOT, env: childRuntime().env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: childRuntime().env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000);
       child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
@@ -160,7 +164,11 @@ function startGenerator<Spec, Result>(
     ...childRuntime().nodeArgs(`bench/${script}`),
     specFile,
   ]);
-  const child = spawn(command, args, { cwd: ROOT, env: childRuntime().env, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: childRuntime().env,
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const result = new Promise<Result>((resolve, reject) => {
@@ -626,12 +634,16 @@ async function runGroups(): Promise<void> {
     const only1 = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
     const selected = only1 === undefined ? plans : plans.filter(([scenario]) => scenario === only1);
     if (selected.length === 0) {
-      throw new Error(`unknown fan-out scenario: ${only1} (known: ${plans.map(([name]) => name).join('; ')})`);
+      throw new Error(
+        `unknown fan-out scenario: ${only1} (known: ${plans.map(([name]) => name).join('; ')})`,
+      );
     }
     const kept = only1 === undefined ? [] : (report.fanout ?? []).filter((c) => c.scenario !== only1);
     const measured: Comparison[] = [];
     for (const [scenario, ours, baseline, subscribers, rate] of selected) {
-      measured.push(await compareFanout(scenario, ours, baseline, { subscribers, rate, seconds }, fanoutRounds));
+      measured.push(
+        await compareFanout(scenario, ours, baseline, { subscribers, rate, seconds }, fanoutRounds),
+      );
     }
     const order = (c: Comparison): number => plans.findIndex(([name]) => name === c.scenario);
     report.fanout = [...kept, ...measured].sort((a, b) => order(a) - order(b));
@@ -878,7 +890,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '## Method',
     '',
-    '- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node\'s `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (2 s), then a drain of at most 2 s for messages in flight.',
+    "- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node's `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (2 s), then a drain of at most 2 s for messages in flight.",
     '- A round is **saturated** when its generator used more than 90 % of a core or not every expected delivery arrived; such rounds still count in the medians and are listed so that they can be discounted.',
     "- The ws generator reads the send time out of each frame without parsing the JSON (same code for every server); the Socket.IO generator goes through `socket.io-client` with `transports: ['websocket']`.",
     `- Idle connections: heap and RSS of the server after two forced GCs, before and after opening the connections, divided by the connections held; the connections belong to ${IDLE_USERS} users (each user's first connection is announced to every Socket.IO socket, so ten thousand distinct users would turn the chat run into 50 million \`userStatus\` packets).`,
