@@ -202,6 +202,13 @@ interface FanoutPlan {
   tickMs?: number;
 }
 
+/**
+ * Warm-up of every fan-out run. With 2 s, the message path of the gateway (run 200 times a second,
+ * where the delivery path runs 20,000 times) was still being compiled by TurboFan in the measured
+ * window: 35 functions in 5 s, on V8's helper threads.
+ */
+const FANOUT_WARMUP_SEC = SMOKE ? 0.5 : 8;
+
 /** One load run against a running server; CPU per delivery from the server's own cpuUsage. */
 async function loadOn(server: ServerProcess, targetKey: string, plan: FanoutPlan): Promise<FanoutRound> {
   const target = TARGETS[targetKey]!;
@@ -212,7 +219,7 @@ async function loadOn(server: ServerProcess, targetKey: string, plan: FanoutPlan
     subscribers: plan.subscribers,
     rate: plan.rate,
     bytes: 1024,
-    warmupSec: SMOKE ? 0.5 : 2,
+    warmupSec: FANOUT_WARMUP_SEC,
     durationSec: plan.seconds,
     tickMs: plan.tickMs,
   };
@@ -890,7 +897,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '## Method',
     '',
-    "- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node's `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (2 s), then a drain of at most 2 s for messages in flight.",
+    "- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node's `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (8 s for fan-out, 2 s for the log stream), then a drain of at most 2 s for messages in flight.",
     '- A round is **saturated** when its generator used more than 90 % of a core or not every expected delivery arrived; such rounds still count in the medians and are listed so that they can be discounted.',
     "- The ws generator reads the send time out of each frame without parsing the JSON (same code for every server); the Socket.IO generator goes through `socket.io-client` with `transports: ['websocket']`.",
     `- Idle connections: heap and RSS of the server after two forced GCs, before and after opening the connections, divided by the connections held; the connections belong to ${IDLE_USERS} users (each user's first connection is announced to every Socket.IO socket, so ten thousand distinct users would turn the chat run into 50 million \`userStatus\` packets).`,
