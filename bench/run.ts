@@ -563,13 +563,19 @@ export interface BenchReport {
 const GROUPS = ['fanout', 'halfload', 'logs', 'idle', 'history'] as const;
 type Group = (typeof GROUPS)[number];
 
+/** `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others. */
+const SCENARIO = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
+
 function selectedGroups(): Set<Group> {
   const arg = process.argv.find((a) => a.startsWith('--only='));
-  if (!arg) return new Set(GROUPS);
+  if (!arg) return new Set(SCENARIO === undefined ? GROUPS : ['fanout']);
   const names = arg.slice('--only='.length).split(',');
   const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
   if (unknown.length)
     throw new Error(`unknown scenario group(s): ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
+  if (SCENARIO !== undefined && !names.includes('fanout')) {
+    throw new Error('--scenario names a fan-out scenario: it needs the fanout group');
+  }
   return new Set(names as Group[]);
 }
 
@@ -591,7 +597,8 @@ async function runGroups(): Promise<void> {
       .join(' ')}`,
   );
   const only = selectedGroups();
-  const partial = only.size < GROUPS.length;
+  // One fan-out scenario is a partial run too: the other scenarios come from the last results.
+  const partial = only.size < GROUPS.length || SCENARIO !== undefined;
   // A partial run starts from the last results and replaces the groups it reruns.
   const report: BenchReport = partial
     ? (JSON.parse(readFileSync(OUT_JSON, 'utf8')) as BenchReport)
@@ -637,15 +644,13 @@ async function runGroups(): Promise<void> {
           ['chat, 100 members', 'chat', 'bareIo', 100, 200],
           ['chat, 1000 members', 'chat', 'bareIo', 1000, 20],
         ];
-    // `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others.
-    const only1 = process.argv.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length);
-    const selected = only1 === undefined ? plans : plans.filter(([scenario]) => scenario === only1);
+    const selected = SCENARIO === undefined ? plans : plans.filter(([scenario]) => scenario === SCENARIO);
     if (selected.length === 0) {
       throw new Error(
-        `unknown fan-out scenario: ${only1} (known: ${plans.map(([name]) => name).join('; ')})`,
+        `unknown fan-out scenario: ${SCENARIO} (known: ${plans.map(([name]) => name).join('; ')})`,
       );
     }
-    const kept = only1 === undefined ? [] : (report.fanout ?? []).filter((c) => c.scenario !== only1);
+    const kept = SCENARIO === undefined ? [] : (report.fanout ?? []).filter((c) => c.scenario !== SCENARIO);
     const measured: Comparison[] = [];
     for (const [scenario, ours, baseline, subscribers, rate] of selected) {
       measured.push(
