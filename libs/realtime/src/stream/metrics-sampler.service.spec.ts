@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from 'os';
 import { ConnectionRegistry } from '../core/connection-registry.service';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import type { EncodedTextFrame } from '../core/transport/text-frame';
 import type { PerformanceMetrics } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import { resolveRealtimeOptions } from '../realtime.options';
@@ -23,7 +24,7 @@ describe('MetricsSampler', () => {
   let counters: TransportCounters;
   const sent: string[][] = [[], []];
   const clients = sent.map((frames) => ({
-    sendEncoded: (frame: Buffer) => frames.push(frame.toString('utf8')) > 0,
+    sendEncoded: (frame: EncodedTextFrame) => frames.push(frame.payload.toString('utf8')) > 0,
   }));
   const sessions = {
     authenticatedConnections: () => clients.values() as unknown as IterableIterator<RawWsConnection>,

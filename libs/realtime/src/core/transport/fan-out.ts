@@ -1,15 +1,16 @@
-// Fan-out in one place: a frame serialised and UTF-8 encoded once is written to N raw ws connections;
-// slow consumers are closed by RawWsConnection rather than buffered without bound.
+// Fan-out in one place: a frame serialised, UTF-8 encoded and framed once is written to N raw ws
+// connections; slow consumers are closed by RawWsConnection rather than buffered without bound.
 import type { RawWsConnection } from './raw-ws-connection';
+import { EncodedTextFrame } from './text-frame';
 
 /** Writes one serialised frame to every open connection; returns how many accepted it. */
 export function fanOut(connections: Iterable<RawWsConnection>, serialized: string): number {
-  // One Buffer for every recipient: ws writes a Buffer as it is, where a string is measured and
-  // encoded again for each socket.
-  const encoded = Buffer.from(serialized);
+  // One encoding and one WebSocket frame for every recipient: ws would build a frame header (and,
+  // for a string, encode the text again) for each socket, and write it as two chunks.
+  const frame = new EncodedTextFrame(serialized);
   let delivered = 0;
   for (const connection of connections) {
-    if (connection.sendEncoded(encoded)) delivered += 1;
+    if (connection.sendEncoded(frame)) delivered += 1;
   }
   return delivered;
 }

@@ -1,12 +1,14 @@
 // One raw WebSocket client: its identity, its codec, and bounded sending.
 import { randomUUID } from 'crypto';
 import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import { RealtimeCloseCode, type DecodedFrame } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import type { RealtimeError } from '../errors/realtime-error';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import type { FrameCodec } from './frame-codec';
+import type { EncodedTextFrame } from './text-frame';
 
 /** ws send options of a Buffer that holds a text frame's UTF-8. */
 const TEXT_FRAME = { binary: false } as const;
@@ -31,6 +33,8 @@ export class RawWsConnection {
   request: IncomingMessage | null;
   /** The endpoint path, without the query (which may hold a token). */
   readonly path: string;
+  /** The upgraded socket, when broadcast frames may be written to it as they are (see `writeFramesTo`). */
+  private wire: Duplex | null = null;
 
   constructor(
     readonly socket: WebSocket,
@@ -45,6 +49,17 @@ export class RawWsConnection {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     this.path = flatString(query < 0 ? url : url.slice(0, query));
+  }
+
+  /**
+   * Lets broadcasts write their ready-made frame straight to the upgraded socket, in one write,
+   * instead of through ws's sender. Only for a connection that negotiated no extension
+   * (permessage-deflate frames differ per connection): ws then writes every frame of its own
+   * synchronously, so that order is kept. A Blob sent through `socket` directly (read
+   * asynchronously by ws) could be overtaken by a broadcast.
+   */
+  writeFramesTo(socket: Duplex): void {
+    this.wire = this.socket.extensions === '' ? socket : null;
   }
 
   /** Called once the connection is set up: the request is no longer kept. */
@@ -75,13 +90,15 @@ export class RawWsConnection {
   }
 
   /**
-   * Sends a serialised frame already encoded as UTF-8, as a text frame (a broadcast encodes once and
-   * calls this per recipient; ws writes the Buffer without copying it).
+   * Sends a frame encoded and framed once for many connections (a broadcast calls this per
+   * recipient): its bytes as they are where `writeFramesTo` allows, else its UTF-8 payload as a text
+   * frame through ws.
    */
-  sendEncoded(frame: Buffer): boolean {
+  sendEncoded(frame: EncodedTextFrame): boolean {
     if (!this.mayWrite()) return false;
-    this.socket.send(frame, TEXT_FRAME);
-    this.counters.sent(frame.length);
+    if (this.wire !== null) this.wire.write(frame.wire);
+    else this.socket.send(frame.payload, TEXT_FRAME);
+    this.counters.sent(frame.payload.length);
     return true;
   }
 

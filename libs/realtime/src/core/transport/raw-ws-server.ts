@@ -68,7 +68,9 @@ export class RawWsServer extends EventEmitter {
     } catch (error) {
       refusal = toRealtimeError(error);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request, identity, refusal));
+    this.wss.handleUpgrade(request, socket, head, (ws) =>
+      this.accept(ws, socket, request, identity, refusal),
+    );
   }
 
   /**
@@ -78,6 +80,7 @@ export class RawWsServer extends EventEmitter {
    */
   private accept(
     ws: WebSocket,
+    socket: Duplex,
     request: IncomingMessage,
     identity: RealtimeIdentity | null,
     refusal: RealtimeError | null,
@@ -90,6 +93,7 @@ export class RawWsServer extends EventEmitter {
       this.lifecycle.counters,
       this.gateway.batchType,
     );
+    connection.writeFramesTo(socket);
     this.watch(connection);
     if (refusal) {
       connection.releaseRequest();
