@@ -22,6 +22,7 @@ describe('benchmark build step', () => {
     for (const script of [
       'servers/sample',
       'servers/bare-ws',
+      'servers/bare-ws-framed',
       'servers/bare-socketio',
       'servers/uws',
       'loadgen',
