@@ -78,6 +78,7 @@ export type {
   StoredMessage,
 } from './conversations/conversation.types';
 export { fanOut } from './core/transport/fan-out';
+export { EncodedTextFrame } from './core/transport/text-frame';
 export { LogStreamService } from './stream/log-stream.service';
 export { RealtimeLogger, type RealtimeLoggerOptions } from './stream/realtime-logger.service';
 export { StreamPortListener } from './stream/stream-port.listener';
