@@ -37,6 +37,21 @@ export function roomMessageFrame(id: number, content: string, userId: number): s
   return JSON.stringify({ type: 'room_message', data, timestamp: new Date().toISOString() });
 }
 
+/** An inbound frame of the bare servers: only join_room and room_message are looked at. */
+export interface BareInboundFrame {
+  type: string;
+  data: { room: string; content?: string };
+}
+
+/** The join_room_ack every bare server answers with. */
+export function joinRoomAckFrame(room: string): string {
+  return JSON.stringify({
+    type: 'join_room_ack',
+    data: { room, success: true },
+    timestamp: new Date().toISOString(),
+  });
+}
+
 /** Messages between the orchestrator and a server process (IPC). */
 export type ServerRequest = { kind: 'usage'; gc: boolean } | { kind: 'stop' };
 export interface ServerUsage {

@@ -7,7 +7,13 @@ import { createServer } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { frameText } from '../../libs/realtime/src/core/transport/text-frame';
-import { announceReady, roomMessageFrame, serveUsage } from '../bench-protocol';
+import {
+  announceReady,
+  joinRoomAckFrame,
+  roomMessageFrame,
+  type BareInboundFrame,
+  serveUsage,
+} from '../bench-protocol';
 
 const server = createServer();
 const wss = new WebSocketServer({ noServer: true });
@@ -29,22 +35,13 @@ function accept(ws: WebSocket, raw: Duplex): void {
   const joined = new Set<string>();
   clients += 1;
   ws.on('message', (data) => {
-    const frame = JSON.parse((data as Buffer).toString('utf8')) as {
-      type: string;
-      data: { room: string; content?: string };
-    };
+    const frame = JSON.parse((data as Buffer).toString('utf8')) as BareInboundFrame;
     if (frame.type === 'join_room') {
       const members = rooms.get(frame.data.room) ?? new Map<WebSocket, Duplex>();
       members.set(ws, raw);
       rooms.set(frame.data.room, members);
       joined.add(frame.data.room);
-      ws.send(
-        JSON.stringify({
-          type: 'join_room_ack',
-          data: { room: frame.data.room, success: true },
-          timestamp: new Date().toISOString(),
-        }),
-      );
+      ws.send(joinRoomAckFrame(frame.data.room));
     } else if (frame.type === 'room_message') {
       const wire = frameText(
         Buffer.from(roomMessageFrame(nextId++, frame.data.content ?? '', userId), 'utf8'),

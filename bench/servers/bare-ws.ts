@@ -2,7 +2,13 @@
 // (join_room, room_message serialised once and written to every member). No auth, no storage.
 import { createServer } from 'http';
 import { WebSocket, WebSocketServer } from 'ws';
-import { announceReady, roomMessageFrame, serveUsage } from '../bench-protocol';
+import {
+  announceReady,
+  joinRoomAckFrame,
+  roomMessageFrame,
+  type BareInboundFrame,
+  serveUsage,
+} from '../bench-protocol';
 
 const server = createServer();
 const wss = new WebSocketServer({ server, path: '/ws/chat' });
@@ -14,22 +20,13 @@ wss.on('connection', (socket) => {
   const userId = nextUser++;
   const joined = new Set<string>();
   socket.on('message', (raw) => {
-    const frame = JSON.parse((raw as Buffer).toString('utf8')) as {
-      type: string;
-      data: { room: string; content?: string };
-    };
+    const frame = JSON.parse((raw as Buffer).toString('utf8')) as BareInboundFrame;
     if (frame.type === 'join_room') {
       const members = rooms.get(frame.data.room) ?? new Set<WebSocket>();
       members.add(socket);
       rooms.set(frame.data.room, members);
       joined.add(frame.data.room);
-      socket.send(
-        JSON.stringify({
-          type: 'join_room_ack',
-          data: { room: frame.data.room, success: true },
-          timestamp: new Date().toISOString(),
-        }),
-      );
+      socket.send(joinRoomAckFrame(frame.data.room));
     } else if (frame.type === 'room_message') {
       const text = roomMessageFrame(nextId++, frame.data.content ?? '', userId);
       for (const member of rooms.get(frame.data.room) ?? []) {

@@ -1,5 +1,11 @@
 // Near-limit reference: uWebSockets.js with its native publish, same frames as the bare ws server.
-import { announceReady, roomMessageFrame, serveUsage } from '../bench-protocol';
+import {
+  announceReady,
+  joinRoomAckFrame,
+  roomMessageFrame,
+  type BareInboundFrame,
+  serveUsage,
+} from '../bench-protocol';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const uWS = require('uWebSockets.js') as typeof import('uWebSockets.js');
 
@@ -30,19 +36,10 @@ const app = uWS.App().ws<Peer>('/ws/chat', {
     open -= 1;
   },
   message: (socket, raw) => {
-    const frame = JSON.parse(Buffer.from(raw).toString('utf8')) as {
-      type: string;
-      data: { room: string; content?: string };
-    };
+    const frame = JSON.parse(Buffer.from(raw).toString('utf8')) as BareInboundFrame;
     if (frame.type === 'join_room') {
       socket.subscribe(frame.data.room);
-      socket.send(
-        JSON.stringify({
-          type: 'join_room_ack',
-          data: { room: frame.data.room, success: true },
-          timestamp: new Date().toISOString(),
-        }),
-      );
+      socket.send(joinRoomAckFrame(frame.data.room));
     } else if (frame.type === 'room_message') {
       app.publish(
         frame.data.room,
