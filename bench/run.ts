@@ -635,7 +635,6 @@ async function runGroups(): Promise<void> {
     const plans: Array<[string, string, string, number, number]> = SMOKE
       ? [
           ['rooms, 5 members', 'rooms', 'bareWs', 5, 20],
-          ['rooms against bare ws framed once, 5 members', 'rooms', 'bareWsFramed', 5, 20],
           ['uWS reference, 5 members', 'uws', 'bareWs', 5, 20],
           ['chat, 5 members', 'chat', 'bareIo', 5, 20],
         ]

@@ -30,7 +30,6 @@ describe('benchmark harness (smoke)', () => {
       expect(report.smoke).toBe(true);
       expect(report.fanout.map((c) => `${c.ours}/${c.baseline}`)).toEqual([
         'rooms/bareWs',
-        'rooms/bareWsFramed',
         'uws/bareWs',
         'chat/bareIo',
       ]);
