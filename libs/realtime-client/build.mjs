@@ -1,4 +1,4 @@
-// Builds the browser bundles of the client SDK into dist/realtime-client/: an ES module and an IIFE
+// Builds the browser bundles of the client SDK into dist/realtime-client/ (or `--outdir DIR`): an ES module and an IIFE
 // exposing the global `NestRealtimeClient`. The wire types are resolved from the server's protocol
 // folder (nest-realtime/protocol); the Node-only WebSocket fallback (`ws`) is swapped for its browser
 // stub, so neither `ws` nor any Nest code enters the bundle.
@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const outdir = resolve(root, 'dist/realtime-client');
+const outdirFlag = process.argv.indexOf('--outdir');
+const outdir = outdirFlag > 0 ? resolve(process.argv[outdirFlag + 1]) : resolve(root, 'dist/realtime-client');
 
 /** Browser substitutions: the protocol alias, and no `ws` fallback. */
 const browserResolution = {

@@ -59,6 +59,8 @@ export class AppModule {
       imports: [
         RealtimeModule.forRootAsync({
           isGlobal: true,
+          // The library mounts no HTTP route unless asked: the sample opts into both.
+          http: { metricsPath: '/metrics', logIngestionPath: '/apps/:appId/logs' },
           useFactory: () => realtimeOptionsFor(config, overrides),
         }),
         TypeOrmModule.forRoot(sampleDatabase(config)),

@@ -1,13 +1,16 @@
 // Public API of nest-realtime. Nothing else is exported.
-export { RealtimeModule } from './realtime.module';
 export {
-  MODULE_OPTIONS_TOKEN as REALTIME_MODULE_OPTIONS,
-  OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE,
-} from './realtime-module.definition';
+  RealtimeModule,
+  type RealtimeModuleAsyncOptions,
+  type RealtimeModuleForRootOptions,
+  type RealtimeOptionsFactory,
+} from './realtime.module';
+export { MODULE_OPTIONS_TOKEN as REALTIME_MODULE_OPTIONS } from './realtime-module.definition';
+export { RealtimeSetupError } from './core/transport/adapter-check.service';
 export { REALTIME_OPTIONS, REALTIME_CONNECTION } from './realtime.constants';
 export {
   DEFAULT_LIMITS,
+  DEFAULT_SQLITE_PATH,
   RealtimeOptionsError,
   resolveRealtimeOptions,
   type RealtimeAuthOptions,
@@ -15,6 +18,10 @@ export {
   type RealtimeCompressionOptions,
   type RealtimeDatabaseOptions,
   type RealtimeEventsOptions,
+  type RealtimeHttpRoutes,
+  type RealtimeJwtAlgorithm,
+  type RealtimeRateLimitRecord,
+  type RealtimeRateLimitStorage,
   type RealtimeLimitOptions,
   type RealtimeModuleExtras,
   type RealtimeModuleOptions,

@@ -2,9 +2,11 @@
 // gateways). The options provider moves into a small module shared with the TypeORM connection.
 import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { REALTIME_CONNECTION, REALTIME_OPTIONS } from './realtime.constants';
+import { MOUNTED_GATEWAYS, REALTIME_CONNECTION, REALTIME_OPTIONS } from './realtime.constants';
 import {
+  RealtimeOptionsError,
   resolveRealtimeOptions,
+  type RealtimeHttpRoutes,
   type RealtimeModuleExtras,
   type RealtimeModuleOptions,
   type ResolvedRealtimeOptions,
@@ -20,12 +22,8 @@ import { RoomsGateway } from './rooms/rooms.gateway';
 import { RoomsSessionService } from './rooms/rooms-session.service';
 import { RoomMembersRegistry } from './rooms/room-members.registry';
 import { RoomsDelivery } from './rooms/rooms-delivery.service';
-import {
-  STREAM_CONTROLLERS,
-  STREAM_EXPORTS,
-  STREAM_PROVIDERS,
-  streamImports,
-} from './stream/stream.providers';
+import { RealtimeAdapterCheck } from './core/transport/adapter-check.service';
+import { STREAM_EXPORTS, STREAM_PROVIDERS, streamControllers } from './stream/stream.providers';
 
 /** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
 @Module({})
@@ -35,7 +33,7 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
   new ConfigurableModuleBuilder<RealtimeModuleOptions>({ moduleName: 'Realtime' })
     .setClassMethodName('forRoot')
     .setFactoryMethodName('createRealtimeOptions')
-    .setExtras<RealtimeModuleExtras>({ isGlobal: false, gateways: {} }, (definition, extras) =>
+    .setExtras<RealtimeModuleExtras>({ isGlobal: false, gateways: {}, http: {} }, (definition, extras) =>
       withFeatures(definition, extras),
     )
     .build();
@@ -53,6 +51,8 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     exports: [REALTIME_OPTIONS, MODULE_OPTIONS_TOKEN],
   };
   const gateways = extras.gateways ?? {};
+  const mounted = (['events', 'chat', 'rooms', 'logs'] as const).filter((name) => gateways[name] !== false);
+  const http = resolveHttpRoutes(extras.http ?? {}, gateways.logs !== false);
   return {
     ...definition,
     global: extras.isGlobal ?? false,
@@ -64,10 +64,11 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
         inject: [REALTIME_OPTIONS],
         useFactory: realtimeTypeOrmOptions,
       }),
-      ...(gateways.logs === false ? [] : streamImports()),
     ],
-    controllers: gateways.logs === false ? [] : STREAM_CONTROLLERS,
+    controllers: streamControllers(http),
     providers: [
+      { provide: MOUNTED_GATEWAYS, useValue: mounted },
+      RealtimeAdapterCheck,
       ...(gateways.events === false ? [] : [EventsGateway]),
       ...(gateways.chat === false
         ? []
@@ -79,4 +80,30 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     ],
     exports: [optionsModule, ...(gateways.logs === false ? [] : STREAM_EXPORTS)],
   };
+}
+
+/** Checks the opt-in HTTP routes (they are static: they shape the module's controllers). */
+function resolveHttpRoutes(routes: RealtimeHttpRoutes, logStream: boolean): RealtimeHttpRoutes {
+  const resolved: RealtimeHttpRoutes = {};
+  for (const key of ['metricsPath', 'logIngestionPath'] as const) {
+    const value = routes[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !/^\/[A-Za-z0-9._~\-/:]*$/.test(value)) {
+      throw new RealtimeOptionsError(
+        `http.${key}`,
+        `must be an absolute URL path such as "${key === 'metricsPath' ? '/metrics' : '/apps/:appId/logs'}" (got ${JSON.stringify(value)})`,
+      );
+    }
+    if (!logStream) {
+      throw new RealtimeOptionsError(`http.${key}`, 'needs the log stream (gateways.logs is false)');
+    }
+    resolved[key] = value;
+  }
+  if (resolved.logIngestionPath !== undefined && !resolved.logIngestionPath.split('/').includes(':appId')) {
+    throw new RealtimeOptionsError(
+      'http.logIngestionPath',
+      `must hold an ":appId" segment, e.g. "/apps/:appId/logs" (got "${resolved.logIngestionPath}")`,
+    );
+  }
+  return resolved;
 }

@@ -12,3 +12,5 @@ export const ROOM_PREFIX = {
   /** Chat rooms (seed 001) on Socket.IO. */
   room: 'rt:room:',
 } as const;
+/** Names of the gateways this module mounts (from the `gateways` extra), for the boot-time checks. */
+export const MOUNTED_GATEWAYS = Symbol('REALTIME_MOUNTED_GATEWAYS');

@@ -1,6 +1,6 @@
 // RealtimeModule: one import gives a Nest host authenticated Socket.IO and raw ws transports, the
 // seed 002 events API, and the storage behind them.
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AdminEvents } from './events/admin-events.service';
 import { EventsManager } from './events/events-manager.service';
 import { ModuleEvents } from './events/module-events.service';
@@ -17,7 +17,8 @@ import { ConnectionRegistry } from './core/connection-registry.service';
 import { TransportCounters } from './core/metrics/transport-counters.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
-import { ConfigurableModuleClass } from './realtime-module.definition';
+import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
+import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS, type RealtimeModuleOptions } from './realtime.options';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
 import { SqliteCheckpointer } from './storage/sqlite-checkpointer.service';
 import { TypeOrmUserDirectory } from './storage/typeorm-user-directory.service';
@@ -52,4 +53,26 @@ const SERVICES = [
   ],
   exports: [...SERVICES, USER_DIRECTORY],
 })
-export class RealtimeModule extends ConfigurableModuleClass {}
+export class RealtimeModule extends ConfigurableModuleClass {
+  /** The options and the extras in one object; a misspelt key stops the boot, naming it. */
+  static override forRoot(options: RealtimeModuleForRootOptions): DynamicModule {
+    assertKnownKeys(options, FOR_ROOT_KEYS, '');
+    return super.forRoot(options);
+  }
+
+  /** The factory's result is checked like forRoot's options when it resolves. */
+  static override forRootAsync(options: RealtimeModuleAsyncOptions): DynamicModule {
+    assertKnownKeys(options, ASYNC_KEYS, '');
+    return super.forRootAsync(options);
+  }
+}
+
+/** What `RealtimeModule.forRoot` takes: the options and the static extras. */
+export type RealtimeModuleForRootOptions = typeof OPTIONS_TYPE;
+/** What `RealtimeModule.forRootAsync` takes: `imports`, `inject`, one of `useFactory` / `useClass` / `useExisting`, and the extras. */
+export type RealtimeModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
+
+/** A class given to `forRootAsync({ useClass })` or `useExisting`. */
+export interface RealtimeOptionsFactory {
+  createRealtimeOptions(): RealtimeModuleOptions | Promise<RealtimeModuleOptions>;
+}

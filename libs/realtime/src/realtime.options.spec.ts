@@ -234,10 +234,11 @@ describe('resolveRealtimeOptions', () => {
         { publicKey: PUBLIC_KEY, algorithms: ['RS256', 'HS512'] },
         'HS512',
       ],
-    ] satisfies [string, RealtimeModuleOptions['auth'], string][])(
+    ] satisfies [string, { secret?: string; publicKey?: string; algorithms: string[] }, string][])(
       'refuses %s',
       (_label, auth, algorithm) => {
-        const error = refusal({ auth });
+        // 'none' is outside the typed algorithms: a host without types (or with a cast) may still pass it.
+        const error = refusal({ auth: auth as RealtimeModuleOptions['auth'] });
         expect(error.option).toBe('auth.algorithms');
         expect(error.message).toContain(`"${algorithm}" does not fit`);
       },

@@ -1,8 +1,47 @@
 // RealtimeModule options: the public interface (documented where declared), the defaults merged once,
 // and the boot-time validation whose messages name the offending option.
-import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { Algorithm } from 'jsonwebtoken';
+import { closest } from 'fastest-levenshtein';
 import { dirname } from 'path';
+
+/** JWT signature algorithms the library verifies (`none` is never accepted). */
+export type RealtimeJwtAlgorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512';
+
+/** What a shared rate-limit storage returns for one hit (the shape of `@nestjs/throttler`'s record). */
+export interface RealtimeRateLimitRecord {
+  totalHits: number;
+  timeToExpire: number;
+  isBlocked: boolean;
+  timeToBlockExpire: number;
+}
+
+/**
+ * A rate-limit storage shared by several nodes. Any `@nestjs/throttler` `ThrottlerStorage` fits (for
+ * example a Redis-backed one): the library calls only `increment`.
+ */
+export interface RealtimeRateLimitStorage {
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<RealtimeRateLimitRecord>;
+}
+
+/** The embedded SQLite file when `database` is not given, relative to the working directory. */
+export const DEFAULT_SQLITE_PATH = 'data/realtime.sqlite';
 
 /** JWT verification. Exactly one of `secret` / `publicKey`. */
 export interface RealtimeAuthOptions {
@@ -14,7 +53,7 @@ export interface RealtimeAuthOptions {
    * Accepted algorithms, pinned (`none` is never accepted).
    * @default ['HS256'] with `secret`, ['RS256'] with `publicKey`
    */
-  algorithms?: Algorithm[];
+  algorithms?: RealtimeJwtAlgorithm[];
   /** Required `iss` claim. @default undefined (not checked) */
   issuer?: string;
   /** Required `aud` claim. @default undefined (not checked) */
@@ -85,7 +124,10 @@ export interface RealtimeLimitOptions {
 export type RealtimeDatabaseOptions =
   | {
       type: 'sqlite';
-      /** File path, or ':memory:'. @default 'data/realtime.sqlite' */
+      /**
+       * File path (relative paths start at the working directory), or ':memory:'. Its folder is
+       * created when missing; the path in use is logged at boot. @default 'data/realtime.sqlite'
+       */
       path?: string;
       /**
        * WAL checkpoints run on a worker thread this often, instead of inside a COMMIT on the event
@@ -174,9 +216,9 @@ export interface RealtimeRoomsOptions {
   initial?: Array<{ name: string; isPrivate?: boolean }>;
   /**
    * Rate-limit storage shared by every transport (an `@nestjs/throttler` ThrottlerStorage, e.g. a
-   * Redis-backed one for several nodes). @default in-memory ThrottlerStorageService
+   * Redis-backed one for several nodes). @default undefined (per-user sliding windows in memory)
    */
-  rateLimitStorage?: ThrottlerStorage;
+  rateLimitStorage?: RealtimeRateLimitStorage;
 }
 
 /** Redis for scale-out across nodes (optional peers `ioredis` and `@socket.io/redis-adapter`). */
@@ -221,9 +263,25 @@ export interface RealtimeModuleExtras {
     chat?: boolean;
     /** Seed 003 rooms and direct messages over raw ws (`paths.chat`). @default true */
     rooms?: boolean;
-    /** Seed 004 log and metrics stream (`paths.logs`, POST /apps/:appId/logs, GET /metrics). @default true */
+    /** Seed 004 log and metrics stream (`paths.logs`; its HTTP routes are opt-in, see `http`). @default true */
     logs?: boolean;
   };
+  /**
+   * HTTP routes on the host's server. None is mounted unless its path is given here; both need the
+   * log stream (`gateways.logs`).
+   */
+  http?: RealtimeHttpRoutes;
+}
+
+/** Opt-in HTTP routes of the library, by path. */
+export interface RealtimeHttpRoutes {
+  /** `GET` with the Prometheus exposition of the library's counters, e.g. '/metrics'. @default undefined (not mounted) */
+  metricsPath?: string;
+  /**
+   * `POST` log ingestion for the log stream; the path holds an `:appId` parameter, e.g.
+   * '/apps/:appId/logs'. @default undefined (not mounted)
+   */
+  logIngestionPath?: string;
 }
 
 type DeepRequired<T> = T extends Buffer | string | number | boolean | unknown[]
@@ -235,7 +293,7 @@ export interface ResolvedRealtimeOptions {
   auth: {
     secret: string | undefined;
     publicKey: string | Buffer | undefined;
-    algorithms: Algorithm[];
+    algorithms: RealtimeJwtAlgorithm[];
     issuer: string | undefined;
     audience: string | string[] | undefined;
     clockToleranceSec: number;
@@ -251,7 +309,10 @@ export interface ResolvedRealtimeOptions {
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
   redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
-  rooms: { initial: Array<{ name: string; isPrivate: boolean }>; rateLimitStorage: ThrottlerStorage | null };
+  rooms: {
+    initial: Array<{ name: string; isPrivate: boolean }>;
+    rateLimitStorage: RealtimeRateLimitStorage | null;
+  };
   compression: { enabled: boolean; threshold: number };
   chat: DeepRequired<RealtimeChatOptions>;
   stream: {
@@ -334,6 +395,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   if (!options || typeof options !== 'object') {
     throw new RealtimeOptionsError('auth', 'options are required (at least auth.secret or auth.publicKey)');
   }
+  assertKnownKeys(options, OPTION_KEYS, '');
   const auth = options.auth;
   if (!auth || typeof auth !== 'object') throw new RealtimeOptionsError('auth', 'is required');
   const hasSecret = auth.secret !== undefined;
@@ -441,11 +503,11 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
 }
 
 function resolveDatabase(database: RealtimeDatabaseOptions | undefined): ResolvedRealtimeOptions['database'] {
-  if (!database) return { type: 'sqlite', path: 'data/realtime.sqlite', checkpointIntervalMs: 1000 };
+  if (!database) return { type: 'sqlite', path: DEFAULT_SQLITE_PATH, checkpointIntervalMs: 1000 };
   if (database.type === 'sqlite') {
     return {
       type: 'sqlite',
-      path: nonEmpty('database.path', database.path ?? 'data/realtime.sqlite'),
+      path: nonEmpty('database.path', database.path ?? DEFAULT_SQLITE_PATH),
       checkpointIntervalMs: positiveInt(
         'database.checkpointIntervalMs',
         database.checkpointIntervalMs ?? 1000,
@@ -502,7 +564,10 @@ function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtime
   });
   const storage = rooms?.rateLimitStorage ?? null;
   if (storage !== null && typeof storage.increment !== 'function') {
-    throw new RealtimeOptionsError('rooms.rateLimitStorage', 'must implement ThrottlerStorage (increment)');
+    throw new RealtimeOptionsError(
+      'rooms.rateLimitStorage',
+      'must implement increment() (any @nestjs/throttler ThrottlerStorage does)',
+    );
   }
   return { initial: resolved, rateLimitStorage: storage };
 }
@@ -527,9 +592,9 @@ function resolveStream(
   }
   const sqliteDir =
     database === undefined
-      ? 'data'
+      ? dirname(DEFAULT_SQLITE_PATH)
       : database.type === 'sqlite' && database.path !== ':memory:'
-        ? dirname(database.path ?? 'data/x')
+        ? dirname(database.path ?? DEFAULT_SQLITE_PATH)
         : '.';
   const bufferSize = positiveInt('stream.bufferSize', stream?.bufferSize ?? 1000);
   const backlogSize = positiveInt('stream.backlogSize', stream?.backlogSize ?? 100, true);
@@ -546,4 +611,144 @@ function resolveStream(
     maxEntriesPerRequest: positiveInt('stream.maxEntriesPerRequest', stream?.maxEntriesPerRequest ?? 1000),
     diskPath: nonEmpty('stream.diskPath', stream?.diskPath ?? sqliteDir),
   };
+}
+
+/**
+ * The option keys, to refuse a misspelt one at boot. `true`: a value taken as it is (a host object
+ * such as a storage instance, CORS settings or a key is not walked); an object: its keys are walked;
+ * a one-element array: each element of the array is walked. `satisfies` keeps each level complete.
+ */
+type KeyNode = true | KeyTree | readonly [KeyTree];
+interface KeyTree {
+  readonly [key: string]: KeyNode;
+}
+/** Every key of every member of a union (the database options are one). */
+type AllKeys<T> = T extends unknown ? keyof T : never;
+type Keys<T> = Record<AllKeys<NonNullable<T>>, KeyNode>;
+
+const OPTION_KEYS = {
+  auth: {
+    secret: true,
+    publicKey: true,
+    algorithms: true,
+    issuer: true,
+    audience: true,
+    clockToleranceSec: true,
+    requireExpiry: true,
+    claims: { userId: true, username: true, roles: true, appId: true } satisfies Keys<
+      RealtimeAuthOptions['claims']
+    >,
+    adminRole: true,
+  } satisfies Keys<RealtimeAuthOptions>,
+  paths: { socketIo: true, chat: true, logs: true } satisfies Keys<RealtimePathOptions>,
+  limits: {
+    maxPayloadBytes: true,
+    maxConnections: true,
+    maxConnectionsPerUser: true,
+    rateLimit: { perMinute: true, perHour: true } satisfies Keys<RealtimeRateLimitOptions>,
+    heartbeatIntervalMs: true,
+    heartbeatTimeoutMs: true,
+    idleTimeoutMs: true,
+    maxMessageLength: true,
+    maxHistoryLimit: true,
+    maxBufferedBytes: true,
+  } satisfies Keys<RealtimeLimitOptions>,
+  database: {
+    type: true,
+    path: true,
+    checkpointIntervalMs: true,
+    url: true,
+    schema: true,
+    poolSize: true,
+  } satisfies Keys<RealtimeDatabaseOptions>,
+  events: {
+    modulesPage: true,
+    stateCacheSize: true,
+    statsThrottleMs: true,
+  } satisfies Keys<RealtimeEventsOptions>,
+  socketIo: { cors: true } satisfies Keys<RealtimeSocketIoOptions>,
+  compression: { enabled: true, threshold: true } satisfies Keys<RealtimeCompressionOptions>,
+  chat: {
+    lobbyRoom: true,
+    typingTimeoutMs: true,
+    recoveryWindowMs: true,
+    recentlySeenLimit: true,
+  } satisfies Keys<RealtimeChatOptions>,
+  stream: {
+    port: true,
+    host: true,
+    metricsIntervalMs: true,
+    bufferSize: true,
+    persist: true,
+    backlogSize: true,
+    authTimeoutMs: true,
+    maxEntriesPerRequest: true,
+    diskPath: true,
+  } satisfies Keys<RealtimeStreamOptions>,
+  rooms: {
+    initial: [{ name: true, isPrivate: true }],
+    rateLimitStorage: true,
+  } satisfies Keys<RealtimeRoomsOptions>,
+  redis: { url: true, keyPrefix: true, connectTimeoutMs: true } satisfies Keys<RealtimeRedisOptions>,
+} as const satisfies Keys<RealtimeModuleOptions>;
+
+/** The static extras of forRoot / forRootAsync, and the keys of forRootAsync's own object. */
+export const EXTRAS_KEYS = {
+  isGlobal: true,
+  gateways: { events: true, chat: true, rooms: true, logs: true } satisfies Keys<
+    RealtimeModuleExtras['gateways']
+  >,
+  http: { metricsPath: true, logIngestionPath: true } satisfies Keys<RealtimeHttpRoutes>,
+} as const satisfies Keys<RealtimeModuleExtras>;
+
+export const ASYNC_KEYS = {
+  ...EXTRAS_KEYS,
+  imports: true,
+  inject: true,
+  useFactory: true,
+  useClass: true,
+  useExisting: true,
+  provideInjectionTokensFrom: true,
+} as const satisfies KeyTree;
+
+/** forRoot takes the options and the extras in one object. */
+export const FOR_ROOT_KEYS = { ...OPTION_KEYS, ...EXTRAS_KEYS } as const satisfies KeyTree;
+
+function isItemTree(node: KeyTree | readonly [KeyTree]): node is readonly [KeyTree] {
+  return Array.isArray(node);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Throws on the first key that is not an option, naming it with its path and the closest valid key
+ * of its level. Values of a wrong type are left to the field checks, which name them better.
+ */
+export function assertKnownKeys(value: unknown, tree: KeyTree, prefix: string): void {
+  if (!isPlainObject(value)) return;
+  const valid = Object.keys(tree);
+  for (const key of Object.keys(value)) {
+    const option = prefix === '' ? key : `${prefix}.${key}`;
+    const node = tree[key];
+    if (node === undefined || !Object.prototype.hasOwnProperty.call(tree, key)) {
+      const suggestion = closest(key, valid);
+      throw new RealtimeOptionsError(
+        option,
+        `is not an option of RealtimeModule; did you mean "${prefix === '' ? suggestion : `${prefix}.${suggestion}`}"?` +
+          ` (valid here: ${valid.join(', ')})`,
+      );
+    }
+    const child = value[key];
+    if (node === true) continue;
+    if (isItemTree(node)) {
+      if (Array.isArray(child))
+        child.forEach((item, index) => assertKnownKeys(item, node[0], `${option}[${index}]`));
+      continue;
+    }
+    assertKnownKeys(child, node, option);
+  }
 }

@@ -2,11 +2,10 @@
 // of one minute and one hour): in memory by default, or on an @nestjs/throttler storage shared by
 // several nodes (`rooms.rateLimitStorage`).
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { ThrottlerStorage } from '@nestjs/throttler';
 import { RealtimeErrorCode } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_OPTIONS } from '../realtime.constants';
-import type { ResolvedRealtimeOptions } from '../realtime.options';
+import type { RealtimeRateLimitStorage, ResolvedRealtimeOptions } from '../realtime.options';
 import { SlidingWindowLog } from './sliding-window-log';
 
 const MINUTE = 60_000;
@@ -66,7 +65,7 @@ export class MessageRateLimiter implements OnApplicationShutdown {
     windows.hour.add(now);
   }
 
-  private async consumeShared(storage: ThrottlerStorage, userId: string): Promise<void> {
+  private async consumeShared(storage: RealtimeRateLimitStorage, userId: string): Promise<void> {
     const { perMinute, perHour } = this.options.limits.rateLimit;
     const windows: Array<[string, number, number]> = [
       ['minute', MINUTE, perMinute],

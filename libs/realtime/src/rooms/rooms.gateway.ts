@@ -18,7 +18,7 @@ import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { dataEnvelopeCodec } from '../core/transport/frame-codec';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
-import type { RawWsServer } from '../core/transport/raw-ws-server';
+import { RawWsServer } from '../core/transport/raw-ws-server';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import {
   RoomsInbound,
@@ -46,6 +46,9 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
   constructor(private readonly sessions: RoomsSessionService) {}
 
   afterInit(server: RawWsServer): void {
+    // Bound to another adapter than RealtimeAdapter: RealtimeAdapterCheck stops the boot right after,
+    // with the line to add.
+    if (!(server instanceof RawWsServer)) return;
     server.routeDirect(RoomsInbound.ROOM_MESSAGE, RoomMessageDto, (connection, dto) =>
       this.roomMessage(connection, identityOfClient(connection), dto),
     );

@@ -1,9 +1,12 @@
-// TypeORM options of the library's own connection, from the resolved options.
+// TypeORM options of the library's own connection, from the resolved options. Problems a host can fix
+// (a missing driver package, a database path that cannot be a file) stop the boot here with the option
+// and the path named, rather than as a raw driver error.
+import { Logger } from '@nestjs/common';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { mkdirSync } from 'fs';
-import { dirname } from 'path';
+import { mkdirSync, statSync } from 'fs';
+import { dirname, resolve } from 'path';
 import { REALTIME_CONNECTION } from '../realtime.constants';
-import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { RealtimeOptionsError, type ResolvedRealtimeOptions } from '../realtime.options';
 import { DmThreadEntity } from './entities/dm-thread.entity';
 import { LogEntryEntity } from './entities/log-entry.entity';
 import { MembershipEntity } from './entities/membership.entity';
@@ -32,7 +35,11 @@ export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOr
   };
   const db = options.database;
   if (db.type === 'sqlite') {
-    if (db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
+    requireDriver('better-sqlite3', 'database.type "sqlite" (the default)', 'npm install better-sqlite3@12');
+    if (db.path !== ':memory:') prepareSqliteFile(db.path);
+    new Logger('RealtimeModule').log(
+      `SQLite database: ${db.path === ':memory:' ? 'in memory' : resolve(db.path)} (option database.path)`,
+    );
     return {
       ...common,
       type: 'better-sqlite3',
@@ -46,6 +53,7 @@ export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOr
       retryAttempts: 0,
     };
   }
+  requireDriver('pg', 'database.type "postgres"', 'npm install pg');
   return {
     ...common,
     type: 'postgres',
@@ -55,4 +63,36 @@ export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOr
     retryAttempts: 5,
     retryDelay: 1000,
   };
+}
+
+/** Fails with the option and the install command when the database driver is not installed. */
+function requireDriver(name: string, option: string, install: string): void {
+  try {
+    require.resolve(name);
+  } catch {
+    throw new RealtimeOptionsError('database', `${option} needs the package "${name}": ${install}`);
+  }
+}
+
+/** Creates the file's folder, and names the option and the path when it cannot hold the file. */
+function prepareSqliteFile(path: string): void {
+  const folder = dirname(resolve(path));
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    const reason =
+      code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of its folder is a file, not a folder' : `${code}`;
+    throw new RealtimeOptionsError(
+      'database.path',
+      `cannot create the folder "${folder}" of the SQLite file "${path}": ${reason}`,
+    );
+  }
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing !== undefined && !existing.isFile()) {
+    throw new RealtimeOptionsError(
+      'database.path',
+      `"${resolve(path)}" exists and is not a file (a folder?)`,
+    );
+  }
 }

@@ -1,7 +1,18 @@
-// POST /apps/:appId/logs: a producer holding a token of that app ingests one entry or an array.
-// 401 without a valid token, 403 for a token of another app, 400 with field errors, 413 past the
-// entry bound (and past the host's JSON body limit, answered by the body parser).
-import { Body, Controller, ForbiddenException, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+// Log ingestion over HTTP (opt-in: `http.logIngestionPath`, e.g. POST /apps/:appId/logs): a producer
+// holding a token of that app ingests one entry or an array. 401 without a valid token, 403 for a
+// token of another app, 400 with field errors, 413 past the entry bound (and past the host's JSON body
+// limit, answered by the body parser). The route is mounted at the host's path by `logsController`.
+import {
+  Body,
+  Controller,
+  Injectable,
+  ForbiddenException,
+  HttpCode,
+  Param,
+  Post,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { RealtimeErrorCode, type LogIngestResult } from '../protocol';
 import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
@@ -10,8 +21,8 @@ import type { LogEntryDto } from './dto/log-entry.dto';
 import { LogEntriesPipe } from './log-entries.pipe';
 import { LogStreamService } from './log-stream.service';
 
-@Controller('apps/:appId/logs')
-@UseGuards(RealtimeAuthGuard)
+/** The route's handler (`@Injectable` so that its constructor's types are emitted for the subclass); `logsController(path)` mounts it. */
+@Injectable()
 export class LogsController {
   constructor(private readonly logs: LogStreamService) {}
 
@@ -38,4 +49,12 @@ export class LogsController {
     );
     return { accepted: stored.length, ids: stored.map((entry) => entry.id) };
   }
+}
+
+/** The log ingestion controller at the host's path (which holds `:appId`). */
+export function logsController(path: string): Type<LogsController> {
+  class LogIngestionController extends LogsController {}
+  Controller(path)(LogIngestionController);
+  UseGuards(RealtimeAuthGuard)(LogIngestionController);
+  return LogIngestionController;
 }

@@ -1,7 +1,6 @@
-// MetricsSampler: the interval lives in @nestjs/schedule's SchedulerRegistry from bootstrap to
-// shutdown (fake timers), every tick sends one frame to every authenticated client, figures are real.
+// MetricsSampler: its own interval lives from bootstrap to shutdown (fake timers), every tick sends
+// one frame to every authenticated client, figures are real.
 import { Test, type TestingModule } from '@nestjs/testing';
-import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { cpus, tmpdir, totalmem } from 'os';
 import { ConnectionRegistry } from '../core/connection-registry.service';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
@@ -10,7 +9,7 @@ import type { EncodedTextFrame } from '../core/transport/text-frame';
 import type { PerformanceMetrics } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import { resolveRealtimeOptions } from '../realtime.options';
-import { MetricsSampler, STREAM_METRICS_INTERVAL } from './metrics-sampler.service';
+import { MetricsSampler } from './metrics-sampler.service';
 import { StreamSessions } from './stream-sessions.service';
 
 const options = resolveRealtimeOptions({
@@ -35,7 +34,6 @@ describe('MetricsSampler', () => {
     jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     for (const frames of sent) frames.length = 0;
     moduleRef = await Test.createTestingModule({
-      imports: [ScheduleModule.forRoot()],
       providers: [
         MetricsSampler,
         TransportCounters,
@@ -54,11 +52,9 @@ describe('MetricsSampler', () => {
     jest.useRealTimers();
   });
 
-  it('registers its interval at bootstrap and removes it at shutdown', async () => {
-    const scheduler = moduleRef.get(SchedulerRegistry);
-    expect(scheduler.getIntervals()).toEqual([STREAM_METRICS_INTERVAL]);
+  it('starts its interval at bootstrap and clears it at shutdown', async () => {
+    expect(jest.getTimerCount()).toBe(1);
     await moduleRef.close();
-    expect(scheduler.getIntervals()).toEqual([]);
     expect(jest.getTimerCount()).toBe(0);
     moduleRef = await Test.createTestingModule({}).compile();
   });
@@ -118,7 +114,6 @@ describe('MetricsSampler', () => {
       counters,
       moduleRef.get(ConnectionRegistry),
       sessions as unknown as StreamSessions,
-      moduleRef.get(SchedulerRegistry),
     );
     expect((await other.sample()).disk.total).toBeGreaterThan(0);
   });

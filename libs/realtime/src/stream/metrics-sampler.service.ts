@@ -1,6 +1,7 @@
-// Samples the server's figures every `stream.metricsIntervalMs` (an interval registered with
-// @nestjs/schedule's SchedulerRegistry at bootstrap, removed at shutdown) and sends one `metrics`
-// frame, serialised once, to every authenticated stream client.
+// Samples the server's figures every `stream.metricsIntervalMs` (an interval of its own, started at
+// bootstrap and cleared at shutdown: the library registers no scheduler of the host's, whose own
+// ScheduleModule would otherwise run every job twice) and sends one `metrics` frame, serialised once,
+// to every authenticated stream client.
 import {
   Inject,
   Injectable,
@@ -8,7 +9,6 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { statfs } from 'fs/promises';
 import { cpus, freemem, totalmem } from 'os';
 import { dirname, resolve } from 'path';
@@ -20,9 +20,6 @@ import { TransportCounters } from '../core/metrics/transport-counters.service';
 import { fanOut } from '../core/transport/fan-out';
 import { payloadEnvelopeCodec } from './payload-envelope.codec';
 import { StreamSessions } from './stream-sessions.service';
-
-/** Name of the interval in the SchedulerRegistry. */
-export const STREAM_METRICS_INTERVAL = 'nest-realtime:stream-metrics';
 
 interface CpuTimes {
   idle: number;
@@ -54,13 +51,13 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
   private last: PerformanceMetrics | null = null;
   private sampling = false;
   private diskFailureLogged = false;
+  private interval: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly counters: TransportCounters,
     private readonly connections: ConnectionRegistry,
     private readonly sessions: StreamSessions,
-    private readonly scheduler: SchedulerRegistry,
   ) {}
 
   /** The latest sample sent, or null before the first interval. */
@@ -70,15 +67,12 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
 
   onApplicationBootstrap(): void {
     this.previous = this.read();
-    const interval = setInterval(() => void this.tick(), this.options.stream.metricsIntervalMs);
-    this.scheduler.addInterval(STREAM_METRICS_INTERVAL, interval);
+    this.interval = setInterval(() => void this.tick(), this.options.stream.metricsIntervalMs);
   }
 
   beforeApplicationShutdown(): void {
-    // ScheduleModule's orchestrator may have removed it first (it clears every interval at shutdown).
-    if (this.scheduler.doesExist('interval', STREAM_METRICS_INTERVAL)) {
-      this.scheduler.deleteInterval(STREAM_METRICS_INTERVAL);
-    }
+    clearInterval(this.interval);
+    this.interval = undefined;
   }
 
   /** One interval: sample, then send to every authenticated client. An overlapping tick is skipped. */

@@ -3,17 +3,36 @@
 // loaded only when the option asks for it.
 import { Inject, Injectable, Logger, OnApplicationShutdown, type Provider } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import type { Server } from 'socket.io';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
 
 export const REALTIME_REDIS = Symbol('REALTIME_REDIS');
 
+/**
+ * The part of an ioredis connection the library uses. ioredis is an optional peer: its own types stay
+ * out of the public typings, so that a host without it compiles.
+ */
+export interface RedisConnection {
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  off(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  quit(): Promise<unknown>;
+}
+
 /** A publishing and a subscribing connection (a subscribed Redis connection can do nothing else). */
 export interface RealtimeRedisClients {
-  pub: Redis;
-  sub: Redis;
+  pub: RedisConnection;
+  sub: RedisConnection;
   keyPrefix: string;
 }
+
+/** What `server.adapter()` takes (named without the optional peer's types). */
+type SocketIoAdapterConstructor = NonNullable<Parameters<Server['adapter']>[0]>;
+
+/** The ioredis connections behind the interface (the Socket.IO Redis adapter takes them as they are). */
+const ioredisConnections = new WeakMap<RealtimeRedisClients, { pub: Redis; sub: Redis }>();
 
 function loadOptional<T>(name: string): T {
   try {
@@ -64,7 +83,9 @@ export async function createRedisClients(
     sub.disconnect();
     throw error;
   }
-  return { pub, sub, keyPrefix };
+  const clients: RealtimeRedisClients = { pub, sub, keyPrefix };
+  ioredisConnections.set(clients, { pub, sub });
+  return clients;
 }
 
 export const redisClientsProvider: Provider = {
@@ -85,10 +106,9 @@ export class RedisShutdown implements OnApplicationShutdown {
 }
 
 /** The Socket.IO adapter that relays broadcasts through Redis. */
-export function socketIoRedisAdapter(
-  redis: RealtimeRedisClients,
-): ReturnType<typeof import('@socket.io/redis-adapter').createAdapter> {
+export function socketIoRedisAdapter(redis: RealtimeRedisClients): SocketIoAdapterConstructor {
   const { createAdapter } =
     loadOptional<typeof import('@socket.io/redis-adapter')>('@socket.io/redis-adapter');
-  return createAdapter(redis.pub, redis.sub, { key: `${redis.keyPrefix}:socket.io` });
+  const { pub, sub } = ioredisConnections.get(redis) ?? redis;
+  return createAdapter(pub, sub, { key: `${redis.keyPrefix}:socket.io` });
 }

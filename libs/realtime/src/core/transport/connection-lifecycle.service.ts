@@ -21,6 +21,9 @@ import { SocketIoServerRef } from './socket-io-server.ref';
 
 @Injectable()
 export class ConnectionLifecycle {
+  /** Set by RealtimeAdapter when it serves this module's gateways (checked at boot). */
+  adapterBound = false;
+
   constructor(
     @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
     private readonly verifier: TokenVerifier,

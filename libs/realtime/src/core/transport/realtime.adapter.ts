@@ -105,7 +105,8 @@ interface BoundSocket extends Socket {
 }
 
 export class RealtimeAdapter extends IoAdapter {
-  private readonly logger = new Logger('RealtimeAdapter');
+  // Not `logger`: Nest 12's IoAdapter has a protected field of that name.
+  private readonly log = new Logger('RealtimeAdapter');
   private readonly rawServers = new Map<string, RawWsServer>();
   private readonly ioPaths = new Set<string>();
   private lifecycle: ConnectionLifecycle | null = null;
@@ -135,6 +136,7 @@ export class RealtimeAdapter extends IoAdapter {
       return super.create(port, { ...options, destroyUpgrade: false } as IoCreateOptions);
     }
     const lifecycle = this.getLifecycle();
+    lifecycle.adapterBound = true;
     this.installUpgradeRouter();
     if (options.realtime.transport === 'ws') {
       // Nest treats the returned object as an opaque server: it only binds connection handlers to it.
@@ -256,7 +258,7 @@ export class RealtimeAdapter extends IoAdapter {
       if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
     }).catch((error: unknown) => {
       // Nest's exception filters answer handler errors; this is an observable failing afterwards.
-      this.logger.error(
+      this.log.error(
         'Unhandled error after a Socket.IO handler',
         error instanceof Error ? error.stack : String(error),
       );
@@ -346,7 +348,8 @@ export class RealtimeAdapter extends IoAdapter {
           : undefined,
     };
     this.ioPaths.add(paths.socketIo);
-    const server = super.create(port, ioOptions as IoCreateOptions);
+    // createIOServer, not create(): on Nest 12 create() may return a Namespace.
+    const server = this.createIOServer(port, ioOptions) as Server;
     /** Sockets past the middleware whose connection has not completed, with their early release. */
     const connecting = new WeakMap<Socket, () => void>();
     function onRealtimeDisconnect(this: BoundSocket): void {
@@ -468,7 +471,7 @@ export class RealtimeAdapter extends IoAdapter {
     const key = `${path} ${type}`;
     if (this.shadowed.has(key)) return;
     this.shadowed.add(key);
-    this.logger.warn(`"${type}" on ${path} has a direct route: its @SubscribeMessage handler is not called`);
+    this.log.warn(`"${type}" on ${path} has a direct route: its @SubscribeMessage handler is not called`);
   }
 
   private serverOf(connection: RawWsConnection): RawWsServer | undefined {
@@ -510,7 +513,7 @@ export class RealtimeAdapter extends IoAdapter {
       }
       await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data);
     } catch (error) {
-      answerWsException(connection, error, this.logger);
+      answerWsException(connection, error, this.log);
     }
   }
 
@@ -585,7 +588,7 @@ export class RealtimeAdapter extends IoAdapter {
       try {
         await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {});
       } catch (error) {
-        answerWsException(connection, error, this.logger);
+        answerWsException(connection, error, this.log);
       }
     }
   }
