@@ -59,6 +59,33 @@ describe('MetricsSampler', () => {
     moduleRef = await Test.createTestingModule({}).compile();
   });
 
+  it('samples every 5 s with default options', async () => {
+    await moduleRef.close();
+    const defaults = resolveRealtimeOptions({ auth: { secret: 'unit-test-secret-of-32-characters' } });
+    expect(defaults.stream.metricsIntervalMs).toBe(5000);
+    moduleRef = await Test.createTestingModule({
+      providers: [
+        MetricsSampler,
+        TransportCounters,
+        ConnectionRegistry,
+        {
+          provide: REALTIME_OPTIONS,
+          useValue: { ...defaults, stream: { ...defaults.stream, diskPath: tmpdir() } },
+        },
+        { provide: StreamSessions, useValue: sessions },
+      ],
+    }).compile();
+    await moduleRef.init();
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(sent[0]).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1);
+    await waitFor(() => sent[0]?.length === 1);
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(sent[0]).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await waitFor(() => sent[0]?.length === 2);
+  });
+
   it('sends one metrics frame, serialised once, to every authenticated client at each interval', async () => {
     const sample = jest.spyOn(sampler, 'sample');
     await jest.advanceTimersByTimeAsync(999);
