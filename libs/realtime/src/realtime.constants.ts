@@ -9,7 +9,7 @@ export const ROOM_PREFIX = {
   user: 'rt:user:',
   page: 'rt:page:',
   admins: 'rt:admins',
-  /** Chat rooms (seed 001) on Socket.IO. */
+  /** Chat rooms on Socket.IO. */
   room: 'rt:room:',
 } as const;
 /** Names of the gateways this module mounts (from the `gateways` extra), for the boot-time checks. */

@@ -1,5 +1,5 @@
 // RealtimeModule: one import gives a Nest host authenticated Socket.IO and raw ws transports, the
-// seed 002 events API, and the storage behind them.
+// events API, and the storage behind them.
 import { Module, type DynamicModule } from '@nestjs/common';
 import { AdminEvents } from './events/admin-events.service';
 import { EventsManager } from './events/events-manager.service';

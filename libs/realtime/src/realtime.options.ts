@@ -84,9 +84,9 @@ export interface RealtimeAuthOptions {
 export interface RealtimePathOptions {
   /** Socket.IO engine path (default namespace). @default '/socket.io' */
   socketIo?: string;
-  /** Raw WebSocket rooms and direct messages (seed 003). @default '/ws/chat' */
+  /** Raw WebSocket rooms and direct messages. @default '/ws/chat' */
   chat?: string;
-  /** Raw WebSocket log and metrics stream (seed 004). @default '/ws/logs' */
+  /** Raw WebSocket log and metrics stream. @default '/ws/logs' */
   logs?: string;
 }
 
@@ -159,7 +159,7 @@ export interface RealtimeSocketIoOptions {
   cors?: { origin: string | string[] | boolean; credentials?: boolean };
 }
 
-/** Seed 001 chat over Socket.IO. */
+/** The chat over Socket.IO. */
 export interface RealtimeChatOptions {
   /** Room of messages sent without `context.roomId`; every chat socket joins it. @default 'general' */
   lobbyRoom?: string;
@@ -174,10 +174,10 @@ export interface RealtimeChatOptions {
   recentlySeenLimit?: number;
 }
 
-/** Seed 004 per-application log and metrics stream. */
+/** The per-application log and metrics stream. */
 export interface RealtimeStreamOptions {
   /**
-   * Also serve the stream on its own port, at path '/' (seed 004 connects to ws://host:3001).
+   * Also serve the stream on its own port, at path '/' (the log stream's reference client connects to ws://host:3001).
    * null: only at `paths.logs` on the app's port; 0 picks a free port. @default null
    */
   port?: number | null;
@@ -241,11 +241,11 @@ export interface RealtimeModuleOptions {
   socketIo?: RealtimeSocketIoOptions;
   /** permessage-deflate for the raw ws endpoints. */
   compression?: RealtimeCompressionOptions;
-  /** Seed 001 chat. */
+  /** The chat over Socket.IO. */
   chat?: RealtimeChatOptions;
-  /** Seed 004 log and metrics stream. */
+  /** The log and metrics stream. */
   stream?: RealtimeStreamOptions;
-  /** Rooms and direct messages shared by the chat (seed 001) and rooms (seed 003) gateways. */
+  /** Rooms and direct messages shared by the chat and rooms gateways. */
   rooms?: RealtimeRoomsOptions;
   /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
   redis?: RealtimeRedisOptions;
@@ -257,13 +257,13 @@ export interface RealtimeModuleExtras {
   isGlobal?: boolean;
   /** Which gateways are mounted. @default every one */
   gateways?: {
-    /** Seed 002 rt_* events over Socket.IO. @default true */
+    /** The events API's rt_* events over Socket.IO. @default true */
     events?: boolean;
-    /** Seed 001 chat over Socket.IO. @default true */
+    /** The chat over Socket.IO. @default true */
     chat?: boolean;
-    /** Seed 003 rooms and direct messages over raw ws (`paths.chat`). @default true */
+    /** Rooms and direct messages over raw ws (`paths.chat`). @default true */
     rooms?: boolean;
-    /** Seed 004 log and metrics stream (`paths.logs`; its HTTP routes are opt-in, see `http`). @default true */
+    /** The log and metrics stream (`paths.logs`; its HTTP routes are opt-in, see `http`). @default true */
     logs?: boolean;
   };
   /**

@@ -1,4 +1,4 @@
-// Exponential backoff with jitter for reconnection attempts (seed 000: reconnectDelay * 2^attempt,
+// Exponential backoff with jitter for reconnection attempts (reconnectDelay * 2^attempt,
 // capped by maxReconnectDelay).
 
 export interface BackoffOptions {

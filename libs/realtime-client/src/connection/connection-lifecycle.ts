@@ -1,4 +1,4 @@
-// The transport-independent connection lifecycle of seed 000: drives a TransportDriver through the
+// The transport-independent connection connection lifecycle: drives a TransportDriver through the
 // states, retries with backoff, replaces a refused token through the token provider, synchronises
 // before going ACTIVE and holds sends in a bounded queue meanwhile.
 import type { ResolvedConnectionOptions } from './connection.options';

@@ -1,4 +1,4 @@
-// A bounded pool of connected clients (seed 000): acquire connects a new one unless the maximum is
+// A bounded pool of connected clients: acquire connects a new one unless the maximum is
 // reached, release closes it and frees its slot.
 import { ClientErrorCode, RealtimeClientError } from './realtime-client.error';
 

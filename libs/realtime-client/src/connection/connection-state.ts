@@ -1,4 +1,4 @@
-// Seed 000 connection states and the transitions between them; every client exposes its state
+// Connection states and the transitions between them; every client exposes its state
 // through a ConnectionStateMachine.
 import { TypedEmitter } from './typed-emitter';
 
@@ -23,7 +23,7 @@ export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionSt
 
 const S = ConnectionState;
 
-/** Allowed transitions (seed 000 diagram; any live state may fail to ERROR or be closed). */
+/** Allowed transitions (the lifecycle diagram; any live state may fail to ERROR or be closed). */
 export const CONNECTION_TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
   [S.CREATED]: [S.CONNECTING, S.CLOSED],
   [S.CONNECTING]: [S.AUTHENTICATING, S.RECONNECTING, S.ERROR, S.CLOSED],

@@ -1,4 +1,4 @@
-// Options shared by every client: where to connect, how to authenticate, how to reconnect (seed 002
+// Options shared by every client: where to connect, how to authenticate, how to reconnect (
 // option names), the send-queue bound. Defaults are merged once, in resolveConnectionOptions.
 
 /** Returns a fresh token; asked before the first connection when no token is given, and after AUTH_FAILED. */

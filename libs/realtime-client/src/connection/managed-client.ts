@@ -1,4 +1,4 @@
-// What every client exposes about its connection: state, connect/close, the seed 002 reconnection
+// What every client exposes about its connection: state, connect/close, the reconnection
 // callbacks. Subclasses bring the transport and the protocol.
 import type { ConnectionLifecycle } from './connection-lifecycle';
 import type { ConnectionState, StateChange } from './connection-state';

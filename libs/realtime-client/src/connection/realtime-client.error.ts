@@ -1,4 +1,4 @@
-// The one error type of the SDK: server error codes (seed 003) plus the client's own.
+// The one error type of the SDK: server error codes (the rooms protocol's table) plus the client's own.
 import type { RealtimeErrorCode, RealtimeErrorPayload } from 'nest-realtime/protocol';
 
 export const ClientErrorCode = {

@@ -1,4 +1,4 @@
-// Seed 002 reconnection manager: counts failed attempts in a row, waits the backoff delay before the
+// Reconnection manager: counts failed attempts in a row, waits the backoff delay before the
 // next one, and says when to give up (maxReconnectAttempts, or autoReconnect off).
 import { ExponentialBackoff } from './backoff';
 import type { ReconnectionOptions } from './connection.options';

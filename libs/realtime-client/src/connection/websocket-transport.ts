@@ -1,4 +1,4 @@
-// TransportDriver over a raw WebSocket (seed 003 rooms, seed 004 stream): opens the socket, lets the
+// TransportDriver over a raw WebSocket (rooms and log stream): opens the socket, lets the
 // wire protocol interpret each frame, runs the heartbeat once authenticated, reports to the lifecycle.
 import type { WebSocketConstructor, WebSocketLike } from '../websocket/websocket.types';
 import { WEBSOCKET_OPEN } from '../websocket/websocket.types';

@@ -1,4 +1,4 @@
-// Seed 003 client: rooms and direct messages over the raw WebSocket endpoint, with the seed 000
+// Rooms client: rooms and direct messages over the raw WebSocket endpoint, with the connection
 // lifecycle. After a reconnection it rejoins its rooms, asks which direct conversations have new
 // messages (peers it never talked to included), fetches what it missed by `after_id`, and delivers
 // every message once, in id order.
@@ -58,7 +58,7 @@ export interface RoomsClientOptions extends ConnectionOptions {
   catchUpPageSize?: number;
 }
 
-/** Events a RoomsClient emits; the payloads are the seed 003 frame data. */
+/** Events a RoomsClient emits; the payloads are the frame data. */
 export interface RoomsClientEvents {
   room_message: RoomMessagePayload;
   direct_message: DirectMessagePayload;
@@ -87,7 +87,7 @@ const roomKey = (room: string) => `room:${room}`;
 const dmKey = (peer: WireUserId) => `dm:${String(peer)}`;
 const DM_PREFIX = 'dm:';
 
-/** The seed 003 wire protocol as the transport sees it. */
+/** The rooms wire protocol as the transport sees it. */
 class RoomsWireProtocol implements WireProtocol<Envelope> {
   readonly authenticatedByPong = true;
 

@@ -1,5 +1,5 @@
-// Seed 001 client: the Socket.IO chat (messages with acknowledgement, rooms, typing, presence) with
-// the seed 000 lifecycle. Rooms are rejoined after a reconnection; sends made meanwhile are queued.
+// Chat client: the Socket.IO chat (messages with acknowledgement, rooms, typing, presence) with
+// the connection lifecycle. Rooms are rejoined after a reconnection; sends made meanwhile are queued.
 import type {
   ChatJoinAck,
   ChatMessage,
@@ -18,7 +18,7 @@ import { SocketIoTransport, type SocketIoOptions } from './socket-io-transport';
 
 export type ChatClientOptions = ConnectionOptions & SocketIoOptions;
 
-/** Events a ChatClient emits, with the seed 001 payloads. */
+/** Events a ChatClient emits, with the chat payloads. */
 export type ChatClientEvents = {
   [K in keyof ChatServerToClientEvents]: Parameters<ChatServerToClientEvents[K]>[0];
 };

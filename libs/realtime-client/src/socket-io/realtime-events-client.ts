@@ -1,5 +1,5 @@
-// Seed 002 listener: the rt_* events of the page this client declares, typed by event name, with the
-// seed 000 lifecycle. After a reconnection it asks `rt_sync` for the current state and reports it
+// Events API listener: the rt_* events of the page this client declares, typed by event name, with the
+// connection lifecycle. After a reconnection it asks `rt_sync` for the current state and reports it
 // through onSyncComplete.
 import type { RealtimeServerEventName, RealtimeServerEvents, SyncStatePayload } from 'nest-realtime/protocol';
 import { ConnectionLifecycle } from '../connection/connection-lifecycle';

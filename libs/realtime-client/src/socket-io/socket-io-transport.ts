@@ -1,4 +1,4 @@
-// TransportDriver over Socket.IO (seeds 001 and 002): socket.io-client's own reconnection is off, the
+// TransportDriver over Socket.IO (chat and events API): socket.io-client's own reconnection is off, the
 // lifecycle drives the attempts; the handshake's `connect_error` with code AUTH_FAILED is a refused
 // token. Liveness is Socket.IO's own ping/pong (a missed pong ends in `disconnect`).
 import { io, type Socket } from 'socket.io-client';
@@ -24,7 +24,7 @@ export type RealtimeSocket = Socket<RealtimeIoServerEvents, RealtimeIoClientEven
 export interface SocketIoOptions {
   /** Socket.IO engine path. @default '/socket.io' */
   path?: string;
-  /** Page declared at the handshake (seed 002 `emitToPage`). */
+  /** Page declared at the handshake (events API `emitToPage`). */
   page?: string;
   /** Engine transports. @default ['websocket'] */
   transports?: Array<'websocket' | 'polling' | 'webtransport'>;

@@ -1,4 +1,4 @@
-// Seed 004 client: the per-application log and metrics stream, with the seed 000 lifecycle. The
+// Log stream client: the per-application log and metrics stream, with the connection lifecycle. The
 // backlog the server sends after each (re)authentication is deduplicated by log id, and the `subscribe`
 // filter is sent again after a reconnection.
 import {
@@ -38,7 +38,7 @@ export interface LogStreamClientOptions extends ConnectionOptions {
 
 type ServerPayload<T extends StreamServerFrame['type']> = Extract<StreamServerFrame, { type: T }>['payload'];
 
-/** Events a LogStreamClient emits; payloads are the seed 004 frame payloads. */
+/** Events a LogStreamClient emits; payloads are the frame payloads. */
 export interface LogStreamClientEvents {
   connect: ServerPayload<'connect'>;
   /** New entries only: the backlog resent after a reconnection is not delivered twice. */

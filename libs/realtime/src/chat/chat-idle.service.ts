@@ -1,5 +1,5 @@
-// Seed 001 "Timeout": a socket that used the chat and then stays silent for limits.idleTimeoutMs is
-// disconnected. Sockets that only listen (seed 002 pages) are never closed for silence; Socket.IO's
+// The chat's "Timeout": a socket that used the chat and then stays silent for limits.idleTimeoutMs is
+// disconnected. Sockets that only listen (events API pages) are never closed for silence; Socket.IO's
 // own heartbeat already drops dead peers.
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Socket } from 'socket.io';

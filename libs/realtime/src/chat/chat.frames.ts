@@ -1,4 +1,4 @@
-// Maps a stored message to the seed 001 `message` payload.
+// Maps a stored message to the chat's `message` payload.
 import type { ChatMessage } from '../protocol';
 import type { StoredMessage } from '../conversations/conversation.types';
 

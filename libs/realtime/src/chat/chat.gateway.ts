@@ -1,4 +1,4 @@
-// Seed 001 over Socket.IO: `message` and `typing` in; `message`, `userTyping`, `userStatus`, `error`
+// The chat over Socket.IO: `message` and `typing` in; `message`, `userTyping`, `userStatus`, `error`
 // out. Additions: `join` / `leave` a room explicitly, `onlineUsers` (ack). Every socket is in the
 // lobby room; sending a message with `context.roomId` also joins that room.
 import { UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';

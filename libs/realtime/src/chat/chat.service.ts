@@ -1,4 +1,4 @@
-// Seed 001 chat rules on top of the shared conversation layer: which room a message goes to, and
+// Chat rules on top of the shared conversation layer: which room a message goes to, and
 // delivery of every stored room message to the room's Socket.IO sockets (whatever transport sent it).
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Subscription } from 'rxjs';

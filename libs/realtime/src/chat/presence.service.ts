@@ -1,4 +1,4 @@
-// Presence of seed 001: `userStatus` when a user's first connection opens and when the last one
+// Chat presence: `userStatus` when a user's first connection opens and when the last one
 // closes (several tabs, or a chat socket and a ws connection, are one presence); lastSeen is stored.
 import {
   BeforeApplicationShutdown,

@@ -1,4 +1,4 @@
-// Admin events of seed 002: rt_global_stats_updated with real figures, coalesced over a short window
+// Admin events of the events API: rt_global_stats_updated with real figures, coalesced over a short window
 // and sent to admins only when a figure changed.
 import {
   BeforeApplicationShutdown,

@@ -1,11 +1,11 @@
-// EventsManager (seed 002): server-to-client events over Socket.IO, targeted at everyone, the admins,
+// EventsManager: server-to-client events over Socket.IO, targeted at everyone, the admins,
 // the clients of a page, or every socket of one user. Each call serialises the packet once.
 import { Injectable, Logger } from '@nestjs/common';
 import type { RealtimeServerEventName, RealtimeServerEvents } from '../protocol';
 import { ROOM_PREFIX } from '../realtime.constants';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
 
-/** Payload type of an event: typed for the seed's rt_* events, free for custom ones. */
+/** Payload type of an event: typed for the specification's rt_* events, free for custom ones. */
 export type EventPayload<E extends string> = E extends RealtimeServerEventName
   ? RealtimeServerEvents[E]
   : unknown;

@@ -1,4 +1,4 @@
-// Seed 002 over Socket.IO: clients connect with a token and a page; the server pushes rt_* events;
+// The events API over Socket.IO: clients connect with a token and a page; the server pushes rt_* events;
 // a reconnecting client asks `rt_sync` for the current state.
 import { Inject, Logger, UseFilters } from '@nestjs/common';
 import { SubscribeMessage, type OnGatewayConnection } from '@nestjs/websockets';

@@ -1,4 +1,4 @@
-// Module events of seed 002 (rt_module_*, rt_telemetry_updated), sent to the modules page and the
+// Module events of the events API (rt_module_*, rt_telemetry_updated), sent to the modules page and the
 // admins; an update that does not change the module's state is suppressed.
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ModuleAddedPayload, ModuleStateSnapshot, ModuleUpdatedPayload } from '../protocol';

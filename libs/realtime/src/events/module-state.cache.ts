@@ -1,4 +1,4 @@
-// Change-dedupe cache of seed 002: the last state of each module aspect, compared by value
+// Change-dedupe cache of the events API: the last state of each module aspect, compared by value
 // independently of key order; bounded, least recently used modules evicted first.
 import { LRUCache } from 'lru-cache';
 import stringify from 'safe-stable-stringify';

@@ -1,4 +1,4 @@
-// RealtimeApi: the facade a host injects in its controllers and services (seed 002's RealTimeAPI,
+// RealtimeApi: the facade a host injects in its controllers and services (the events API's RealTimeAPI,
 // by dependency injection rather than app.locals).
 import { Injectable } from '@nestjs/common';
 import type {

@@ -1,4 +1,4 @@
-// User events of seed 002: rt_user_logged_in / rt_user_logged_out to admins, rt_user_profile_updated
+// User events of the events API: rt_user_logged_in / rt_user_logged_out to admins, rt_user_profile_updated
 // to admins and to the user's own sockets.
 import { Injectable, Logger } from '@nestjs/common';
 import type { UserLoggedInPayload, UserProfileUpdatedPayload } from '../protocol';

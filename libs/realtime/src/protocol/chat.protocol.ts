@@ -1,4 +1,4 @@
-// Seed 001 wire contract (Socket.IO chat): event names and payloads. Additions are marked.
+// Chat wire contract (Socket.IO chat): event names and payloads. Additions are marked.
 import type { RealtimeErrorPayload } from './error-codes';
 
 /** Client → server `message`. */

@@ -1,4 +1,4 @@
-// Seed 003 frame envelope `{ type, data, timestamp, user_id? }`: types and the pure encode/decode
+// Rooms protocol frame envelope `{ type, data, timestamp, user_id? }`: types and the pure encode/decode
 // functions used by the server, the client SDK and the tests.
 import { RealtimeErrorCode, type RealtimeErrorPayload } from './error-codes';
 
@@ -12,7 +12,7 @@ export interface Envelope<T = unknown> {
   user_id?: number | string;
 }
 
-/** The seed 003 `error` frame. */
+/** The rooms protocol's `error` frame. */
 export type ErrorEnvelope = Envelope<RealtimeErrorPayload> & { type: 'error' };
 
 /** Result of decoding one inbound text frame. */

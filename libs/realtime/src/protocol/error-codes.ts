@@ -1,4 +1,4 @@
-// Error codes shared by every transport (seed 003 table, plus the additions documented in the README).
+// Error codes shared by every transport (the rooms protocol's table, plus the additions documented in the README).
 
 export const RealtimeErrorCode = {
   /** Authentication failed: missing, forged, expired or otherwise invalid token. */

@@ -1,4 +1,4 @@
-// Seed 002 wire contract: the rt_* events the server emits over Socket.IO and their payloads.
+// Events API wire contract: the rt_* events the server emits over Socket.IO and their payloads.
 
 /** `rt_module_online`: `{ moduleId, lastSeen, ... }` (extra fields are passed through). */
 export interface ModuleOnlinePayload {
@@ -86,7 +86,7 @@ export interface SyncStatePayload {
   stats?: GlobalStats;
 }
 
-/** Server → client event map of seed 002 (Socket.IO default namespace). */
+/** Server → client event map of the events API (Socket.IO default namespace). */
 export interface RealtimeServerEvents {
   rt_module_online: ModuleOnlinePayload;
   rt_module_offline: ModuleOfflinePayload;

@@ -1,4 +1,4 @@
-// Seed 003 wire contract of the raw WebSocket rooms and direct messages endpoint (`paths.chat`):
+// Rooms wire contract of the raw WebSocket rooms and direct messages endpoint (`paths.chat`):
 // the frame types and the `data` of every inbound and outbound frame. Frames are `Envelope`s.
 import type { Envelope } from './envelope';
 import type { RealtimeErrorPayload } from './error-codes';
@@ -6,7 +6,7 @@ import type { RealtimeErrorPayload } from './error-codes';
 /** A user id on the wire: a number when the id is all digits (as in the seed), otherwise a string. */
 export type WireUserId = number | string;
 
-/** Message kinds of seed 003. */
+/** Message kinds of the rooms protocol. */
 export type RoomsMessageType = 'text' | 'image' | 'audio' | 'reaction';
 
 /** Client → server frame types. */

@@ -1,4 +1,4 @@
-// Seed 004 wire contract of the per-application log and metrics stream (`paths.logs`, and `/` on
+// Log stream wire contract of the per-application log and metrics stream (`paths.logs`, and `/` on
 // `stream.port`): `{ type, payload }` frames, LogEntry and PerformanceMetrics exactly as the seed
 // writes them. Additions are marked.
 import type { RealtimeErrorPayload } from './error-codes';

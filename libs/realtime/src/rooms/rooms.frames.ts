@@ -1,4 +1,4 @@
-// Wire mapping of seed 003: stored messages, history pages and presence → frame payloads, and the
+// Wire mapping of the rooms protocol: stored messages, history pages and presence → frame payloads, and the
 // serialised frames that the delivery writes (once per event, whatever the number of recipients).
 import type {
   DirectConversationsPage,

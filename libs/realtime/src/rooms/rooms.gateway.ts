@@ -1,4 +1,4 @@
-// Seed 003 over raw ws at `paths.chat` (default /ws/chat): one handler per inbound frame type, each
+// Rooms and direct messages over raw ws at `paths.chat` (default /ws/chat): one handler per inbound frame type, each
 // validating its DTO and calling RoomsSessionService. Parsing, INVALID_FORMAT for bad frames, inbound
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
 // room_message and direct_message, one per message posted, are routed directly (same DTO validation,

@@ -1,4 +1,4 @@
-// Seed 004 codec: frames are `{ type, payload }`. An authentication failure is the seed's
+// Log stream codec: frames are `{ type, payload }`. An authentication failure is the specification's
 // `auth_error { message }`; any other refused frame is an `error` frame (addition) with the code.
 import { decodeEnvelope, encodePayloadEnvelope, RealtimeErrorCode, StreamOutbound } from '../protocol';
 import type { FrameCodec } from '../core/transport/frame-codec';

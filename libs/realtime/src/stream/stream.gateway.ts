@@ -1,4 +1,4 @@
-// Seed 004 over raw ws at `paths.logs` (and '/' on `stream.port`): connect on open, authentication
+// The log stream over raw ws at `paths.logs` (and '/' on `stream.port`): connect on open, authentication
 // by the URL's token or an `auth` frame, and the `subscribe` filter. Sessions, backlog and timers are
 // StreamSessions'; parsing, ordering, heartbeat and limits are the adapter's.
 import { UseFilters, UsePipes } from '@nestjs/common';

@@ -1,4 +1,4 @@
-// Body of the `join` / `leave` events (addition to seed 001).
+// Body of the `join` / `leave` events (an addition to the chat specification).
 import { IsString, Matches } from 'class-validator';
 
 export class ChatJoinDto {

@@ -1,4 +1,4 @@
-// Body of the client's `message` event (seed 001).
+// Body of the client's `message` event (chat).
 import { IsObject, IsOptional, IsString } from 'class-validator';
 
 export class ChatMessageDto {

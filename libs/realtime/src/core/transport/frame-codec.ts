@@ -8,7 +8,7 @@ export interface FrameCodec {
   encodeError(error: RealtimeError): string;
 }
 
-/** Seed 003: `{ type, data, timestamp, user_id? }`; errors are `error` frames `{ message, code, details }`. */
+/** Rooms protocol: `{ type, data, timestamp, user_id? }`; errors are `error` frames `{ message, code, details }`. */
 export const dataEnvelopeCodec: FrameCodec = {
   decode: (text) => decodeEnvelope(text, 'data'),
   encode: (type, body) => encodeEnvelope(type, body),

@@ -1,4 +1,4 @@
-// dm_conversations { after_id?, before_id? } (addition to seed 003).
+// dm_conversations { after_id?, before_id? } (an addition to the rooms protocol).
 import { IsInt, IsOptional, Min } from 'class-validator';
 import type { DmConversationsData } from '../../protocol';
 

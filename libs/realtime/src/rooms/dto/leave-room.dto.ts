@@ -1,4 +1,4 @@
-// leave_room { room } (addition to seed 003).
+// leave_room { room } (an addition to the rooms protocol).
 import { IsString, Length } from 'class-validator';
 import type { LeaveRoomData } from '../../protocol';
 

@@ -1,4 +1,4 @@
-// One log entry of the seed 004 stream, kept when `stream.persist` is on (the newest
+// One log entry of the log stream, kept when `stream.persist` is on (the newest
 // `stream.bufferSize` of each app). Ids sort in ingestion order, so (app_id, id) serves the backlog.
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 

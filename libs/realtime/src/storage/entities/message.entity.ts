@@ -50,7 +50,7 @@ export class MessageEntity {
   @Column({ name: 'reply_to', type: 'integer', nullable: true })
   replyTo: number | null;
 
-  /** Seed 001 `context` as sent (roomId, replyTo, and the client's own fields). */
+  /** The chat message's `context` as sent (roomId, replyTo, and the client's own fields). */
   @Column({ type: 'simple-json', nullable: true })
   context: Record<string, unknown> | null;
 

@@ -1,4 +1,4 @@
-// Creates the table of persisted log entries (seed 004, `stream.persist`), SQLite and PostgreSQL.
+// Creates the table of persisted log entries (log stream, `stream.persist`), SQLite and PostgreSQL.
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export class CreateLogEntries1732300000002 implements MigrationInterface {
