@@ -107,17 +107,40 @@ export function loadedPackages(distDir, typesEntry = join(distDir, 'index.d.ts')
 }
 
 /**
+ * Optional peers that a required peer depends on: always installed with it (socket.io comes with
+ * @nestjs/platform-socket.io), so that declaring them optional keeps the host at one copy while the
+ * typings may still name them. Read from the required peers' own manifests.
+ */
+function broughtByRequiredPeers(pkg) {
+  const optional = new Set(
+    Object.keys(pkg.peerDependenciesMeta ?? {}).filter((name) => pkg.peerDependenciesMeta[name].optional),
+  );
+  const brought = new Set();
+  for (const peer of Object.keys(pkg.peerDependencies ?? {})) {
+    if (optional.has(peer)) continue;
+    const manifest = join(root, 'node_modules', peer, 'package.json');
+    if (!existsSync(manifest)) continue;
+    for (const dependency of Object.keys(JSON.parse(readFileSync(manifest, 'utf8')).dependencies ?? {})) {
+      if (optional.has(dependency)) brought.add(dependency);
+    }
+  }
+  return brought;
+}
+
+/**
  * Problems with a package's declared dependencies: a module loaded but not declared, or a type
- * imported from an optional peer (a host without it could not compile against the typings).
+ * imported from an optional peer that nothing else installs (a host without it could not compile
+ * against the typings).
  */
 export function dependencyProblems(pkg, distDir) {
   const declared = new Set([
     ...Object.keys(pkg.dependencies ?? {}),
     ...Object.keys(pkg.peerDependencies ?? {}),
   ]);
+  const brought = broughtByRequiredPeers(pkg);
   const optional = new Set(
     Object.entries(pkg.peerDependenciesMeta ?? {})
-      .filter(([, meta]) => meta.optional)
+      .filter(([name, meta]) => meta.optional && !brought.has(name))
       .map(([name]) => name),
   );
   const typed = (name) => declared.has(name) || declared.has(`@types/${name}`) || name === 'node';

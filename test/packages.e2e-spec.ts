@@ -101,7 +101,7 @@ describe('installable packages (npm run pack)', () => {
     },
   );
 
-  it('declares the host’s shared packages as peers, for Nest 11 and 12, and no exact pin of socket.io', () => {
+  it('declares the host’s shared packages as peers, for Nest 11 and 12, and takes socket.io from the host', () => {
     const server = tarballManifest(tarballs.get('nest-realtime') as string);
     for (const peer of [
       '@nestjs/common',
@@ -122,8 +122,10 @@ describe('installable packages (npm run pack)', () => {
       expect(server.peerDependencies?.[peer]).toBeDefined();
       expect(server.dependencies?.[peer]).toBeUndefined();
     }
+    // Optional: the host's @nestjs/platform-socket.io brings the one copy (npm would otherwise add a
+    // second, newer one beside its exact pin, and the adapter's types would then meet two copies).
     expect(server.peerDependencies?.['socket.io']).toMatch(/^\^/);
-    for (const optional of ['ioredis', '@socket.io/redis-adapter', 'pg', 'better-sqlite3']) {
+    for (const optional of ['ioredis', '@socket.io/redis-adapter', 'pg', 'better-sqlite3', 'socket.io']) {
       expect(server.peerDependenciesMeta?.[optional]?.optional).toBe(true);
     }
   });
@@ -203,6 +205,26 @@ describe('installable packages (npm run pack)', () => {
       expect(problemsOf(manifest, dist).sort()).toEqual([
         'demo: inner/a.d.ts imports types from "lost", which package.json does not declare',
         'demo: inner/a.d.ts imports types from the optional peer "ioredis"',
+      ]);
+    });
+
+    it('accepts types from an optional peer that a required peer installs (socket.io with @nestjs/platform-socket.io)', () => {
+      writeFileSync(join(dist, 'index.js'), '');
+      writeFileSync(
+        join(dist, 'index.d.ts'),
+        'import type { Server } from "socket.io"; export type S = Server;',
+      );
+      const manifest = (required: boolean) => ({
+        name: 'demo',
+        peerDependencies: { 'socket.io': '^4.7.0', '@nestjs/platform-socket.io': '^11.0.0' },
+        peerDependenciesMeta: {
+          'socket.io': { optional: true },
+          '@nestjs/platform-socket.io': { optional: !required },
+        },
+      });
+      expect(problemsOf(manifest(true), dist)).toEqual([]);
+      expect(problemsOf(manifest(false), dist)).toEqual([
+        'demo: index.d.ts imports types from the optional peer "socket.io"',
       ]);
     });
 

@@ -1,0 +1,203 @@
+// Frame dispatch of the raw ws endpoints: one connection's frames are parsed and handled strictly in
+// order (Nest's WsAdapter does not guarantee it), with back-pressure on a client that sends faster
+// than its frames are handled, inbound batches, and direct routes ahead of Nest's handlers. Every bad
+// frame is answered with an error frame, never dropped.
+import type { Logger } from '@nestjs/common';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import { RealtimeCloseCode } from '../../protocol';
+import { isExpired } from '../auth/realtime-identity';
+import { RealtimeError } from '../errors/realtime-error';
+import { answerWsException } from '../filters/realtime-ws-exception.filter';
+import type { FrameRoute } from './direct-frame-route';
+import { forEachHandlerValue } from './handler-result';
+import type { RawWsConnection } from './raw-ws-connection';
+
+/** Most inner messages one inbound batch frame may carry. */
+const MAX_BATCH = 50;
+/** Frames of one raw ws connection waiting to be handled before the socket is paused. */
+const MAX_PENDING_FRAMES = 64;
+
+type HandlerCallback = MessageMappingProperties['callback'];
+
+/** How one raw ws connection's frames are dispatched: direct routes first, then Nest's handlers. */
+interface RawWsDispatch {
+  byType: Map<string, HandlerCallback>;
+  routes: ReadonlyMap<string, FrameRoute>;
+}
+
+interface WsResponseLike {
+  event: string;
+  data: unknown;
+}
+
+function isWsResponse(value: unknown): value is WsResponseLike {
+  return typeof value === 'object' && value !== null && typeof (value as WsResponseLike).event === 'string';
+}
+
+function frameBytes(raw: Buffer | ArrayBuffer | Buffer[]): number {
+  if (Buffer.isBuffer(raw)) return raw.length;
+  if (Array.isArray(raw)) return raw.reduce((n, part) => n + part.length, 0);
+  return raw.byteLength;
+}
+
+export class RawWsDispatcher {
+  private readonly shadowed = new Set<string>();
+
+  constructor(private readonly log: Logger) {}
+
+  /** Binds Nest's handlers of a gateway to a connection; `routes` are its endpoint's direct routes. */
+  bind(
+    connection: RawWsConnection,
+    handlers: MessageMappingProperties[],
+    routes: ReadonlyMap<string, FrameRoute>,
+  ): void {
+    const byType = new Map<string, HandlerCallback>();
+    for (const handler of handlers) {
+      const type = String(handler.message);
+      if (routes.has(type)) {
+        this.warnShadowed(connection.path, type);
+        continue;
+      }
+      byType.set(type, handler.callback);
+    }
+    const dispatch: RawWsDispatch = { byType, routes };
+    // A client that sends faster than its frames are handled is paused (TCP back-pressure) rather
+    // than queued without bound.
+    let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
+    connection.socket.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      pending += 1;
+      if (pending === MAX_PENDING_FRAMES) connection.socket.pause();
+      connection.lastSeenAt = Date.now();
+      connection.countReceived(frameBytes(raw));
+      queue = queue
+        .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary))
+        .finally(() => {
+          pending -= 1;
+          if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
+        });
+    });
+  }
+
+  /** A direct route takes precedence over a @SubscribeMessage handler of the same type: said once. */
+  private warnShadowed(path: string, type: string): void {
+    const key = `${path} ${type}`;
+    if (this.shadowed.has(key)) return;
+    this.shadowed.add(key);
+    this.log.warn(`"${type}" on ${path} has a direct route: its @SubscribeMessage handler is not called`);
+  }
+
+  private async dispatchFrame(
+    connection: RawWsConnection,
+    dispatch: RawWsDispatch,
+    raw: Buffer | ArrayBuffer | Buffer[],
+    isBinary: boolean,
+  ): Promise<void> {
+    if (!connection.isOpen) return;
+    try {
+      if (connection.identity && isExpired(connection.identity)) {
+        connection.sendError(RealtimeError.authFailed('Token expired'));
+        connection.close(RealtimeCloseCode.AUTH_FAILED, 'Token expired');
+        return;
+      }
+      if (isBinary) {
+        connection.sendError(RealtimeError.invalidFormat('Binary frames are not supported'));
+        return;
+      }
+      const text = Buffer.isBuffer(raw)
+        ? raw.toString('utf8')
+        : Buffer.from(raw as ArrayBuffer).toString('utf8');
+      const decoded = connection.decode(text);
+      if (!decoded.ok) {
+        connection.sendError(
+          new RealtimeError(decoded.error.code, decoded.error.message, decoded.error.details),
+        );
+        return;
+      }
+      const batchType = connection.batchType;
+      if (batchType !== undefined && decoded.type === batchType) {
+        await this.dispatchBatch(connection, dispatch, decoded.data, batchType);
+        return;
+      }
+      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data);
+    } catch (error) {
+      answerWsException(connection, error, this.log);
+    }
+  }
+
+  /**
+   * Handles one decoded message with its direct route or its gateway handler (Nest answers the
+   * handler's errors through the gateway's filter; a route's errors are thrown to the caller).
+   */
+  private async dispatchMessage(
+    connection: RawWsConnection,
+    dispatch: RawWsDispatch,
+    type: string,
+    data: unknown,
+  ): Promise<void> {
+    let result: unknown;
+    const route = dispatch.routes.get(type);
+    if (route !== undefined) {
+      result = route.run(connection, data);
+    } else {
+      const handler = dispatch.byType.get(type);
+      if (handler === undefined) {
+        connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
+        return;
+      }
+      result = handler(data, type);
+    }
+    // Every response is sent as it comes; the next frame waits until the handler is done.
+    await forEachHandlerValue(result, (value) => {
+      if (isWsResponse(value)) connection.send(value.event, value.data);
+    });
+  }
+
+  /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
+  private async dispatchBatch(
+    connection: RawWsConnection,
+    dispatch: RawWsDispatch,
+    data: unknown,
+    batchType: string,
+  ): Promise<void> {
+    const messages = (data as { messages?: unknown } | null)?.messages;
+    if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
+      connection.sendError(
+        RealtimeError.invalidFormat(
+          `${batchType} needs data.messages, an array of 1 to ${MAX_BATCH} messages`,
+          {
+            field: 'messages',
+            max: MAX_BATCH,
+          },
+        ),
+      );
+      return;
+    }
+    for (const [index, inner] of messages.entries()) {
+      if (!connection.isOpen) return;
+      const message = inner as { type?: unknown; data?: unknown } | null;
+      if (
+        typeof message !== 'object' ||
+        message === null ||
+        typeof message.type !== 'string' ||
+        message.type === batchType
+      ) {
+        connection.sendError(
+          RealtimeError.invalidFormat(
+            `messages[${index}] must be an object with a "type" (batches do not nest)`,
+            {
+              field: `messages[${index}].type`,
+              index,
+            },
+          ),
+        );
+        continue;
+      }
+      try {
+        await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {});
+      } catch (error) {
+        answerWsException(connection, error, this.log);
+      }
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// The library's Socket.IO server: authentication and connection limits in the handshake middleware
+// (a slot is taken before the connection completes), identity rooms joined at connection, bytes
+// counted per engine.io packet, and a sweep that closes sockets whose token expired.
+import type { Server, ServerOptions, Socket } from 'socket.io';
+import { RealtimeErrorCode } from '../../protocol';
+import { ROOM_PREFIX } from '../../realtime.constants';
+import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
+import type { ConnectionLifecycle } from './connection-lifecycle.service';
+import {
+  collectDisconnectHooks,
+  expireSocket,
+  runDisconnectHooks,
+  type RealtimeSocketData,
+} from './socket-io-binding';
+
+const NO_AUTH: Record<string, unknown> = Object.freeze({});
+
+function withoutToken(auth: Record<string, unknown>): Record<string, unknown> {
+  if (!('token' in auth)) return auth;
+  const rest = { ...auth };
+  delete rest.token;
+  return Object.keys(rest).length === 0 ? NO_AUTH : rest;
+}
+
+function packetBytes(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  if (Buffer.isBuffer(data)) return data.length;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
+
+/** The rooms every socket joins at connection, derived from its identity. */
+export function identityRooms(identity: RealtimeIdentity): string[] {
+  const rooms = [ROOM_PREFIX.user + identity.userId];
+  if (identity.page) rooms.push(ROOM_PREFIX.page + identity.page);
+  if (identity.isAdmin) rooms.push(ROOM_PREFIX.admins);
+  return rooms;
+}
+
+/** Socket.IO server options from the library's options. */
+export function realtimeIoOptions(
+  options: ConnectionLifecycle['options'],
+): Partial<ServerOptions> & { destroyUpgrade: boolean; path: string } {
+  const { limits, paths, socketIo, chat } = options;
+  return {
+    path: paths.socketIo,
+    maxHttpBufferSize: limits.maxPayloadBytes,
+    pingInterval: limits.heartbeatIntervalMs,
+    pingTimeout: limits.heartbeatTimeoutMs,
+    cors: socketIo.cors,
+    // The upgrade router hands engine.io only the upgrades of its path.
+    destroyUpgrade: false,
+    // A client that drops briefly gets the packets it missed (rooms and socket.data restored too).
+    // Middlewares still run: a recovered session is authenticated and counted again.
+    connectionStateRecovery:
+      chat.recoveryWindowMs > 0
+        ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: false }
+        : undefined,
+  };
+}
+
+/**
+ * Installs the handshake middleware and the connection listener on a new server, publishes it for
+ * EventsManager, and starts the expiry sweep. Returns the sweep's stop function.
+ */
+export function setUpRealtimeIoServer(server: Server, lifecycle: ConnectionLifecycle): () => void {
+  /** Sockets past the middleware whose connection has not completed, with their early release. */
+  const connecting = new WeakMap<Socket, () => void>();
+  function onRealtimeDisconnect(this: Socket): void {
+    lifecycle.release(this.id);
+    runDisconnectHooks(this);
+  }
+  server.use((socket, next) => {
+    try {
+      // A recovered session id that is connected already is being replayed: refuse it.
+      if (lifecycle.isRegistered(socket.id)) {
+        throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Session already connected');
+      }
+      const identity = lifecycle.authenticate({
+        auth: socket.handshake.auth,
+        query: socket.handshake.query,
+        headers: socket.handshake.headers,
+      });
+      lifecycle.checkCapacity(identity);
+      (socket.data as RealtimeSocketData).identity = identity;
+      // The verified token is not kept for the life of the socket (the identity holds what it said).
+      socket.handshake.auth = withoutToken(socket.handshake.auth);
+      // The slot is taken here, not at 'connection' (one tick later): several CONNECT packets in
+      // one batch cannot all pass the limit.
+      lifecycle.register(socket.id, 'socket.io', identity);
+      // Released on disconnect (one shared listener, which also runs Nest's disconnect hooks), or
+      // when the transport closes before the connection completes (that socket never disconnects).
+      collectDisconnectHooks(socket);
+      socket.on('disconnect', onRealtimeDisconnect);
+      const releaseEarly = (): void => lifecycle.release(socket.id);
+      socket.conn.once('close', releaseEarly);
+      connecting.set(socket, releaseEarly);
+      next();
+    } catch (error) {
+      const realtimeError = toRealtimeError(error);
+      lifecycle.counters.error();
+      const refusal = new Error(realtimeError.message) as Error & { data?: unknown };
+      refusal.data = realtimeError.toPayload();
+      next(refusal);
+    }
+  });
+  const counters = lifecycle.counters;
+  // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
+  // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
+  const onPacketCreate = (packet: { data?: unknown }): void => counters.sent(packetBytes(packet.data));
+  const onPacket = (packet: { type: string; data?: unknown }): void => {
+    if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
+  };
+  // Registered before any gateway's handler, so identity rooms exist when handleConnection runs.
+  server.on('connection', (socket: Socket) => {
+    const releaseEarly = connecting.get(socket);
+    if (releaseEarly !== undefined) {
+      connecting.delete(socket);
+      socket.conn.off('close', releaseEarly);
+    }
+    void socket.join(identityRooms((socket.data as RealtimeSocketData).identity));
+    socket.conn.on('packetCreate', onPacketCreate);
+    socket.conn.on('packet', onPacket);
+  });
+  lifecycle.publishSocketIoServer(server);
+  return startExpirySweep(server, lifecycle.options.limits.heartbeatIntervalMs);
+}
+
+/** A socket whose token expires is told and closed within one heartbeat, even if it only listens. */
+function startExpirySweep(server: Server, everyMs: number): () => void {
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const socket of server.of('/').sockets.values()) {
+      const identity = (socket.data as Partial<RealtimeSocketData>).identity;
+      if (identity && isExpired(identity, now)) expireSocket(socket);
+    }
+  }, everyMs);
+  sweep.unref();
+  return () => clearInterval(sweep);
+}

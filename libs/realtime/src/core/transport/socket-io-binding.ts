@@ -1,0 +1,143 @@
+// Binds Nest's gateway handlers to Socket.IO sockets with one shared listener per event for every
+// socket, where Nest's IoAdapter builds an RxJS chain per handler per socket (fromEvent, mergeMap,
+// takeUntil and a shared disconnect stream): kilobytes held by every idle connection. The socket keeps
+// only Nest's bound callbacks, by event. Same behaviour: the handler's result (value, promise or
+// observable) is emitted when it names an event, else given to the ack unless the handler
+// acknowledges itself.
+import type { Logger } from '@nestjs/common';
+import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import { RealtimeError } from '../errors/realtime-error';
+import type { TransportCounters } from '../metrics/transport-counters.service';
+import { forEachHandlerValue } from './handler-result';
+
+type HandlerCallback = MessageMappingProperties['callback'];
+
+/** What every authenticated Socket.IO socket carries in `socket.data`. */
+export interface RealtimeSocketData {
+  identity: RealtimeIdentity;
+}
+
+/** Per-socket state, kept on the socket object itself (not `socket.data`, which connection state
+ * recovery copies to the next socket). */
+const HANDLERS = Symbol('realtime.handlers');
+const DISCONNECT_HOOKS = Symbol('realtime.disconnectHooks');
+
+export interface BoundSocket extends Socket {
+  /** Nest's callbacks bound to this socket, by event. */
+  [HANDLERS]?: Record<string, HandlerCallback>;
+  /** Nest's disconnect hooks of a socket of the realtime server (null: none yet). */
+  [DISCONNECT_HOOKS]?: null | (() => void) | Array<() => void>;
+}
+
+/** Tells a socket whose token expired, and closes it. */
+export function expireSocket(socket: Socket): void {
+  socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
+  socket.disconnect(true);
+}
+
+/** Marks a socket of the realtime server: its disconnect hooks run from its one shared listener. */
+export function collectDisconnectHooks(socket: Socket): void {
+  (socket as BoundSocket)[DISCONNECT_HOOKS] = null;
+}
+
+/** Runs the Nest disconnect hooks collected for a socket of the realtime server. */
+export function runDisconnectHooks(socket: Socket): void {
+  const hooks = (socket as BoundSocket)[DISCONNECT_HOOKS];
+  if (typeof hooks === 'function') hooks();
+  else if (Array.isArray(hooks)) for (const hook of hooks) hook();
+}
+
+export class SocketIoBinding {
+  private readonly sharedListeners = new Map<string, (this: BoundSocket, ...args: unknown[]) => void>();
+
+  /**
+   * @param counters the transport counters (resolved when the first event arrives)
+   * @param mapPayload the adapter's payload mapping (`{ data, ack }` from the event's arguments)
+   */
+  constructor(
+    private readonly counters: () => TransportCounters,
+    private readonly mapPayload: (payload: unknown) => { data?: unknown; ack?: unknown },
+    private readonly log: Logger,
+  ) {}
+
+  bindHandlers(socket: BoundSocket, handlers: MessageMappingProperties[]): void {
+    const table = (socket[HANDLERS] ??= {});
+    for (const { message, callback, isAckHandledManually } of handlers) {
+      const event = String(message);
+      if (table[event] !== undefined) {
+        // Two gateways handle the same event on this socket: the second gets a listener of its own.
+        socket.on(event, (...args: unknown[]) =>
+          this.handleEvent(socket, callback, isAckHandledManually, args),
+        );
+        continue;
+      }
+      table[event] = callback;
+      socket.on(event, this.sharedListener(event, isAckHandledManually));
+    }
+  }
+
+  /**
+   * Collects a disconnect hook of a socket of the realtime server (called by its one shared
+   * 'disconnect' listener); false for a socket of a host's own Socket.IO server.
+   */
+  addDisconnectHook(socket: BoundSocket, callback: () => void): boolean {
+    const hooks = socket[DISCONNECT_HOOKS];
+    if (hooks === undefined) return false;
+    socket[DISCONNECT_HOOKS] =
+      hooks === null ? callback : Array.isArray(hooks) ? [...hooks, callback] : [hooks, callback];
+    return true;
+  }
+
+  private sharedListener(
+    event: string,
+    isAckHandledManually: boolean,
+  ): (this: BoundSocket, ...args: unknown[]) => void {
+    const key = `${isAckHandledManually ? 'manual' : 'auto'}:${event}`;
+    let listener = this.sharedListeners.get(key);
+    if (listener === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener's `this` is the socket
+      const binding = this;
+      listener = function (this: BoundSocket, ...args: unknown[]): void {
+        const callback = this[HANDLERS]?.[event];
+        if (callback !== undefined) binding.handleEvent(this, callback, isAckHandledManually, args);
+      };
+      this.sharedListeners.set(key, listener);
+    }
+    return listener;
+  }
+
+  private handleEvent(
+    socket: Socket,
+    callback: HandlerCallback,
+    isAckHandledManually: boolean | undefined,
+    args: unknown[],
+  ): void {
+    const identity = (socket.data as Partial<RealtimeSocketData>).identity;
+    if (identity !== undefined) {
+      // A socket of the realtime server: counted, and closed once its token expired.
+      this.counters().messagesReceived += 1;
+      if (isExpired(identity)) {
+        expireSocket(socket);
+        return;
+      }
+    }
+    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+    forEachHandlerValue(callback(data, ack), (response) => {
+      if (response === null || response === undefined) return;
+      const named = response as { event?: string; data?: unknown };
+      if (typeof named === 'object' && named.event) {
+        socket.emit(named.event, named.data);
+        return;
+      }
+      if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
+    }).catch((error: unknown) => {
+      // Nest's exception filters answer handler errors; this is an observable failing afterwards.
+      this.log.error(
+        'Unhandled error after a Socket.IO handler',
+        error instanceof Error ? error.stack : String(error),
+      );
+    });
+  }
+}
