@@ -13,6 +13,7 @@ module.exports = {
     '^nest-realtime-client$': '<rootDir>/libs/realtime-client/src',
     '^nest-realtime-client/(.*)$': '<rootDir>/libs/realtime-client/src/$1',
   },
+  globalSetup: '<rootDir>/test/support/compile-workers.ts', // compiles the library's *.worker.ts: workers run compiled
   testTimeout: 30000,
   maxWorkers: 2,
 };

@@ -106,3 +106,27 @@ export {
   type RegisterUserInput,
   type UserDirectory,
 } from './storage/user-directory.interface';
+export {
+  DIRECT_CONVERSATION_STORE,
+  InjectDirectConversationStore,
+  InjectMessageStore,
+  InjectRoomStore,
+  MESSAGE_STORE,
+  ROOM_STORE,
+  type ConversationRef,
+  type DirectConversationStore,
+  type MessageRecord,
+  type MessageRow,
+  type MessageStore,
+  type RealtimeStorage,
+  type RoomRecord,
+  type RoomStore,
+} from './storage/realtime-storage.interface';
+export {
+  InMemoryDirectConversationStore,
+  InMemoryMessageStore,
+  InMemoryRoomStore,
+  InMemoryUserDirectory,
+  inMemoryStorage,
+} from './storage/memory/in-memory-storage';
+export { REALTIME_DATA_SOURCE, typeOrmStorage } from './storage/storage.providers';

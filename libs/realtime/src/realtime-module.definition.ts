@@ -1,8 +1,7 @@
 // ConfigurableModuleBuilder definition: forRoot / forRootAsync with the static extras (isGlobal,
 // gateways). The options provider moves into a small module shared with the TypeORM connection.
 import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { MOUNTED_GATEWAYS, REALTIME_CONNECTION, REALTIME_OPTIONS } from './realtime.constants';
+import { MOUNTED_GATEWAYS, REALTIME_OPTIONS } from './realtime.constants';
 import {
   RealtimeOptionsError,
   resolveRealtimeOptions,
@@ -11,7 +10,7 @@ import {
   type RealtimeModuleOptions,
   type ResolvedRealtimeOptions,
 } from './realtime.options';
-import { realtimeTypeOrmOptions } from './storage/realtime-typeorm.options';
+import { RealtimeDataSourceModule, STORE_PROVIDERS, STORE_TOKENS } from './storage/storage.providers';
 import { EventsGateway } from './events/events.gateway';
 import { ChatGateway } from './chat/chat.gateway';
 import { ChatIdleService } from './chat/chat-idle.service';
@@ -56,18 +55,11 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
   return {
     ...definition,
     global: extras.isGlobal ?? false,
-    imports: [
-      optionsModule,
-      TypeOrmModule.forRootAsync({
-        name: REALTIME_CONNECTION,
-        imports: [optionsModule],
-        inject: [REALTIME_OPTIONS],
-        useFactory: realtimeTypeOrmOptions,
-      }),
-    ],
+    imports: [optionsModule, RealtimeDataSourceModule.register(optionsModule)],
     controllers: streamControllers(http),
     providers: [
       { provide: MOUNTED_GATEWAYS, useValue: mounted },
+      ...STORE_PROVIDERS,
       RealtimeAdapterCheck,
       ...(gateways.events === false ? [] : [EventsGateway]),
       ...(gateways.chat === false
@@ -78,7 +70,7 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
         : [RoomsGateway, RoomsSessionService, RoomMembersRegistry, RoomsDelivery]),
       ...(gateways.logs === false ? [] : STREAM_PROVIDERS),
     ],
-    exports: [optionsModule, ...(gateways.logs === false ? [] : STREAM_EXPORTS)],
+    exports: [optionsModule, ...STORE_TOKENS, ...(gateways.logs === false ? [] : STREAM_EXPORTS)],
   };
 }
 

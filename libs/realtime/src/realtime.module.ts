@@ -20,9 +20,7 @@ import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
 import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS, type RealtimeModuleOptions } from './realtime.options';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
-import { SqliteCheckpointer } from './storage/sqlite-checkpointer.service';
-import { TypeOrmUserDirectory } from './storage/typeorm-user-directory.service';
-import { USER_DIRECTORY } from './storage/user-directory.interface';
+import { SqliteCheckpointer } from './storage/typeorm/sqlite-checkpointer.service';
 
 const SERVICES = [
   TokenVerifier,
@@ -44,14 +42,8 @@ const SERVICES = [
 ];
 
 @Module({
-  providers: [
-    ...SERVICES,
-    redisClientsProvider,
-    RedisShutdown,
-    SqliteCheckpointer,
-    { provide: USER_DIRECTORY, useClass: TypeOrmUserDirectory },
-  ],
-  exports: [...SERVICES, USER_DIRECTORY],
+  providers: [...SERVICES, redisClientsProvider, RedisShutdown, SqliteCheckpointer],
+  exports: SERVICES,
 })
 export class RealtimeModule extends ConfigurableModuleClass {
   /** The options and the extras in one object; a misspelt key stops the boot, naming it. */

@@ -2,6 +2,7 @@
 // and the boot-time validation whose messages name the offending option.
 import { closest } from 'fastest-levenshtein';
 import { dirname } from 'path';
+import type { RealtimeStorage } from './storage/realtime-storage.interface';
 
 /** JWT signature algorithms the library verifies (`none` is never accepted). */
 export type RealtimeJwtAlgorithm =
@@ -249,6 +250,12 @@ export interface RealtimeModuleOptions {
   rooms?: RealtimeRoomsOptions;
   /** Scale-out: Socket.IO events reach the sockets of every node. @default undefined (one node, in-process) */
   redis?: RealtimeRedisOptions;
+  /**
+   * The stores of messages, rooms, direct conversations, users (and, with `stream.persist`, logs) in
+   * place of the default TypeORM ones: `inMemoryStorage()` or the host's own. The library then opens
+   * no database (not with `database`). @default undefined (TypeORM on `database`)
+   */
+  storage?: RealtimeStorage;
 }
 
 /** Static choices, given next to the options in forRoot and forRootAsync (they shape the module). */
@@ -313,6 +320,8 @@ export interface ResolvedRealtimeOptions {
     initial: Array<{ name: string; isPrivate: boolean }>;
     rateLimitStorage: RealtimeRateLimitStorage | null;
   };
+  /** The host's stores, or null for the default TypeORM ones on `database`. */
+  storage: RealtimeStorage | null;
   compression: { enabled: boolean; threshold: number };
   chat: DeepRequired<RealtimeChatOptions>;
   stream: {
@@ -472,6 +481,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       maxBufferedBytes: limit('maxBufferedBytes'),
     },
     database: resolveDatabase(options.database),
+    storage: resolveStorage(options),
     events: {
       modulesPage: nonEmpty('events.modulesPage', events.modulesPage ?? 'modules'),
       stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize ?? 10_000),
@@ -530,6 +540,37 @@ function resolveDatabase(database: RealtimeDatabaseOptions | undefined): Resolve
     'database.type',
     `must be "sqlite" or "postgres" (got ${JSON.stringify((database as { type: unknown }).type)})`,
   );
+}
+
+function resolveStorage(options: RealtimeModuleOptions): RealtimeStorage | null {
+  const storage = options.storage;
+  if (storage === undefined) return null;
+  if (options.database !== undefined) {
+    throw new RealtimeOptionsError(
+      'storage',
+      'give either storage or database, not both (database configures the default store)',
+    );
+  }
+  const required: Array<[keyof RealtimeStorage, string[]]> = [
+    ['messages', ['insert', 'exists', 'count', 'newest', 'after']],
+    ['rooms', ['findByName', 'create', 'list', 'addMember', 'removeMember', 'isMember']],
+    ['directConversations', ['list']],
+    ['users', ['register', 'findById', 'findByUsername', 'markSeen', 'recentlySeen', 'count']],
+  ];
+  for (const [store, methods] of required) {
+    const value = (storage as unknown as Record<string, Record<string, unknown> | undefined>)[store];
+    const missing = methods.filter((method) => typeof value?.[method] !== 'function');
+    if (missing.length > 0) {
+      throw new RealtimeOptionsError(`storage.${store}`, `must implement ${missing.join(', ')}`);
+    }
+  }
+  if (options.stream?.persist === true && storage.logs === undefined) {
+    throw new RealtimeOptionsError(
+      'stream.persist',
+      'with storage, needs storage.logs (the log store to keep)',
+    );
+  }
+  return storage;
 }
 
 function resolveRedis(redis: RealtimeRedisOptions | undefined): ResolvedRealtimeOptions['redis'] {
@@ -690,6 +731,7 @@ const OPTION_KEYS = {
     rateLimitStorage: true,
   } satisfies Keys<RealtimeRoomsOptions>,
   redis: { url: true, keyPrefix: true, connectTimeoutMs: true } satisfies Keys<RealtimeRedisOptions>,
+  storage: true,
 } as const satisfies Keys<RealtimeModuleOptions>;
 
 /** The static extras of forRoot / forRootAsync, and the keys of forRootAsync's own object. */

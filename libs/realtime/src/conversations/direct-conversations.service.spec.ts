@@ -5,6 +5,7 @@ import { MessageEntity } from '../storage/entities/message.entity';
 import { DirectConversationsService } from './direct-conversations.service';
 import { dmKey } from './messages.service';
 import { memoryDataSource } from '../storage/memory-data-source.helper-spec';
+import { TypeOrmDirectConversationStore } from '../storage/typeorm/typeorm-direct-conversation.store';
 
 describe('DirectConversationsService', () => {
   let dataSource: DataSource;
@@ -32,7 +33,7 @@ describe('DirectConversationsService', () => {
 
   beforeAll(async () => {
     dataSource = await memoryDataSource();
-    service = new DirectConversationsService(dataSource);
+    service = new DirectConversationsService(new TypeOrmDirectConversationStore(dataSource));
   });
 
   afterAll(async () => {

@@ -1,45 +1,19 @@
 // Lists a user's direct conversations by their newest message, so that a client coming back from a
-// disconnection learns of peers that wrote to it meanwhile and can fetch their history.
+// disconnection learns of peers that wrote to it meanwhile and can fetch their history. Storage is the
+// DirectConversationStore's.
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import { REALTIME_CONNECTION } from '../realtime.constants';
-import { MessageEntity } from '../storage/entities/message.entity';
+import {
+  InjectDirectConversationStore,
+  type DirectConversationStore,
+} from '../storage/realtime-storage.interface';
 import type { DirectConversationsPage, DirectConversationsQuery } from './conversation.types';
-
-interface ConversationRow {
-  with_user: string;
-  last_id: number | string;
-}
 
 @Injectable()
 export class DirectConversationsService {
-  constructor(@InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource) {}
+  constructor(@InjectDirectConversationStore() private readonly store: DirectConversationStore) {}
 
-  /**
-   * The conversations of `userId` (as sender or recipient) matching the query, newest first. Served by
-   * the partial indexes on (sender_id, id) and (recipient_id, id) of direct messages.
-   */
-  async list(userId: string, query: DirectConversationsQuery): Promise<DirectConversationsPage> {
-    const otherUser = 'CASE WHEN m.senderId = :userId THEN m.recipientId ELSE m.senderId END';
-    const select = this.dataSource
-      .getRepository(MessageEntity)
-      .createQueryBuilder('m')
-      .select(otherUser, 'with_user')
-      .addSelect('MAX(m.id)', 'last_id')
-      .where('m.dmKey IS NOT NULL')
-      .andWhere('(m.senderId = :userId OR m.recipientId = :userId)', { userId })
-      .groupBy(otherUser)
-      .orderBy('last_id', 'DESC')
-      .limit(query.limit + 1);
-    if (query.afterId !== undefined) select.andWhere('m.id > :afterId', { afterId: query.afterId });
-    if (query.beforeId !== undefined) select.having('MAX(m.id) < :beforeId', { beforeId: query.beforeId });
-    const rows = await select.getRawMany<ConversationRow>();
-    return {
-      conversations: rows
-        .slice(0, query.limit)
-        .map((row) => ({ withUserId: String(row.with_user), lastId: Number(row.last_id) })),
-      hasMore: rows.length > query.limit,
-    };
+  /** The conversations of `userId` (as sender or recipient) matching the query, newest first. */
+  list(userId: string, query: DirectConversationsQuery): Promise<DirectConversationsPage> {
+    return this.store.list(userId, query);
   }
 }

@@ -1,24 +1,19 @@
 // The one set of message rules for every transport: validation (types, media, length, reply
-// target), per-user rate limits, persistence before anything is delivered, history paging.
+// target), per-user rate limits, persistence before anything is delivered, history paging. Storage
+// is the MessageStore's (no SQL here).
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, MoreThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
-import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
-import {
-  nativeSqlite,
-  sqliteWriteTransaction,
-  writeTransaction,
-  type NativeSqlite,
-  type NativeSqliteStatement,
-} from '../storage/write-transaction';
+import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
-import { DmThreadEntity } from '../storage/entities/dm-thread.entity';
-import { MessageEntity } from '../storage/entities/message.entity';
-import { RoomEntity } from '../storage/entities/room.entity';
+import {
+  InjectMessageStore,
+  type ConversationRef,
+  type MessageRecord,
+  type MessageRow,
+  type MessageStore,
+} from '../storage/realtime-storage.interface';
 import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
 import { ConversationBus } from './conversation-bus';
 import {
@@ -40,7 +35,7 @@ export function dmKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-function toStored(row: MessageEntity, room: string | null): StoredMessage {
+function toStored(row: MessageRow, room: string | null): StoredMessage {
   return {
     id: row.id,
     room,
@@ -48,7 +43,7 @@ function toStored(row: MessageEntity, room: string | null): StoredMessage {
     senderUsername: row.senderUsername,
     recipientId: row.recipientId,
     content: row.content,
-    messageType: row.messageType as MessageKind,
+    messageType: row.messageType,
     mediaUrl: row.mediaUrl,
     mediaType: row.mediaType,
     duration: row.duration,
@@ -58,17 +53,14 @@ function toStored(row: MessageEntity, room: string | null): StoredMessage {
   };
 }
 
-function newMessageRow(
+function newMessageRecord(
   sender: RealtimeIdentity,
   input: NewMessage,
   kind: MessageKind,
   target: { roomId: number | null; dmKey: string | null; recipientId: string | null },
-): MessageEntity {
-  // A literal of one fixed shape, not an entity instance: the row is only read (insert values, the
-  // stored message), and `new MessageEntity()` followed by an assign defined fourteen fields and
-  // then changed the object's shape on every message.
+): MessageRecord {
+  // A literal of one fixed shape: the record is only read (insert values, the stored message).
   return {
-    id: 0,
     roomId: target.roomId,
     dmKey: target.dmKey,
     senderId: sender.userId,
@@ -83,13 +75,6 @@ function newMessageRow(
     context: input.context ?? null,
     createdAt: Date.now(),
   };
-}
-
-/** The id in the row an `INSERT … RETURNING id` gave back. */
-function insertedId(row: unknown): number {
-  const id = (row as { id?: number | bigint | string } | undefined)?.id;
-  if (id === undefined) throw new Error('INSERT of a message returned no id');
-  return Number(id);
 }
 
 function invalid(field: string, message: string): RealtimeError {
@@ -109,15 +94,8 @@ function isAllowedMediaUrl(value: string): boolean {
 
 @Injectable()
 export class MessagesService {
-  private roomCountSql: string | null = null;
-  private messageInsert: { sql: string; sqliteSql: string; columns: ColumnMetadata[] } | null = null;
-  private dmCountSql: string | null = null;
-  /** Prepared statements by SQL, for the native connection `statementsOf`. */
-  private readonly statements = new Map<string, NativeSqliteStatement>();
-  private statementsOf: NativeSqlite | null = null;
-
   constructor(
-    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    @InjectMessageStore() private readonly messages: MessageStore,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     @InjectUserDirectory() private readonly users: UserDirectory,
     private readonly rooms: RoomsService,
@@ -132,9 +110,8 @@ export class MessagesService {
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
-    const row = newMessageRow(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
-    row.id = await this.store(row, { sql: this.countRoomMessageSql(), param: room.id });
-    const message = toStored(row, room.name);
+    const record = newMessageRecord(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
+    const message = toStored({ ...record, id: await this.messages.insert(record) }, room.name);
     this.bus.publish({ kind: 'room', room: room.name, message });
     return message;
   }
@@ -148,26 +125,23 @@ export class MessagesService {
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
     await this.limiter.consume(sender.userId);
-    const row = newMessageRow(sender, input, kind, { roomId: null, dmKey: key, recipientId });
-    row.id = await this.store(row, { sql: this.countDirectMessageSql(), param: key });
-    const message = toStored(row, null);
+    const record = newMessageRecord(sender, input, kind, { roomId: null, dmKey: key, recipientId });
+    const message = toStored({ ...record, id: await this.messages.insert(record) }, null);
     this.bus.publish({ kind: 'direct', message });
     return message;
   }
 
   async roomHistory(reader: RealtimeIdentity, roomName: string, query: HistoryQuery): Promise<HistoryPage> {
-    const room = await this.rooms.require(roomName);
+    const room = await this.rooms.requireSummary(roomName);
     await this.rooms.assertAccess(reader, room);
-    return this.page({ roomId: room.id }, room.messageCount, query, room.name);
+    return this.page({ roomId: room.id }, query, room.name);
   }
 
   async dmHistory(reader: RealtimeIdentity, otherUserId: string, query: HistoryQuery): Promise<HistoryPage> {
     if (!(await this.users.findById(otherUserId))) {
       throw new RealtimeError(RealtimeErrorCode.USER_NOT_FOUND, 'User not found', { user_id: otherUserId });
     }
-    const key = dmKey(reader.userId, otherUserId);
-    const thread = await this.dataSource.getRepository(DmThreadEntity).findOne({ where: { dmKey: key } });
-    return this.page({ dmKey: key }, thread?.messageCount ?? 0, query, null);
+    return this.page({ dmKey: dmKey(reader.userId, otherUserId) }, query, null);
   }
 
   /** Checks a history query's numbers against the limits (INVALID_FORMAT naming the field). */
@@ -185,25 +159,24 @@ export class MessagesService {
   }
 
   private async page(
-    where: FindOptionsWhere<MessageEntity>,
-    total: number,
+    conversation: ConversationRef,
     query: HistoryQuery,
     room: string | null,
   ): Promise<HistoryPage> {
     this.checkHistoryQuery(query);
-    const messages = this.dataSource.getRepository(MessageEntity);
     if (query.afterId !== undefined) {
       // Catch-up: the oldest messages newer than after_id, one more to know whether more follow.
-      const rows = await messages.find({
-        where: { ...where, id: MoreThan(query.afterId) },
-        order: { id: 'ASC' },
-        take: query.limit + 1,
-      });
+      const [rows, total] = await Promise.all([
+        this.messages.after(conversation, query.afterId, query.limit + 1),
+        this.messages.count(conversation),
+      ]);
       const hasMore = rows.length > query.limit;
       return { messages: rows.slice(0, query.limit).map((row) => toStored(row, room)), total, hasMore };
     }
-    const rows = await messages.find({ where, order: { id: 'DESC' }, skip: query.offset, take: query.limit });
-    rows.reverse();
+    const [rows, total] = await Promise.all([
+      this.messages.newest(conversation, query.offset, query.limit),
+      this.messages.count(conversation),
+    ]);
     return {
       messages: rows.map((row) => toStored(row, room)),
       total,
@@ -270,120 +243,12 @@ export class MessagesService {
     }
   }
 
-  private async assertReplyTarget(
-    id: number,
-    conversation: { roomId: number } | { dmKey: string },
-  ): Promise<void> {
-    const exists = await this.dataSource
-      .getRepository(MessageEntity)
-      .exists({ where: { id, ...conversation } });
-    if (!exists) {
+  private async assertReplyTarget(id: number, conversation: ConversationRef): Promise<void> {
+    if (!(await this.messages.exists(id, conversation))) {
       throw RealtimeError.invalidFormat('reply_to names no message of this conversation', {
         field: 'reply_to',
         reply_to: id,
       });
     }
-  }
-
-  /** The INSERT's values, converted by the driver as TypeORM would convert them. */
-  private insertValues(row: MessageEntity): unknown[] {
-    const { driver } = this.dataSource;
-    return this.insertMessageSql().columns.map(
-      (column): unknown => driver.preparePersistentValue(column.getEntityValue(row, true), column) as unknown,
-    );
-  }
-
-  /**
-   * Stores a message and counts it in its conversation (`counter`, one statement with one parameter),
-   * in one write transaction; returns the message id. The SQL is built once: save() (and even the
-   * insert query builder) rebuild the SQL and a change set on every message, costing several times
-   * the insert itself. Embedded SQLite: one synchronous transaction on prepared statements; other
-   * databases: the same statements through TypeORM's transaction.
-   */
-  private store(row: MessageEntity, counter: { sql: string; param: unknown }): Promise<number> {
-    const values = this.insertValues(row);
-    const { sql: insertSql, sqliteSql } = this.insertMessageSql();
-    const db = nativeSqlite(this.dataSource);
-    if (db !== null) {
-      const insert = this.prepared(db, sqliteSql);
-      const count = this.prepared(db, counter.sql);
-      return sqliteWriteTransaction(this.dataSource, db, () => {
-        const id = Number(insert.run(...values).lastInsertRowid);
-        count.run(counter.param);
-        return id;
-      });
-    }
-    return this.transaction(async (manager) => {
-      const rows = await manager.query<unknown[]>(insertSql, values);
-      await manager.query(counter.sql, [counter.param]);
-      return insertedId(rows[0]);
-    });
-  }
-
-  /** A statement prepared once on the native SQLite connection. */
-  private prepared(db: NativeSqlite, sql: string): NativeSqliteStatement {
-    if (this.statementsOf !== db) {
-      this.statements.clear();
-      this.statementsOf = db;
-    }
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  private insertMessageSql(): { sql: string; sqliteSql: string; columns: ColumnMetadata[] } {
-    if (this.messageInsert === null) {
-      const { driver } = this.dataSource;
-      const metadata = this.dataSource.getMetadata(MessageEntity);
-      const columns = metadata.columns.filter((column) => !column.isGenerated);
-      const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
-      const insert =
-        `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) ` +
-        `VALUES (${columns.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')})`;
-      this.messageInsert = {
-        sql: `${insert} RETURNING ${id}`,
-        // The id is the rowid: better-sqlite3 reports it, and RETURNING would cost a result table.
-        sqliteSql: insert,
-        columns,
-      };
-    }
-    return this.messageInsert;
-  }
-
-  private transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return writeTransaction(this.dataSource, work);
-  }
-
-  /** `message_count + 1` of one room, as SQL built once: the query builder costs more than the update. */
-  private countRoomMessageSql(): string {
-    if (this.roomCountSql === null) {
-      const { driver } = this.dataSource;
-      const metadata = this.dataSource.getMetadata(RoomEntity);
-      const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
-      const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
-      this.roomCountSql = `UPDATE ${driver.escape(metadata.tableName)} SET ${count} = ${count} + 1 WHERE ${id} = ${driver.createParameter('id', 0)}`;
-    }
-    return this.roomCountSql;
-  }
-
-  /**
-   * A direct conversation's `message_count + 1`, creating its thread row at 1 if missing (one upsert,
-   * as SQL built once; SQLite and PostgreSQL share the syntax).
-   */
-  private countDirectMessageSql(): string {
-    if (this.dmCountSql === null) {
-      const { driver } = this.dataSource;
-      const metadata = this.dataSource.getMetadata(DmThreadEntity);
-      const table = driver.escape(metadata.tableName);
-      const key = driver.escape(metadata.findColumnWithPropertyName('dmKey')!.databaseName);
-      const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
-      this.dmCountSql =
-        `INSERT INTO ${table} (${key}, ${count}) VALUES (${driver.createParameter('key', 0)}, 1) ` +
-        `ON CONFLICT (${key}) DO UPDATE SET ${count} = ${table}.${count} + 1`;
-    }
-    return this.dmCountSql;
   }
 }

@@ -1,16 +1,13 @@
 // Rooms: created at start from the options or through this service; private rooms admit members only.
+// Storage is the RoomStore's (no SQL here).
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
-import { DataSource } from 'typeorm';
 import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
-import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
+import { REALTIME_OPTIONS } from '../realtime.constants';
 import { ROOM_NAME, type ResolvedRealtimeOptions } from '../realtime.options';
-import { MembershipEntity } from '../storage/entities/membership.entity';
-import { RoomEntity } from '../storage/entities/room.entity';
-import { writeTransaction } from '../storage/write-transaction';
+import { InjectRoomStore, type RoomRecord, type RoomStore } from '../storage/realtime-storage.interface';
 import type { RoomSummary } from './conversation.types';
 
 function summary(room: RoomSummary): RoomSummary {
@@ -29,17 +26,9 @@ export class RoomsService implements OnApplicationBootstrap {
   private readonly known = new LRUCache<string, RoomSummary>({ max: KNOWN_ROOMS_MAX });
 
   constructor(
-    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    @InjectRoomStore() private readonly rooms: RoomStore,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
-
-  private get rooms() {
-    return this.dataSource.getRepository(RoomEntity);
-  }
-
-  private get memberships() {
-    return this.dataSource.getRepository(MembershipEntity);
-  }
 
   async onApplicationBootstrap(): Promise<void> {
     for (const room of this.options.rooms.initial) {
@@ -59,31 +48,25 @@ export class RoomsService implements OnApplicationBootstrap {
         room: input.name,
       });
     }
-    // save() opens a transaction of its own: queued with the library's other writers on SQLite.
-    const room = await writeTransaction(this.dataSource, (manager) =>
-      manager.getRepository(RoomEntity).save(
-        manager.getRepository(RoomEntity).create({
-          name: input.name,
-          isPrivate: input.isPrivate === true,
-          createdBy: input.createdBy ?? null,
-          messageCount: 0,
-        }),
-      ),
-    );
+    const room = await this.rooms.create({
+      name: input.name,
+      isPrivate: input.isPrivate === true,
+      createdBy: input.createdBy ?? null,
+    });
     if (room.isPrivate && input.createdBy) await this.addMember(room.name, input.createdBy);
     return summary(room);
   }
 
   async list(): Promise<RoomSummary[]> {
-    return (await this.rooms.find({ order: { id: 'ASC' } })).map(summary);
+    return (await this.rooms.list()).map(summary);
   }
 
-  async find(name: string): Promise<RoomEntity | null> {
-    return this.rooms.findOne({ where: { name } });
+  async find(name: string): Promise<RoomRecord | null> {
+    return this.rooms.findByName(name);
   }
 
   /** The room, or ROOM_NOT_FOUND with details.room. */
-  async require(name: string): Promise<RoomEntity> {
+  async require(name: string): Promise<RoomRecord> {
     const room = await this.find(name);
     if (!room) throw new RealtimeError(RealtimeErrorCode.ROOM_NOT_FOUND, 'Room not found', { room: name });
     this.known.set(room.name, summary(room));
@@ -97,16 +80,16 @@ export class RoomsService implements OnApplicationBootstrap {
 
   async addMember(roomName: string, userId: string): Promise<void> {
     const room = await this.require(roomName);
-    await this.memberships.upsert({ roomId: room.id, userId, joinedAt: Date.now() }, ['roomId', 'userId']);
+    await this.rooms.addMember(room.id, userId, Date.now());
   }
 
   async removeMember(roomName: string, userId: string): Promise<void> {
     const room = await this.require(roomName);
-    await this.memberships.delete({ roomId: room.id, userId });
+    await this.rooms.removeMember(room.id, userId);
   }
 
   async isMember(roomId: number, userId: string): Promise<boolean> {
-    return this.memberships.exists({ where: { roomId, userId } });
+    return this.rooms.isMember(roomId, userId);
   }
 
   /** May this user read and write in the room? Private rooms: members (and admins) only. */
@@ -123,12 +106,7 @@ export class RoomsService implements OnApplicationBootstrap {
   async join(user: RealtimeIdentity, name: string): Promise<RoomSummary> {
     const room = await this.requireSummary(name);
     await this.assertAccess(user, room);
-    if (!room.isPrivate) {
-      await this.memberships.upsert({ roomId: room.id, userId: user.userId, joinedAt: Date.now() }, [
-        'roomId',
-        'userId',
-      ]);
-    }
+    if (!room.isPrivate) await this.rooms.addMember(room.id, user.userId, Date.now());
     return summary(room);
   }
 }

@@ -1,8 +1,8 @@
-// TypeORM options of the library's own connection, from the resolved options. Problems a host can fix
+// DataSource options of the library's own connection, from the resolved options. Problems a host can fix
 // (a missing driver package, a database path that cannot be a file) stop the boot here with the option
 // and the path named, rather than as a raw driver error.
 import { Logger } from '@nestjs/common';
-import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import type { DataSourceOptions } from 'typeorm';
 import { mkdirSync, statSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { REALTIME_CONNECTION } from '../realtime.constants';
@@ -24,7 +24,12 @@ export const REALTIME_ENTITIES = [
   LogEntryEntity,
 ];
 
-export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOrmModuleOptions {
+/** The DataSource options of the library's connection, and how often to try opening it. */
+export function realtimeDataSourceOptions(options: ResolvedRealtimeOptions): {
+  dataSource: DataSourceOptions;
+  attempts: number;
+  retryDelayMs: number;
+} {
   const common = {
     name: REALTIME_CONNECTION,
     entities: REALTIME_ENTITIES,
@@ -41,27 +46,26 @@ export function realtimeTypeOrmOptions(options: ResolvedRealtimeOptions): TypeOr
       `SQLite database: ${db.path === ':memory:' ? 'in memory' : resolve(db.path)} (option database.path)`,
     );
     return {
-      ...common,
-      type: 'better-sqlite3',
-      database: db.path,
-      // WAL: readers do not block the writer; NORMAL sync is durable across process crashes.
-      prepareDatabase: (database: { pragma(source: string): unknown }) => {
-        database.pragma('journal_mode = WAL');
-        database.pragma('synchronous = NORMAL');
-        database.pragma('busy_timeout = 5000');
+      dataSource: {
+        ...common,
+        type: 'better-sqlite3',
+        database: db.path,
+        // WAL: readers do not block the writer; NORMAL sync is durable across process crashes.
+        prepareDatabase: (database: { pragma(source: string): unknown }) => {
+          database.pragma('journal_mode = WAL');
+          database.pragma('synchronous = NORMAL');
+          database.pragma('busy_timeout = 5000');
+        },
       },
-      retryAttempts: 0,
+      attempts: 1,
+      retryDelayMs: 0,
     };
   }
   requireDriver('pg', 'database.type "postgres"', 'npm install pg');
   return {
-    ...common,
-    type: 'postgres',
-    url: db.url,
-    schema: db.schema,
-    poolSize: db.poolSize,
-    retryAttempts: 5,
-    retryDelay: 1000,
+    dataSource: { ...common, type: 'postgres', url: db.url, schema: db.schema, poolSize: db.poolSize },
+    attempts: 5,
+    retryDelayMs: 1000,
   };
 }
 

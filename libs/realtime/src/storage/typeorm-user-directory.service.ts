@@ -9,8 +9,7 @@ import { REALTIME_CONNECTION } from '../realtime.constants';
 import { UserEntity } from './entities/user.entity';
 import { writeTransaction } from './write-transaction';
 import type { RealtimeUser, RegisterUserInput, UserDirectory } from './user-directory.interface';
-
-const USERNAME = /^[A-Za-z0-9_.@-]{1,64}$/;
+import { checkRegistration } from './user-registration';
 
 function toUser(row: UserEntity): RealtimeUser {
   return {
@@ -32,14 +31,7 @@ export class TypeOrmUserDirectory implements UserDirectory {
   }
 
   async register(input: RegisterUserInput): Promise<RealtimeUser> {
-    if (!USERNAME.test(input.username)) {
-      throw RealtimeError.invalidFormat('Invalid username (1-64 of letters, digits, _ . @ -)', {
-        field: 'username',
-      });
-    }
-    if (input.id !== undefined && (input.id.length === 0 || input.id.length > 64)) {
-      throw RealtimeError.invalidFormat('Invalid user id (1-64 characters)', { field: 'id' });
-    }
+    checkRegistration(input);
     return writeTransaction(this.dataSource, async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const existing = await repo.findOne({

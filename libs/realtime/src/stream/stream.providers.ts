@@ -19,9 +19,11 @@ import { StreamGateway } from './stream.gateway';
 const logStoreProvider: Provider = {
   provide: LOG_STORE,
   inject: [REALTIME_OPTIONS, getDataSourceToken(REALTIME_CONNECTION)],
-  useFactory: async (options: ResolvedRealtimeOptions, dataSource: DataSource) => {
+  useFactory: async (options: ResolvedRealtimeOptions, dataSource: DataSource | null) => {
     if (!options.stream.persist) return new InMemoryLogStore(options.stream.bufferSize);
-    const store = new PersistentLogStore(dataSource, options.stream.bufferSize);
+    // With the host's storage, its log store (required with persist: checked with the options).
+    if (options.storage?.logs) return options.storage.logs;
+    const store = new PersistentLogStore(dataSource as DataSource, options.stream.bufferSize);
     await store.load();
     return store;
   },

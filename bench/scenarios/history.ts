@@ -1,5 +1,4 @@
-// History query time on a large room: the library's own SQLite file, seeded in bulk, queried through
-// MessagesService exactly as room_history does (limit 50, offsets over the newest pages).
+// The `history` group: room_history through MessagesService (limit 50, newest pages) on a big SQLite room.
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getDataSourceToken } from '@nestjs/typeorm';

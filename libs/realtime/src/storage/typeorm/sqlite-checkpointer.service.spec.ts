@@ -1,22 +1,27 @@
 // SqliteCheckpointer on a real SQLite file: automatic checkpoints off on the library's connection,
 // the WAL copied into the database by the worker, automatic checkpoints back when the worker fails,
-// and a clean close.
+// and a clean close; the worker that runs is the compiled sqlite-checkpoint.worker.js (jest's setup,
+// test/support/compile-workers.ts, compiles it: there is none beside the sources), and a missing one
+// fails the boot.
 import { Logger } from '@nestjs/common';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
-import type { ResolvedRealtimeOptions } from '../realtime.options';
-import { LogEntryEntity } from './entities/log-entry.entity';
-import { REALTIME_MIGRATIONS } from './migrations';
-import { REALTIME_ENTITIES } from './realtime-typeorm.options';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import { LogEntryEntity } from '../entities/log-entry.entity';
+import { REALTIME_MIGRATIONS } from '../migrations';
+import { REALTIME_ENTITIES } from '../realtime-typeorm.options';
+import { nativeSqlite, type NativeSqlite } from '../write-transaction';
+import { COMPILED_WORKERS_DIR_ENV } from './compiled-worker';
 import {
   CHECKPOINT_NICENESS,
+  CHECKPOINT_WORKER_FILE,
+  checkpointWorkerPath,
   DEFAULT_WAL_AUTOCHECKPOINT,
   SqliteCheckpointer,
   type CheckpointResult,
 } from './sqlite-checkpointer.service';
-import { nativeSqlite, type NativeSqlite } from './write-transaction';
 
 describe('SqliteCheckpointer', () => {
   let dir: string;
@@ -25,9 +30,9 @@ describe('SqliteCheckpointer', () => {
   let db: NativeSqlite;
 
   const optionsFor = (path: string): ResolvedRealtimeOptions =>
-    ({ database: { type: 'sqlite', path, checkpointIntervalMs: 50 } }) as Pick<
+    ({ database: { type: 'sqlite', path, checkpointIntervalMs: 50 }, storage: null }) as Pick<
       ResolvedRealtimeOptions,
-      'database'
+      'database' | 'storage'
     > as ResolvedRealtimeOptions;
 
   const autocheckpoint = (): unknown => db.pragma('wal_autocheckpoint', { simple: true });
@@ -99,6 +104,12 @@ describe('SqliteCheckpointer', () => {
     try {
       expect(checkpointer.running).toBe(true);
       expect(autocheckpoint()).toBe(0);
+      // The worker thread runs the compiled worker, not TypeScript through a loader or an eval'd string.
+      const workerFile = checkpointer.workerFile;
+      expect(workerFile).toBe(checkpointWorkerPath());
+      expect(workerFile).toMatch(/[\\/]sqlite-checkpoint\.worker\.js$/);
+      expect(existsSync(workerFile!)).toBe(true);
+      expect(readFileSync(workerFile!, 'utf8')).toContain('wal_checkpoint(PASSIVE)');
       const sizeBefore = statSync(file).size;
       await writeEntries(300, 'a');
       // 300 one-kilobyte rows: far more WAL frames than the database file held before. A checkpoint
@@ -182,6 +193,28 @@ describe('SqliteCheckpointer', () => {
     } finally {
       await checkpointer.onModuleDestroy();
       warn.mockRestore();
+    }
+  });
+
+  it('fails the boot, naming the paths it tried, when the compiled worker is missing', async () => {
+    expect(() => checkpointWorkerPath(dir, {})).toThrow(join(dir, CHECKPOINT_WORKER_FILE));
+    const empty = join(dir, 'no-workers');
+    expect(() => checkpointWorkerPath(dir, { [COMPILED_WORKERS_DIR_ENV]: empty })).toThrow(
+      `tried ${join(dir, CHECKPOINT_WORKER_FILE)}, ${join(empty, CHECKPOINT_WORKER_FILE)}`,
+    );
+    // Through the service: here no compiled worker lies beside the sources, only in the setup's folder.
+    const compiled = process.env[COMPILED_WORKERS_DIR_ENV];
+    process.env[COMPILED_WORKERS_DIR_ENV] = empty;
+    try {
+      const checkpointer = new SqliteCheckpointer(dataSource, optionsFor(file));
+      await expect(checkpointer.onApplicationBootstrap()).rejects.toThrow(
+        `${join(__dirname, CHECKPOINT_WORKER_FILE)}, ${join(empty, CHECKPOINT_WORKER_FILE)}`,
+      );
+      expect(checkpointer.running).toBe(false);
+      expect(autocheckpoint()).toBe(DEFAULT_WAL_AUTOCHECKPOINT);
+    } finally {
+      if (compiled === undefined) delete process.env[COMPILED_WORKERS_DIR_ENV];
+      else process.env[COMPILED_WORKERS_DIR_ENV] = compiled;
     }
   });
 

@@ -4,7 +4,8 @@
 // messages, during which no frame of any client is read or written. The library's connection has
 // automatic checkpoints turned off; a worker thread with its own connection to the same file runs
 // PASSIVE checkpoints (they never block the writer) on a timer. If the worker fails, automatic
-// checkpoints are turned back on, so the WAL never grows without bound.
+// checkpoints are turned back on, so the WAL never grows without bound. The worker's code is
+// sqlite-checkpoint.worker.ts, started from its compiled file (see `checkpointWorkerPath`).
 import {
   Inject,
   Injectable,
@@ -15,36 +16,21 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { Worker } from 'worker_threads';
-import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
-import type { ResolvedRealtimeOptions } from '../realtime.options';
-import { nativeSqlite, type NativeSqlite } from './write-transaction';
+import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import { nativeSqlite, type NativeSqlite } from '../write-transaction';
+import { compiledWorkerPath } from './compiled-worker';
+import type {
+  CheckpointResult,
+  CheckpointWorkerCommand,
+  CheckpointWorkerMessage,
+  CheckpointWorkerSettings,
+} from './sqlite-checkpoint.protocol';
+
+export type { CheckpointResult, CheckpointWorkerSettings } from './sqlite-checkpoint.protocol';
 
 /** SQLite's default `wal_autocheckpoint`, restored when the worker is not running. */
 export const DEFAULT_WAL_AUTOCHECKPOINT = 1000;
-
-/** One PASSIVE checkpoint's result, as SQLite reports it. */
-export interface CheckpointResult {
-  /** 1 when the checkpoint could not run at all (another checkpoint or a lock). */
-  busy: number;
-  /** Frames in the WAL. */
-  log: number;
-  /** Frames of the WAL copied into the database. */
-  checkpointed: number;
-}
-
-export interface CheckpointWorkerSettings {
-  modulePath: string;
-  file: string;
-  intervalMs: number;
-  /** The worker thread's nice value (Linux sets it per thread; 0 leaves it as it is). */
-  niceness: number;
-}
-
-type WorkerMessage =
-  | { kind: 'ready' }
-  | { kind: 'checkpoint'; result: CheckpointResult }
-  | { kind: 'error'; message: string }
-  | { kind: 'warning'; message: string };
 
 /**
  * Checkpoints are background work: on Linux the worker thread runs at the lowest priority, so that
@@ -55,41 +41,16 @@ export const CHECKPOINT_NICENESS = 19;
 /** Boot waits this long at most for the worker's connection. */
 const WORKER_START_TIMEOUT_MS = 5000;
 
-// Plain JavaScript run by the worker (eval), so that it needs no build step or loader.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('worker_threads');
-const Database = require(workerData.modulePath);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-if (workerData.niceness !== 0) {
-  try {
-    require('os').setPriority(workerData.niceness);
-  } catch (error) {
-    parentPort.postMessage({ kind: 'warning', message: 'the checkpoint worker keeps its priority: ' + String(error && error.message || error) });
-  }
+/** The worker's compiled file (sqlite-checkpoint.worker.ts), which tsc emits next to this file's. */
+export const CHECKPOINT_WORKER_FILE = 'sqlite-checkpoint.worker.js';
+
+/**
+ * The checkpoint worker's compiled file: next to this module's, else in the folder of compiled
+ * workers of a run from sources. Throws, naming the paths tried, when there is none.
+ */
+export function checkpointWorkerPath(dir: string = __dirname, env: NodeJS.ProcessEnv = process.env): string {
+  return compiledWorkerPath(dir, CHECKPOINT_WORKER_FILE, env);
 }
-parentPort.postMessage({ kind: 'ready' });
-let stopped = false;
-const tick = () => {
-  if (stopped) return;
-  try {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ kind: 'checkpoint', result });
-  } catch (error) {
-    parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
-  }
-  timer = setTimeout(tick, workerData.intervalMs);
-};
-let timer = setTimeout(tick, workerData.intervalMs);
-parentPort.on('message', (message) => {
-  if (message === 'stop') {
-    stopped = true;
-    clearTimeout(timer);
-    db.close();
-    parentPort.close();
-  }
-});
-`;
 
 @Injectable()
 export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -97,17 +58,19 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
   private worker: Worker | null = null;
   private db: NativeSqlite | null = null;
   private last: CheckpointResult | null = null;
+  private startedFile: string | null = null;
   private readonly listeners = new Set<(result: CheckpointResult) => void>();
 
   constructor(
-    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource,
+    @InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource | null,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
   /** Boot completes with the worker's connection open (or with SQLite's own checkpoints back on). */
   async onApplicationBootstrap(): Promise<void> {
-    const { database } = this.options;
-    if (database.type !== 'sqlite' || database.path === ':memory:') return;
+    const { database, storage } = this.options;
+    // With the host's storage the library has no database of its own to checkpoint.
+    if (storage !== null || database.type !== 'sqlite' || database.path === ':memory:') return;
     await this.start({
       modulePath: require.resolve('better-sqlite3'),
       file: database.path,
@@ -119,6 +82,11 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
   /** Whether the worker runs the checkpoints (else SQLite's automatic ones do). */
   get running(): boolean {
     return this.worker !== null;
+  }
+
+  /** The compiled worker file the service last started, if any. */
+  get workerFile(): string | null {
+    return this.startedFile;
   }
 
   /** The last checkpoint the worker ran, if any. */
@@ -139,23 +107,26 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
 
   /**
    * Starts the worker (public for specs, which give it a broken driver path); resolves once its
-   * connection is open, or once it failed and SQLite's own checkpoints are back on.
+   * connection is open, or once it failed and SQLite's own checkpoints are back on. Rejects when the
+   * worker's compiled file is missing (see `checkpointWorkerPath`).
    */
-  start(settings: CheckpointWorkerSettings): Promise<void> {
-    const db = nativeSqlite(this.dataSource);
-    if (db === null || this.worker !== null) return Promise.resolve();
+  async start(settings: CheckpointWorkerSettings): Promise<void> {
+    const db = this.dataSource === null ? null : nativeSqlite(this.dataSource);
+    if (db === null || this.worker !== null) return;
+    const file = checkpointWorkerPath();
     this.db = db;
     let worker: Worker;
     try {
       // execArgv: [] so that the worker does not load the host's preloads (e.g. ts-node's compiler,
-      // tens of megabytes) for a few lines of plain JavaScript.
-      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: settings, execArgv: [] });
+      // tens of megabytes) for a few lines of compiled JavaScript.
+      worker = new Worker(file, { workerData: settings, execArgv: [] });
     } catch (error) {
       this.fallBack(`the checkpoint worker did not start: ${(error as Error).message}`);
-      return Promise.resolve();
+      return;
     }
     db.pragma('wal_autocheckpoint = 0');
     this.worker = worker;
+    this.startedFile = file;
     worker.unref();
     let started: () => void = () => undefined;
     const ready = new Promise<void>((resolve) => {
@@ -166,7 +137,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
         resolve();
       };
     });
-    worker.on('message', (message: WorkerMessage) => {
+    worker.on('message', (message: CheckpointWorkerMessage) => {
       if (message.kind === 'ready') {
         started();
         return;
@@ -198,7 +169,8 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnModuleDestr
     if (worker === null) return;
     this.worker = null;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.postMessage('stop');
+    const stop: CheckpointWorkerCommand = { kind: 'stop' };
+    worker.postMessage(stop);
     const timer = setTimeout(() => void worker.terminate(), 2000);
     await exited;
     clearTimeout(timer);

@@ -1,0 +1,63 @@
+// The command line of `npm run bench`: its flags, where it writes, and the scenario groups selected.
+import { join } from 'path';
+
+/** Scenario groups; `--only=idle,history` reruns some and keeps the others of the last results file. */
+export const GROUPS = ['fanout', 'halfload', 'logs', 'idle', 'history'] as const;
+export type Group = (typeof GROUPS)[number];
+
+export interface BenchOptions {
+  /** `--smoke`: a tiny version of every scenario (npm test). */
+  smoke: boolean;
+  /** `--from-source` runs servers and generators under ts-node instead of compiled (see bench/build.ts). */
+  fromSource: boolean;
+  /** `--only=idle,history`: the group names as given (checked by `selectedGroups`). */
+  only: string[] | undefined;
+  /** `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others. */
+  scenario: string | undefined;
+  /** `--baseline <git-ref>` (or `--baseline=<git-ref>`): that commit's gateways run beside the current ones. */
+  baseline: string | undefined;
+  /** `--report-only`: rewrites the Markdown report from the results file, measures nothing. */
+  reportOnly: boolean;
+  outJson: string;
+  /** null: no Markdown (smoke runs, unless BENCH_OUT_MD says where). */
+  outMd: string | null;
+}
+
+/** Parses the arguments after `npm run bench --`; `benchDir` is bench/, its parent the repository. */
+export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, benchDir: string): BenchOptions {
+  const smoke = argv.includes('--smoke');
+  const value = (name: string): string | undefined =>
+    argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  let baseline = value('baseline');
+  const at = argv.indexOf('--baseline');
+  if (at >= 0) {
+    const next = argv[at + 1];
+    if (next === undefined || next.startsWith('--'))
+      throw new Error('--baseline needs a git ref, e.g. --baseline HEAD');
+    baseline = next;
+  }
+  if (baseline !== undefined && baseline.trim() === '')
+    throw new Error('--baseline needs a git ref, e.g. --baseline HEAD');
+  return {
+    smoke,
+    fromSource: argv.includes('--from-source'),
+    only: value('only')?.split(','),
+    scenario: value('scenario'),
+    baseline,
+    reportOnly: argv.includes('--report-only'),
+    outJson: env.BENCH_OUT_JSON ?? join(benchDir, smoke ? 'results.smoke.json' : 'results.json'),
+    outMd: env.BENCH_OUT_MD ?? (smoke ? null : join(benchDir, '..', 'BENCHMARKS.md')),
+  };
+}
+
+export function selectedGroups(options: Pick<BenchOptions, 'only' | 'scenario'>): Set<Group> {
+  if (!options.only) return new Set(options.scenario === undefined ? GROUPS : ['fanout']);
+  const names = options.only;
+  const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
+  if (unknown.length)
+    throw new Error(`unknown scenario group(s): ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
+  if (options.scenario !== undefined && !names.includes('fanout')) {
+    throw new Error('--scenario names a fan-out scenario: it needs the fanout group');
+  }
+  return new Set(names as Group[]);
+}

@@ -1,0 +1,263 @@
+// The report: BENCHMARKS.md written from the results (bench/results.json), nothing measured here.
+import type { HistoryResult } from './scenarios/history';
+import { median } from './runner';
+import type { Runtime } from './runner';
+import type { Capacity } from './scenarios/capacity';
+import type { Comparison, FanoutRound } from './scenarios/fanout';
+import { IDLE_USERS, type IdleResult } from './scenarios/idle-memory';
+import type { LogsComparison, LogsRound } from './scenarios/logs';
+import { TARGETS } from './targets';
+
+export interface BenchReport {
+  date: string;
+  command: string;
+  machine: { cpus: number; model: string; memoryGiB: number; node: string; pinned: boolean };
+  /** How servers and generators ran: compiled JavaScript (the default) or ts-node (`--from-source`). */
+  runtime: Runtime;
+  /** 1-minute load average when the run started and when it ended. */
+  loadAverage: { start: number; end: number };
+  durationSec: number;
+  smoke: boolean;
+  fanout: Comparison[];
+  capacity: Capacity;
+  halfLoad: Comparison;
+  logs: LogsComparison;
+  idle: IdleResult[];
+  history: HistoryResult;
+}
+
+function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+function int(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a';
+}
+
+/** Median over the rounds of one side's figure. */
+function sideMedian<R>(
+  rounds: Array<{ ours: R; baseline: R }>,
+  side: 'ours' | 'baseline',
+  pick: (r: R) => number,
+) {
+  return median(rounds.map((round) => pick(round[side])));
+}
+
+/** The lowest and highest per-round ratio (ours / baseline), shown beside the median. */
+function roundRange(c: Comparison, pick: (r: FanoutRound) => number): string {
+  const ratios = c.rounds.map((round) => pick(round.ours) / pick(round.baseline));
+  if (ratios.length < 2) return '';
+  return ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`;
+}
+
+const cpuOf = (r: FanoutRound): number => r.serverCpuMicrosPerDelivery;
+/** Server and generator together: the kernel's TCP work on loopback is charged to either. */
+const bothOf = (r: FanoutRound): number => r.serverCpuMicrosPerDelivery + r.generatorCpuMicrosPerDelivery;
+
+/** Median of the per-round ratios (ours / baseline) of one figure. */
+function roundRatio(c: Comparison, pick: (r: FanoutRound) => number): number {
+  return median(c.rounds.map((round) => pick(round.ours) / pick(round.baseline)));
+}
+
+/** One row of the CPU split table: server user, server system, generator, and both. */
+function cpuSplitRow(c: Comparison): string {
+  const pair = (pick: (r: FanoutRound) => number): string =>
+    `${fmt(sideMedian(c.rounds, 'ours', pick))} / ${fmt(sideMedian(c.rounds, 'baseline', pick))} | ${fmt(roundRatio(c, pick))}`;
+  return `| ${c.scenario} | ${pair((r) => r.serverUserMicrosPerDelivery)} | ${pair((r) => r.serverSystemMicrosPerDelivery)} | ${pair((r) => r.generatorCpuMicrosPerDelivery)} | ${pair(bothOf)}${roundRange(c, bothOf)} |`;
+}
+const p99Of = (r: FanoutRound): number => r.load.p99Ms;
+
+/** With `--baseline <ref>`: the gateways against themselves built from that commit, in the same rounds. */
+function atRefSection(comparisons: Comparison[]): string[] {
+  const rows = comparisons.filter((c) => c.atRef && c.rounds.some((r) => r.atRef));
+  if (rows.length === 0) return [];
+  const row = (c: Comparison): string => {
+    const at = c.atRef!;
+    const rounds = c.rounds.filter((r): r is typeof r & { atRef: FanoutRound } => r.atRef !== undefined);
+    const cur = (pick: (r: FanoutRound) => number) => median(rounds.map((r) => pick(r.ours)));
+    const ref = (pick: (r: FanoutRound) => number) => median(rounds.map((r) => pick(r.atRef)));
+    const range = (pick: (r: FanoutRound) => number): string => {
+      const ratios = rounds.map((r) => pick(r.ours) / pick(r.atRef));
+      return ratios.length < 2 ? '' : ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`;
+    };
+    return `| ${c.scenario} | \`${at.ref}\` (${at.commit.slice(0, 12)}) | ${int(cur((r) => r.load.deliveriesPerSec))} / ${int(ref((r) => r.load.deliveriesPerSec))} | ${fmt(at.deliveriesRatio)} | ${fmt(cur(cpuOf))} / ${fmt(ref(cpuOf))} | ${fmt(at.cpuPerDeliveryRatio)}${range(cpuOf)} | ${fmt(cur(p99Of))} / ${fmt(ref(p99Of))} | ${fmt(at.p99Ratio)}${range(p99Of)} | ${rounds.length} |`;
+  };
+  return [
+    '## Against an earlier commit (`--baseline`)',
+    '',
+    "The same gateway built from another commit's tree (a git worktree, built the same way, on this tree's node_modules) ran as a third server in every round above (bare, current, that commit), under the same load generator. Ratios are current / that commit, medians of per-round ratios with the lowest and highest round in brackets.",
+    '',
+    '| scenario | against | deliveries/s current / then | ratio | server CPU µs/delivery current / then | ratio | p99 ms current / then | p99 ratio | rounds |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(row),
+    '',
+  ];
+}
+
+function met(ok: boolean): string {
+  return ok ? 'met' : '**not met**';
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const idleOf = (t: string) => report.idle.find((i) => i.target === t);
+  const rooms100 = report.fanout.find((c) => c.scenario.startsWith('rooms, 100'));
+  const chat100 = report.fanout.find((c) => c.scenario.startsWith('chat, 100'));
+  const half = report.halfLoad;
+  const cap = report.capacity;
+  const logs = report.logs;
+  const ratio = (a: number | undefined, b: number | undefined) => (a ?? NaN) / (b ?? NaN);
+  const roomsHeap = idleOf('rooms')?.heapPerConnection ?? NaN;
+  const ioHeapRatio = ratio(idleOf('chat')?.heapPerConnection, idleOf('bareIo')?.heapPerConnection);
+  const wsRssRatio = ratio(idleOf('rooms')?.rssPerConnection, idleOf('bareWs')?.rssPerConnection);
+  const ioRssRatio = ratio(idleOf('chat')?.rssPerConnection, idleOf('bareIo')?.rssPerConnection);
+  const targets: Array<[string, string, boolean]> = [
+    [
+      'rooms gateway fan-out ≥ 0.85 × bare ws deliveries/s (100 members)',
+      `${fmt(rooms100?.deliveriesRatio ?? NaN)} ×`,
+      (rooms100?.deliveriesRatio ?? 0) >= 0.85,
+    ],
+    [
+      'rooms gateway CPU per delivery ≤ 1.2 × bare ws (100 members)',
+      `${fmt(rooms100?.cpuPerDeliveryRatio ?? NaN)} ×${rooms100 ? roundRange(rooms100, cpuOf) : ''}`,
+      (rooms100?.cpuPerDeliveryRatio ?? Infinity) <= 1.2,
+    ],
+    [
+      'Socket.IO chat fan-out ≥ 0.9 × bare Socket.IO deliveries/s (100 members)',
+      `${fmt(chat100?.deliveriesRatio ?? NaN)} ×`,
+      (chat100?.deliveriesRatio ?? 0) >= 0.9,
+    ],
+    [
+      'p99 at half of bare ws capacity ≤ 1.5 × bare ws',
+      `${fmt(half.p99Ratio)} ×${roundRange(half, p99Of)}`,
+      half.p99Ratio <= 1.5 && cap.rate > 0,
+    ],
+    ['heap per idle ws connection ≤ 6 KB', `${fmt(roomsHeap / 1024, 1)} KB`, roomsHeap <= 6144],
+    [
+      'Socket.IO heap per idle connection ≤ 1.2 × bare Socket.IO',
+      `${fmt(ioHeapRatio)} ×`,
+      ioHeapRatio <= 1.2,
+    ],
+    ['RSS per idle ws connection ≤ 1.3 × bare ws', `${fmt(wsRssRatio)} ×`, wsRssRatio <= 1.3],
+    ['RSS per idle Socket.IO connection ≤ 1.3 × bare Socket.IO', `${fmt(ioRssRatio)} ×`, ioRssRatio <= 1.3],
+    [
+      'history p99 ≤ 5 ms at 1,000,000 messages (SQLite)',
+      `${fmt(report.history.p99Ms, 3)} ms`,
+      report.history.messages >= 1_000_000 && report.history.p99Ms <= 5,
+    ],
+  ];
+  const fanoutRow = (c: Comparison) => {
+    const o = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'ours', pick);
+    const b = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'baseline', pick);
+    return `| ${c.scenario} | ${TARGETS[c.ours]!.label} vs ${TARGETS[c.baseline]!.label} | ${int(c.rate)} | ${int(o((r) => r.load.deliveriesPerSec))} / ${int(b((r) => r.load.deliveriesPerSec))} | ${fmt(c.deliveriesRatio)} | ${fmt(o((r) => r.serverCpuMicrosPerDelivery))} / ${fmt(b((r) => r.serverCpuMicrosPerDelivery))} | ${fmt(c.cpuPerDeliveryRatio)}${roundRange(c, cpuOf)} | ${fmt(o((r) => r.load.p50Ms))} / ${fmt(o((r) => r.load.p99Ms))} / ${fmt(o((r) => r.load.maxMs))} | ${fmt(b((r) => r.load.p50Ms))} / ${fmt(b((r) => r.load.p99Ms))} / ${fmt(b((r) => r.load.maxMs))} | ${fmt(c.p99Ratio)}${roundRange(c, p99Of)} | ${fmt(
+      o((r) => r.load.loadgenCpuPercent),
+      0,
+    )} / ${fmt(
+      b((r) => r.load.loadgenCpuPercent),
+      0,
+    )} % | ${c.saturatedRounds} of ${c.rounds.length}${c.failures.length ? ` (${c.failures.length} failed: ${c.failures.join('; ')})` : ''} |`;
+  };
+  const fanoutHeader = [
+    '| scenario | ours vs baseline | publish msg/s | deliveries/s ours / baseline | ratio | server CPU µs/delivery ours / baseline | ratio | ours p50 / p99 / max ms | baseline p50 / p99 / max ms | p99 ratio | generator CPU ours / baseline | saturated rounds |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const lo = (pick: (r: LogsRound) => number) => sideMedian(logs.rounds, 'ours', pick);
+  const lb = (pick: (r: LogsRound) => number) => sideMedian(logs.rounds, 'baseline', pick);
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Produced by \`${report.command}\` on ${report.date} in ${fmt(report.durationSec / 60, 1)} min — ${report.machine.cpus} cores (${report.machine.model}), ${report.machine.memoryGiB} GiB, Node ${report.machine.node}; servers and load generators run as ${report.runtime ?? 'ts-node'}${report.runtime === 'ts-node' ? ' (--from-source)' : ' (bench/build.ts)'}; server and load generator ${report.machine.pinned ? 'pinned to cores 0 and 1 (taskset)' : 'not pinned'}; 1-minute load average ${fmt(report.loadAverage.start)} at the start, ${fmt(report.loadAverage.end)} at the end. Loopback only. Ratios are medians of per-round ratios over interleaved rounds (baseline, ours, baseline, ours, …), with the lowest and highest round in brackets for CPU and p99; absolute figures are medians over the rounds and drift between runs, the ratios are what count. Raw figures: \`bench/results.json\`.`,
+    '',
+    '## Targets',
+    '',
+    '| target | figure | |',
+    '|---|---|---|',
+    ...targets.map(([name, figure, ok]) => `| ${name} | ${figure} | ${met(ok)} |`),
+    '',
+    '## Room fan-out (1 KB messages, fixed publish rate)',
+    '',
+    "One publisher and N members of one room; every member receives every message. Deliveries/s and latency are measured by the generator (send time carried in the message); server CPU is the server process's own `cpuUsage` (user + system, all threads) from the start to the end of the measured window, divided by the deliveries in it.",
+    '',
+    "The rooms gateway frames a broadcast once and writes those bytes to every member's socket that negotiated no extension; bare ws (`send` per member, as ws's API has it) builds a frame header per member and writes two chunks. *Bare ws, framed once* is bare ws delivering the gateway's way: the ratio against it is what routing, validation, rate limits and storing each message cost. It is a reference, not a target.",
+    '',
+    ...fanoutHeader,
+    ...report.fanout.map(fanoutRow),
+    '',
+    `## Open-loop load at half of bare ws capacity (${half.subscribers} members)`,
+    '',
+    `Capacity ramp on bare ws (${cap.subscribers} members, publish rate ×1.4 per step until a step is not sustained: every message delivered, within 0.5 s of the window's end, p99 ≤ 100 ms): **${int(cap.rate)} msg/s = ${int(cap.deliveriesPerSec)} deliveries/s**${cap.generatorBound ? " — the generator was above 90 % CPU at the first step not sustained, so this is the generator's limit as much as the server's" : ''}.`,
+    '',
+    '| publish msg/s | deliveries/s | p99 ms | drain s | generator CPU | sustained |',
+    '|---|---|---|---|---|---|',
+    ...cap.steps.map(
+      (s) =>
+        `| ${int(s.rate)} | ${int(s.deliveriesPerSec)} | ${fmt(s.p99Ms)} | ${fmt(s.drainSec)} | ${fmt(s.loadgenCpuPercent, 0)} % | ${s.sustained ? 'yes' : 'no'} |`,
+    ),
+    '',
+    `Both servers then driven open-loop at ${int(half.rate)} msg/s (publisher clock 1 ms; the generator records how late its clock ran).`,
+    '',
+    ...fanoutHeader,
+    fanoutRow(half),
+    '',
+    `Publisher clock lag p99 (median over rounds): ours ${fmt(sideMedian(half.rounds, 'ours', (r) => r.load.sendLagP99Ms))} ms, baseline ${fmt(sideMedian(half.rounds, 'baseline', (r) => r.load.sendLagP99Ms))} ms.`,
+    '',
+    '## Server CPU split, and the generator',
+    '',
+    "The same rounds as above, µs per delivery (medians over rounds; ratios are medians of per-round ratios). On loopback the kernel's TCP work for one delivery (the receiving side's processing, the ACKs, freeing the buffers) runs partly in the sender's system calls and partly in the receiver's, depending on which of the two is busy at that moment; so the server's system time moves with its own load, and the generator's with it in the opposite direction. The last column counts server and generator together, with the lowest and highest round.",
+    '',
+    '| scenario | server user ours / baseline | ratio | server system ours / baseline | ratio | generator ours / baseline | ratio | server + generator ours / baseline | ratio |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...report.fanout.map(cpuSplitRow),
+    cpuSplitRow(half),
+    '',
+    ...atRefSection([...report.fanout, half]),
+    `## Log stream (${logs.subscribers} subscribers of one app)`,
+    '',
+    `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check, ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics.`,
+    '',
+    '| | ours (sample app) | bare express + ws | ratio |',
+    '|---|---|---|---|',
+    `| entries ingested/s | ${int(lo((r) => r.load.ingestedPerSec))} | ${int(lb((r) => r.load.ingestedPerSec))} | ${fmt(logs.ingestedRatio)} |`,
+    `| entries delivered/s (all subscribers) | ${int(lo((r) => r.load.deliveriesPerSec))} | ${int(lb((r) => r.load.deliveriesPerSec))} | ${fmt(logs.deliveriesRatio)} |`,
+    `| server CPU µs per delivered entry | ${fmt(
+      lo((r) => r.serverCpuMicrosPerDelivery),
+      3,
+    )} | ${fmt(
+      lb((r) => r.serverCpuMicrosPerDelivery),
+      3,
+    )} | ${fmt(logs.cpuPerDeliveryRatio)} |`,
+    `| delivery p50 / p99 / max ms | ${fmt(lo((r) => r.load.p50Ms))} / ${fmt(lo((r) => r.load.p99Ms))} / ${fmt(lo((r) => r.load.maxMs))} | ${fmt(lb((r) => r.load.p50Ms))} / ${fmt(lb((r) => r.load.p99Ms))} / ${fmt(lb((r) => r.load.maxMs))} | ${fmt(logs.p99Ratio)} (p99) |`,
+    `| POST round trip p99 ms | ${fmt(lo((r) => r.load.requestP99Ms))} | ${fmt(lb((r) => r.load.requestP99Ms))} | |`,
+    `| generator CPU | ${fmt(
+      lo((r) => r.load.loadgenCpuPercent),
+      0,
+    )} % | ${fmt(
+      lb((r) => r.load.loadgenCpuPercent),
+      0,
+    )} % | |`,
+    `| saturated rounds | ${logs.saturatedRounds} of ${logs.rounds.length} | | |`,
+    '',
+    '## Idle connections (after GC)',
+    '',
+    '| server | connections | heap / connection | RSS / connection |',
+    '|---|---|---|---|',
+    ...report.idle.map(
+      (i) =>
+        `| ${TARGETS[i.target]!.label} | ${int(i.connections)} | ${fmt(i.heapPerConnection / 1024, 1)} KB | ${fmt(i.rssPerConnection / 1024, 1)} KB |`,
+    ),
+    '',
+    '## History query',
+    '',
+    `\`room_history\` limit ${report.history.limit} on a room of ${report.history.messages.toLocaleString('en')} stored messages (SQLite), ${report.history.queries} queries at random offsets among the newest pages, through \`MessagesService\`: p50 ${fmt(report.history.p50Ms, 3)} ms, p99 ${fmt(report.history.p99Ms, 3)} ms, max ${fmt(report.history.maxMs, 3)} ms (seeding took ${fmt(report.history.seedSeconds, 1)} s).`,
+    '',
+    '## Method',
+    '',
+    "- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node's `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (8 s for fan-out, 2 s for the log stream), then a drain of at most 2 s for messages in flight.",
+    '- A round is **saturated** when its generator used more than 90 % of a core or not every expected delivery arrived; such rounds still count in the medians and are listed so that they can be discounted.',
+    "- The ws generator reads the send time out of each frame without parsing the JSON (same code for every server); the Socket.IO generator goes through `socket.io-client` with `transports: ['websocket']`.",
+    `- Idle connections: heap and RSS of the server after two forced GCs, before and after opening the connections, divided by the connections held; the connections belong to ${IDLE_USERS} users (each user's first connection is announced to every Socket.IO socket, so ten thousand distinct users would turn the chat run into 50 million \`userStatus\` packets).`,
+    '',
+    'What these figures are made of, and what was tried to change them: [docs/performance.md](docs/performance.md).',
+    '',
+  ];
+  return lines.join('\n');
+}

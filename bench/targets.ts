@@ -1,0 +1,39 @@
+// The servers the scenarios compare (bench/servers/*), how the load generator reaches each, and its tokens.
+import * as jwt from 'jsonwebtoken';
+import { BENCH_SECRET } from './bench-protocol';
+
+export type ServerName = 'bare-ws' | 'bare-ws-framed' | 'bare-socketio' | 'uws' | 'sample' | 'bare-logs';
+
+export interface Target {
+  label: string;
+  server: ServerName;
+  transport: 'ws' | 'socket.io';
+  auth: boolean;
+}
+
+export const TARGETS: Record<string, Target> = {
+  bareWs: { label: 'bare ws', server: 'bare-ws', transport: 'ws', auth: false },
+  bareWsFramed: { label: 'bare ws, framed once', server: 'bare-ws-framed', transport: 'ws', auth: false },
+  rooms: { label: 'rooms gateway (/ws/chat)', server: 'sample', transport: 'ws', auth: true },
+  uws: { label: 'uWebSockets.js publish', server: 'uws', transport: 'ws', auth: false },
+  bareIo: { label: 'bare Socket.IO', server: 'bare-socketio', transport: 'socket.io', auth: false },
+  chat: { label: 'chat gateway (Socket.IO)', server: 'sample', transport: 'socket.io', auth: true },
+};
+
+/** Targets served by this repository's own code (the sample app), which `--baseline` runs from a commit too. */
+export function isOurs(targetKey: string): boolean {
+  return TARGETS[targetKey]?.server === 'sample';
+}
+
+export function tokens(count: number, claims: Record<string, string> = {}, users = count): string[] {
+  return Array.from({ length: count }, (_, k) => k % users).map((i) =>
+    jwt.sign({ sub: String(100_000 + i), username: `bench${i}`, ...claims }, BENCH_SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+    }),
+  );
+}
+
+export function urlFor(target: Target, port: number): string {
+  return target.transport === 'ws' ? `ws://127.0.0.1:${port}/ws/chat` : `http://127.0.0.1:${port}`;
+}

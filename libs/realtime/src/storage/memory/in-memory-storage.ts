@@ -1,0 +1,230 @@
+// A storage held in memory, for tests and for hosts that want no database: everything is lost when
+// the process ends, and nothing is shared between nodes. `inMemoryStorage()` gives the whole set for
+// the `storage` option; the same contract suite runs against it and the TypeORM stores.
+import { RealtimeErrorCode } from '../../protocol';
+import { RealtimeError } from '../../core/errors/realtime-error';
+import type {
+  DirectConversationsPage,
+  DirectConversationsQuery,
+} from '../../conversations/conversation.types';
+import { InMemoryLogStore } from '../../stream/log-store';
+import type {
+  ConversationRef,
+  DirectConversationStore,
+  MessageRecord,
+  MessageRow,
+  MessageStore,
+  RealtimeStorage,
+  RoomRecord,
+  RoomStore,
+} from '../realtime-storage.interface';
+import type { RealtimeUser, RegisterUserInput, UserDirectory } from '../user-directory.interface';
+import { checkRegistration } from '../user-registration';
+
+function keyOf(conversation: ConversationRef): string {
+  return 'roomId' in conversation ? `room:${conversation.roomId}` : `dm:${conversation.dmKey}`;
+}
+
+export class InMemoryMessageStore implements MessageStore {
+  private lastId = 0;
+  /** Each conversation's messages, oldest first (ids grow, so the array is in id order). */
+  private readonly conversations = new Map<string, MessageRow[]>();
+  /** Direct conversations of each user: the other user and the newest message id. */
+  readonly peers = new Map<string, Map<string, number>>();
+
+  insert(message: MessageRecord): Promise<number> {
+    const row: MessageRow = { ...message, id: ++this.lastId };
+    const key = keyOf(message.roomId !== null ? { roomId: message.roomId } : { dmKey: message.dmKey ?? '' });
+    let rows = this.conversations.get(key);
+    if (rows === undefined) {
+      rows = [];
+      this.conversations.set(key, rows);
+    }
+    rows.push(row);
+    if (message.roomId === null && message.recipientId !== null) {
+      this.notePeer(message.senderId, message.recipientId, row.id);
+      this.notePeer(message.recipientId, message.senderId, row.id);
+    }
+    return Promise.resolve(row.id);
+  }
+
+  exists(id: number, conversation: ConversationRef): Promise<boolean> {
+    return Promise.resolve(this.find(this.rowsOf(conversation), id) !== undefined);
+  }
+
+  count(conversation: ConversationRef): Promise<number> {
+    return Promise.resolve(this.rowsOf(conversation).length);
+  }
+
+  newest(conversation: ConversationRef, offset: number, limit: number): Promise<MessageRow[]> {
+    const rows = this.rowsOf(conversation);
+    const end = Math.max(rows.length - offset, 0);
+    return Promise.resolve(rows.slice(Math.max(end - limit, 0), end).map((row) => ({ ...row })));
+  }
+
+  after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]> {
+    const rows = this.rowsOf(conversation);
+    const start = this.firstAbove(rows, afterId);
+    return Promise.resolve(rows.slice(start, start + limit).map((row) => ({ ...row })));
+  }
+
+  private rowsOf(conversation: ConversationRef): MessageRow[] {
+    return this.conversations.get(keyOf(conversation)) ?? [];
+  }
+
+  private find(rows: MessageRow[], id: number): MessageRow | undefined {
+    const index = this.firstAbove(rows, id - 1);
+    return rows[index]?.id === id ? rows[index] : undefined;
+  }
+
+  /** Index of the first row whose id is above `id` (binary search: the rows are in id order). */
+  private firstAbove(rows: MessageRow[], id: number): number {
+    let low = 0;
+    let high = rows.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((rows[middle] as MessageRow).id <= id) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private notePeer(userId: string, peer: string, id: number): void {
+    let peers = this.peers.get(userId);
+    if (peers === undefined) {
+      peers = new Map();
+      this.peers.set(userId, peers);
+    }
+    peers.set(peer, id);
+  }
+}
+
+export class InMemoryRoomStore implements RoomStore {
+  private lastId = 0;
+  private readonly rooms = new Map<string, RoomRecord>();
+  private readonly members = new Map<number, Map<string, number>>();
+
+  findByName(name: string): Promise<RoomRecord | null> {
+    const room = this.rooms.get(name);
+    return Promise.resolve(room === undefined ? null : { ...room });
+  }
+
+  async create(room: { name: string; isPrivate: boolean; createdBy: string | null }): Promise<RoomRecord> {
+    if (this.rooms.has(room.name)) throw new Error(`room "${room.name}" exists`);
+    const record: RoomRecord = { id: ++this.lastId, ...room };
+    this.rooms.set(room.name, record);
+    return { ...record };
+  }
+
+  list(): Promise<RoomRecord[]> {
+    return Promise.resolve([...this.rooms.values()].sort((a, b) => a.id - b.id).map((room) => ({ ...room })));
+  }
+
+  addMember(roomId: number, userId: string, at: number): Promise<void> {
+    let members = this.members.get(roomId);
+    if (members === undefined) {
+      members = new Map();
+      this.members.set(roomId, members);
+    }
+    members.set(userId, at);
+    return Promise.resolve();
+  }
+
+  removeMember(roomId: number, userId: string): Promise<void> {
+    this.members.get(roomId)?.delete(userId);
+    return Promise.resolve();
+  }
+
+  isMember(roomId: number, userId: string): Promise<boolean> {
+    return Promise.resolve(this.members.get(roomId)?.has(userId) === true);
+  }
+}
+
+export class InMemoryDirectConversationStore implements DirectConversationStore {
+  constructor(private readonly messages: InMemoryMessageStore) {}
+
+  list(userId: string, query: DirectConversationsQuery): Promise<DirectConversationsPage> {
+    const matching = [...(this.messages.peers.get(userId) ?? new Map<string, number>())]
+      .filter(([, lastId]) => query.afterId === undefined || lastId > query.afterId)
+      .filter(([, lastId]) => query.beforeId === undefined || lastId < query.beforeId)
+      .sort((a, b) => b[1] - a[1]);
+    return Promise.resolve({
+      conversations: matching.slice(0, query.limit).map(([withUserId, lastId]) => ({ withUserId, lastId })),
+      hasMore: matching.length > query.limit,
+    });
+  }
+}
+
+export class InMemoryUserDirectory implements UserDirectory {
+  private lastSeq = 0;
+  private readonly byId = new Map<string, RealtimeUser>();
+
+  async register(input: RegisterUserInput): Promise<RealtimeUser> {
+    checkRegistration(input);
+    const existing =
+      (input.id !== undefined ? this.byId.get(input.id) : undefined) ??
+      [...this.byId.values()].find((user) => user.username === input.username);
+    if (existing) {
+      if (input.id !== undefined && existing.id !== input.id) {
+        throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Username already taken', {
+          field: 'username',
+        });
+      }
+      if (input.roles !== undefined) existing.roles = input.roles;
+      if (input.email !== undefined) existing.email = input.email;
+      return { ...existing };
+    }
+    // No id from the host: the registration number becomes the public, numeric user id.
+    const user: RealtimeUser = {
+      id: input.id ?? String(++this.lastSeq),
+      username: input.username,
+      email: input.email ?? null,
+      roles: input.roles ?? [],
+      createdAt: new Date(),
+      lastSeenAt: null,
+    };
+    if (input.id !== undefined) this.lastSeq += 1;
+    this.byId.set(user.id, user);
+    return { ...user };
+  }
+
+  findById(id: string): Promise<RealtimeUser | null> {
+    const user = this.byId.get(id);
+    return Promise.resolve(user === undefined ? null : { ...user });
+  }
+
+  findByUsername(username: string): Promise<RealtimeUser | null> {
+    const user = [...this.byId.values()].find((candidate) => candidate.username === username);
+    return Promise.resolve(user === undefined ? null : { ...user });
+  }
+
+  markSeen(id: string, at: number): Promise<void> {
+    const user = this.byId.get(id);
+    if (user !== undefined) user.lastSeenAt = at;
+    return Promise.resolve();
+  }
+
+  recentlySeen(limit: number): Promise<RealtimeUser[]> {
+    if (limit <= 0) return Promise.resolve([]);
+    const seen = [...this.byId.values()]
+      .filter((user) => user.lastSeenAt !== null)
+      .sort((a, b) => (b.lastSeenAt ?? 0) - (a.lastSeenAt ?? 0));
+    return Promise.resolve(seen.slice(0, limit).map((user) => ({ ...user })));
+  }
+
+  count(): Promise<number> {
+    return Promise.resolve(this.byId.size);
+  }
+}
+
+/** Every store in memory; `logBufferSize` bounds each app's log backlog (`stream.bufferSize`). */
+export function inMemoryStorage(logBufferSize = 1000): RealtimeStorage {
+  const messages = new InMemoryMessageStore();
+  return {
+    messages,
+    rooms: new InMemoryRoomStore(),
+    directConversations: new InMemoryDirectConversationStore(messages),
+    users: new InMemoryUserDirectory(),
+    logs: new InMemoryLogStore(logBufferSize),
+  };
+}

@@ -1,0 +1,98 @@
+// The storage seam: the stores the conversation rules need, each an interface with an injection
+// token, like @nestjs/throttler's ThrottlerStorage. The default implementation is TypeORM
+// (storage/typeorm/: SQLite by default, PostgreSQL by option); storage/memory/ holds an in-memory one;
+// a host gives its own through the `storage` option. The rules (validation, access, rate limits,
+// publishing) stay in the services and never see SQL.
+import { Inject } from '@nestjs/common';
+import type {
+  DirectConversationsPage,
+  DirectConversationsQuery,
+  MessageKind,
+} from '../conversations/conversation.types';
+import type { LogStore } from '../stream/log-store';
+import type { UserDirectory } from './user-directory.interface';
+
+/** The conversation a message belongs to: a room, or the direct conversation of two users. */
+export type ConversationRef = { roomId: number } | { dmKey: string };
+
+/** A message to store (its id is given by the store). */
+export interface MessageRecord {
+  roomId: number | null;
+  dmKey: string | null;
+  senderId: string;
+  senderUsername: string;
+  recipientId: string | null;
+  content: string;
+  messageType: MessageKind;
+  mediaUrl: string | null;
+  mediaType: string | null;
+  duration: number | null;
+  replyTo: number | null;
+  context: Record<string, unknown> | null;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** A stored message. */
+export interface MessageRow extends MessageRecord {
+  id: number;
+}
+
+/** Messages and their history. Ids are positive and grow with every message of the store. */
+export interface MessageStore {
+  /** Stores a message and counts it in its conversation, in one write; returns its id. */
+  insert(message: MessageRecord): Promise<number>;
+  /** Whether the message `id` exists in that conversation. */
+  exists(id: number, conversation: ConversationRef): Promise<boolean>;
+  /** Messages stored in the conversation. */
+  count(conversation: ConversationRef): Promise<number>;
+  /** The newest `limit` messages after skipping `offset` from the newest, returned oldest first. */
+  newest(conversation: ConversationRef, offset: number, limit: number): Promise<MessageRow[]>;
+  /** The oldest `limit` messages with an id above `afterId`, oldest first. */
+  after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]>;
+}
+
+export interface RoomRecord {
+  id: number;
+  name: string;
+  isPrivate: boolean;
+  createdBy: string | null;
+}
+
+/** Rooms and their members. */
+export interface RoomStore {
+  findByName(name: string): Promise<RoomRecord | null>;
+  /** Creates a room; a room of that name exists already: the store's error (the caller checks first). */
+  create(room: { name: string; isPrivate: boolean; createdBy: string | null }): Promise<RoomRecord>;
+  /** Every room, by id. */
+  list(): Promise<RoomRecord[]>;
+  /** Adds (or keeps) a member; `at` is epoch milliseconds. */
+  addMember(roomId: number, userId: string, at: number): Promise<void>;
+  removeMember(roomId: number, userId: string): Promise<void>;
+  isMember(roomId: number, userId: string): Promise<boolean>;
+}
+
+/** The direct conversations of a user, by their newest message. */
+export interface DirectConversationStore {
+  list(userId: string, query: DirectConversationsQuery): Promise<DirectConversationsPage>;
+}
+
+/**
+ * A whole storage, given through the `storage` option in place of the default TypeORM one. `logs` is
+ * needed only with `stream.persist` (without it the log backlog is kept in memory).
+ */
+export interface RealtimeStorage {
+  messages: MessageStore;
+  rooms: RoomStore;
+  directConversations: DirectConversationStore;
+  users: UserDirectory;
+  logs?: LogStore;
+}
+
+export const MESSAGE_STORE = Symbol('MESSAGE_STORE');
+export const ROOM_STORE = Symbol('ROOM_STORE');
+export const DIRECT_CONVERSATION_STORE = Symbol('DIRECT_CONVERSATION_STORE');
+
+export const InjectMessageStore = (): ParameterDecorator => Inject(MESSAGE_STORE);
+export const InjectRoomStore = (): ParameterDecorator => Inject(ROOM_STORE);
+export const InjectDirectConversationStore = (): ParameterDecorator => Inject(DIRECT_CONVERSATION_STORE);

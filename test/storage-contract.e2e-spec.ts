@@ -1,0 +1,265 @@
+// One contract for every storage behind the seam: the in-memory stores, and the TypeORM stores on
+// SQLite and on a real PostgreSQL server (started here). The conversation rules rely on exactly these
+// behaviours, whatever the implementation.
+import {
+  inMemoryStorage,
+  RealtimeError,
+  RealtimeErrorCode,
+  resolveRealtimeOptions,
+  type MessageRecord,
+  type RealtimeModuleOptions,
+  type RealtimeStorage,
+} from 'nest-realtime';
+import { realtimeDataSourceOptions } from 'nest-realtime/storage/realtime-typeorm.options';
+import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
+import { DataSource } from 'typeorm';
+import { startPostgres, type PostgresServer } from './support/postgres-server';
+
+interface OpenStorage {
+  storage: RealtimeStorage;
+  close(): Promise<void>;
+}
+
+async function typeOrm(database: RealtimeModuleOptions['database']): Promise<OpenStorage> {
+  const options = resolveRealtimeOptions({ auth: { secret: 'contract-secret-0123456789' }, database });
+  const dataSource = await new DataSource(realtimeDataSourceOptions(options).dataSource).initialize();
+  return { storage: typeOrmStorage(dataSource), close: () => dataSource.destroy() };
+}
+
+const message = (overrides: Partial<MessageRecord>): MessageRecord => ({
+  roomId: null,
+  dmKey: null,
+  senderId: '1',
+  senderUsername: 'one',
+  recipientId: null,
+  content: 'hello',
+  messageType: 'text',
+  mediaUrl: null,
+  mediaType: null,
+  duration: null,
+  replyTo: null,
+  context: null,
+  createdAt: 1_700_000_000_123,
+  ...overrides,
+});
+
+function storageContract(name: string, open: () => Promise<OpenStorage>, setupTimeoutMs = 30_000): void {
+  describe(`storage contract: ${name}`, () => {
+    let opened: OpenStorage;
+    let storage: RealtimeStorage;
+
+    beforeAll(async () => {
+      opened = await open();
+      storage = opened.storage;
+    }, setupTimeoutMs);
+
+    afterAll(async () => {
+      await opened?.close();
+    });
+
+    describe('rooms', () => {
+      it('creates rooms with growing ids, finds them by name, lists them by id', async () => {
+        const a = await storage.rooms.create({ name: 'contract-a', isPrivate: false, createdBy: null });
+        const b = await storage.rooms.create({ name: 'contract-b', isPrivate: true, createdBy: '7' });
+        expect(b.id).toBeGreaterThan(a.id);
+        expect(await storage.rooms.findByName('contract-b')).toEqual({
+          id: b.id,
+          name: 'contract-b',
+          isPrivate: true,
+          createdBy: '7',
+        });
+        expect(await storage.rooms.findByName('missing')).toBeNull();
+        const names = (await storage.rooms.list()).map((room) => room.name);
+        expect(names.indexOf('contract-a')).toBeLessThan(names.indexOf('contract-b'));
+        await expect(
+          storage.rooms.create({ name: 'contract-a', isPrivate: false, createdBy: null }),
+        ).rejects.toThrow();
+      });
+
+      it('keeps memberships: add twice is one membership, remove ends it', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-members',
+          isPrivate: true,
+          createdBy: null,
+        });
+        expect(await storage.rooms.isMember(room.id, 'u1')).toBe(false);
+        await storage.rooms.addMember(room.id, 'u1', 1);
+        await storage.rooms.addMember(room.id, 'u1', 2);
+        expect(await storage.rooms.isMember(room.id, 'u1')).toBe(true);
+        expect(await storage.rooms.isMember(room.id, 'u2')).toBe(false);
+        await storage.rooms.removeMember(room.id, 'u1');
+        expect(await storage.rooms.isMember(room.id, 'u1')).toBe(false);
+      });
+    });
+
+    describe('messages', () => {
+      it('stores every field, gives growing ids and counts per conversation', async () => {
+        const room = await storage.rooms.create({ name: 'contract-msgs', isPrivate: false, createdBy: null });
+        const other = await storage.rooms.create({
+          name: 'contract-other',
+          isPrivate: false,
+          createdBy: null,
+        });
+        const first = await storage.messages.insert(message({ roomId: room.id }));
+        const audio = message({
+          roomId: room.id,
+          content: 'voice — é 你好',
+          messageType: 'audio',
+          mediaUrl: '/uploads/a.ogg',
+          duration: 12.5,
+          replyTo: first,
+          context: { roomId: 'contract-msgs', nested: { n: 1 } },
+        });
+        const second = await storage.messages.insert(audio);
+        await storage.messages.insert(message({ roomId: other.id }));
+        expect(second).toBeGreaterThan(first);
+        expect(await storage.messages.count({ roomId: room.id })).toBe(2);
+        expect(await storage.messages.count({ roomId: other.id })).toBe(1);
+        const [stored] = await storage.messages.after({ roomId: room.id }, first, 10);
+        expect(stored).toEqual({ ...audio, id: second });
+        expect(await storage.messages.exists(first, { roomId: room.id })).toBe(true);
+        expect(await storage.messages.exists(first, { roomId: other.id })).toBe(false);
+        expect(await storage.messages.exists(second + 1000, { roomId: room.id })).toBe(false);
+      });
+
+      it('pages the newest by offset (oldest first in a page) and catches up after an id', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-paging',
+          isPrivate: false,
+          createdBy: null,
+        });
+        const ids: number[] = [];
+        for (let i = 0; i < 7; i++)
+          ids.push(await storage.messages.insert(message({ roomId: room.id, content: `m${i}` })));
+        const conversation = { roomId: room.id };
+        expect((await storage.messages.newest(conversation, 0, 3)).map((m) => m.content)).toEqual([
+          'm4',
+          'm5',
+          'm6',
+        ]);
+        expect((await storage.messages.newest(conversation, 3, 3)).map((m) => m.content)).toEqual([
+          'm1',
+          'm2',
+          'm3',
+        ]);
+        expect((await storage.messages.newest(conversation, 6, 3)).map((m) => m.content)).toEqual(['m0']);
+        expect(await storage.messages.newest(conversation, 7, 3)).toEqual([]);
+        expect((await storage.messages.after(conversation, ids[2] as number, 2)).map((m) => m.id)).toEqual([
+          ids[3],
+          ids[4],
+        ]);
+        expect(await storage.messages.after(conversation, ids[6] as number, 5)).toEqual([]);
+        expect((await storage.messages.after(conversation, 0, 100)).map((m) => m.id)).toEqual(ids);
+      });
+
+      it('keeps direct conversations apart from rooms and from each other', async () => {
+        const ab = await storage.messages.insert(message({ dmKey: 'a|b', senderId: 'a', recipientId: 'b' }));
+        await storage.messages.insert(message({ dmKey: 'a|c', senderId: 'a', recipientId: 'c' }));
+        await storage.messages.insert(message({ dmKey: 'a|b', senderId: 'b', recipientId: 'a' }));
+        expect(await storage.messages.count({ dmKey: 'a|b' })).toBe(2);
+        expect(await storage.messages.count({ dmKey: 'x|y' })).toBe(0);
+        expect(await storage.messages.exists(ab, { dmKey: 'a|b' })).toBe(true);
+        expect(await storage.messages.exists(ab, { dmKey: 'a|c' })).toBe(false);
+        expect((await storage.messages.newest({ dmKey: 'a|b' }, 0, 10)).map((m) => m.senderId)).toEqual([
+          'a',
+          'b',
+        ]);
+      });
+    });
+
+    describe('direct conversations', () => {
+      it('lists a user’s peers newest first, each once, with has_more, after_id and before_id', async () => {
+        const send = (from: string, to: string) =>
+          storage.messages.insert(
+            message({
+              dmKey: from < to ? `${from}|${to}` : `${to}|${from}`,
+              senderId: from,
+              recipientId: to,
+            }),
+          );
+        const p1 = await send('p1', 'me');
+        const p2 = await send('me', 'p2');
+        const p3 = await send('p3', 'me');
+        const p1again = await send('me', 'p1');
+        await send('p2', 'someone-else');
+        const page = await storage.directConversations.list('me', { limit: 2 });
+        expect(page.conversations).toEqual([
+          { withUserId: 'p1', lastId: p1again },
+          { withUserId: 'p3', lastId: p3 },
+        ]);
+        expect(page.hasMore).toBe(true);
+        const next = await storage.directConversations.list('me', { limit: 2, beforeId: p3 });
+        expect(next).toEqual({ conversations: [{ withUserId: 'p2', lastId: p2 }], hasMore: false });
+        const since = await storage.directConversations.list('me', { limit: 10, afterId: p2 });
+        expect(since.conversations.map((c) => c.withUserId)).toEqual(['p1', 'p3']);
+        expect(p1).toBeLessThan(p1again);
+      });
+    });
+
+    describe('users', () => {
+      it('registers, finds and updates users; a username taken by another id is refused', async () => {
+        const auto = await storage.users.register({ username: 'contract-auto' });
+        expect(auto.id).toMatch(/^\d+$/);
+        const given = await storage.users.register({
+          id: 'ext-1',
+          username: 'contract-given',
+          roles: ['admin'],
+        });
+        expect(given).toMatchObject({
+          id: 'ext-1',
+          username: 'contract-given',
+          roles: ['admin'],
+          email: null,
+        });
+        const again = await storage.users.register({ username: 'contract-given', email: 'g@example.test' });
+        expect(again).toMatchObject({ id: 'ext-1', email: 'g@example.test', roles: ['admin'] });
+        expect((await storage.users.findById('ext-1'))?.username).toBe('contract-given');
+        expect((await storage.users.findByUsername('contract-auto'))?.id).toBe(auto.id);
+        expect(await storage.users.findById('nobody')).toBeNull();
+        const refusal = await storage.users
+          .register({ id: 'ext-2', username: 'contract-given' })
+          .catch((error: unknown) => error);
+        expect(refusal).toBeInstanceOf(RealtimeError);
+        expect((refusal as RealtimeError).code).toBe(RealtimeErrorCode.PERMISSION_DENIED);
+        const invalid = await storage.users
+          .register({ username: 'no spaces' })
+          .catch((error: unknown) => error);
+        expect((invalid as RealtimeError).code).toBe(RealtimeErrorCode.INVALID_FORMAT);
+        expect(await storage.users.count()).toBe(2);
+      });
+
+      it('lists recently seen users, most recent first', async () => {
+        const a = await storage.users.register({ username: 'contract-seen-a' });
+        const b = await storage.users.register({ username: 'contract-seen-b' });
+        await storage.users.markSeen(a.id, 1000);
+        await storage.users.markSeen(b.id, 2000);
+        const seen = await storage.users.recentlySeen(10);
+        expect(seen.map((user) => user.username)).toEqual(['contract-seen-b', 'contract-seen-a']);
+        expect(seen[0]?.lastSeenAt).toBe(2000);
+        expect(await storage.users.recentlySeen(0)).toEqual([]);
+      });
+    });
+  });
+}
+
+storageContract('in memory', () =>
+  Promise.resolve({ storage: inMemoryStorage(), close: () => Promise.resolve() }),
+);
+storageContract('TypeORM on SQLite', () => typeOrm({ type: 'sqlite', path: ':memory:' }));
+
+let postgres: PostgresServer | undefined;
+storageContract(
+  'TypeORM on PostgreSQL',
+  async () => {
+    postgres = await startPostgres({ startTimeoutMs: 60_000 });
+    const opened = await typeOrm({ type: 'postgres', url: postgres.url });
+    return {
+      storage: opened.storage,
+      close: async () => {
+        await opened.close();
+        await postgres?.stop();
+      },
+    };
+  },
+  120_000,
+);
