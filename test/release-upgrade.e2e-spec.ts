@@ -11,7 +11,7 @@ import {
   type RealtimeErrorPayload,
 } from 'nest-realtime';
 // Internal: the migrations of the current version, to compare with what the database records.
-import { REALTIME_MIGRATIONS } from 'nest-realtime/storage/migrations';
+import { REALTIME_MIGRATIONS } from 'nest-realtime/storage/typeorm/migrations';
 import { connectIo, nextEvent, TestWs, type WsFrame } from './support/clients';
 import {
   appliedMigrations,

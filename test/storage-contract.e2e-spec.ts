@@ -10,7 +10,7 @@ import {
   type RealtimeModuleOptions,
   type RealtimeStorage,
 } from 'nest-realtime';
-import { realtimeDataSourceOptions } from 'nest-realtime/storage/realtime-typeorm.options';
+import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
 import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
 import { DataSource } from 'typeorm';
 import { startPostgres, type PostgresServer } from './support/postgres-server';

@@ -98,7 +98,7 @@ export {
   type LogStore,
   type LogOrigin,
 } from './stream/log-store';
-export { PersistentLogStore } from './stream/persistent-log-store';
+export { PersistentLogStore } from './storage/typeorm/persistent-log-store';
 export {
   USER_DIRECTORY,
   InjectUserDirectory,

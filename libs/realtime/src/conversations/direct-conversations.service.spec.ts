@@ -1,10 +1,10 @@
 // DirectConversationsService on a real SQLite database with the library's migrations: paging by
 // newest message (limit, has_more, before_id) and the after_id filter.
 import type { DataSource } from 'typeorm';
-import { MessageEntity } from '../storage/entities/message.entity';
+import { MessageEntity } from '../storage/typeorm/entities/message.entity';
 import { DirectConversationsService } from './direct-conversations.service';
 import { dmKey } from './messages.service';
-import { memoryDataSource } from '../storage/memory-data-source.helper-spec';
+import { memoryDataSource } from '../storage/typeorm/memory-data-source.helper-spec';
 import { TypeOrmDirectConversationStore } from '../storage/typeorm/typeorm-direct-conversation.store';
 
 describe('DirectConversationsService', () => {

@@ -21,8 +21,8 @@ import {
   ROOM_STORE,
   type RealtimeStorage,
 } from './realtime-storage.interface';
-import { realtimeDataSourceOptions } from './realtime-typeorm.options';
-import { TypeOrmUserDirectory } from './typeorm-user-directory.service';
+import { realtimeDataSourceOptions } from './typeorm/realtime-typeorm.options';
+import { TypeOrmUserDirectory } from './typeorm/typeorm-user-directory.service';
 import { TypeOrmDirectConversationStore } from './typeorm/typeorm-direct-conversation.store';
 import { TypeOrmMessageStore } from './typeorm/typeorm-message.store';
 import { TypeOrmRoomStore } from './typeorm/typeorm-room.store';

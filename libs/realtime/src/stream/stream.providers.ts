@@ -7,7 +7,7 @@ import type { RealtimeHttpRoutes, ResolvedRealtimeOptions } from '../realtime.op
 import { LogEntriesPipe } from './log-entries.pipe';
 import { InMemoryLogStore, LOG_STORE } from './log-store';
 import { LogStreamService } from './log-stream.service';
-import { PersistentLogStore } from './persistent-log-store';
+import { PersistentLogStore } from '../storage/typeorm/persistent-log-store';
 import { logsController } from './logs.controller';
 import { MetricsSampler } from './metrics-sampler.service';
 import { PrometheusMetrics } from './prometheus-metrics.service';

@@ -9,10 +9,10 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { DataSource } from 'typeorm';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
-import { LogEntryEntity } from '../entities/log-entry.entity';
-import { REALTIME_MIGRATIONS } from '../migrations';
-import { REALTIME_ENTITIES } from '../realtime-typeorm.options';
-import { nativeSqlite, type NativeSqlite } from '../write-transaction';
+import { LogEntryEntity } from './entities/log-entry.entity';
+import { REALTIME_MIGRATIONS } from './migrations';
+import { REALTIME_ENTITIES } from './realtime-typeorm.options';
+import { nativeSqlite, type NativeSqlite } from './write-transaction';
 import { COMPILED_WORKERS_DIR_ENV } from './compiled-worker';
 import {
   CHECKPOINT_NICENESS,

@@ -18,7 +18,7 @@ import type { DataSource } from 'typeorm';
 import { Worker } from 'worker_threads';
 import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
-import { nativeSqlite, type NativeSqlite } from '../write-transaction';
+import { nativeSqlite, type NativeSqlite } from './write-transaction';
 import { compiledWorkerPath } from './compiled-worker';
 import type {
   CheckpointResult,

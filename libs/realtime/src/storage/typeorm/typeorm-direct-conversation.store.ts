@@ -6,7 +6,7 @@ import type {
   DirectConversationsPage,
   DirectConversationsQuery,
 } from '../../conversations/conversation.types';
-import { MessageEntity } from '../entities/message.entity';
+import { MessageEntity } from './entities/message.entity';
 import type { DirectConversationStore } from '../realtime-storage.interface';
 
 interface ConversationRow {

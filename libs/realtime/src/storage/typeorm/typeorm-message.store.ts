@@ -6,9 +6,9 @@
 import type { DataSource, FindOptionsWhere } from 'typeorm';
 import { MoreThan } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
-import { DmThreadEntity } from '../entities/dm-thread.entity';
-import { MessageEntity } from '../entities/message.entity';
-import { RoomEntity } from '../entities/room.entity';
+import { DmThreadEntity } from './entities/dm-thread.entity';
+import { MessageEntity } from './entities/message.entity';
+import { RoomEntity } from './entities/room.entity';
 import type { ConversationRef, MessageRecord, MessageRow, MessageStore } from '../realtime-storage.interface';
 import {
   nativeSqlite,
@@ -16,7 +16,7 @@ import {
   writeTransaction,
   type NativeSqlite,
   type NativeSqliteStatement,
-} from '../write-transaction';
+} from './write-transaction';
 
 /** The id in the row an `INSERT … RETURNING id` gave back. */
 function insertedId(row: unknown): number {

@@ -1,9 +1,9 @@
 // RoomStore on the library's TypeORM connection: rooms and memberships.
 import type { DataSource } from 'typeorm';
-import { MembershipEntity } from '../entities/membership.entity';
-import { RoomEntity } from '../entities/room.entity';
+import { MembershipEntity } from './entities/membership.entity';
+import { RoomEntity } from './entities/room.entity';
 import type { RoomRecord, RoomStore } from '../realtime-storage.interface';
-import { writeTransaction } from '../write-transaction';
+import { writeTransaction } from './write-transaction';
 
 function toRecord(room: RoomEntity): RoomRecord {
   return { id: room.id, name: room.name, isPrivate: room.isPrivate, createdBy: room.createdBy };

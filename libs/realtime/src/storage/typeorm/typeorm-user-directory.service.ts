@@ -3,13 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
 import { DataSource, IsNull, Not } from 'typeorm';
-import { RealtimeErrorCode } from '../protocol';
-import { RealtimeError } from '../core/errors/realtime-error';
-import { REALTIME_CONNECTION } from '../realtime.constants';
+import { RealtimeErrorCode } from '../../protocol';
+import { RealtimeError } from '../../core/errors/realtime-error';
+import { REALTIME_CONNECTION } from '../../realtime.constants';
 import { UserEntity } from './entities/user.entity';
 import { writeTransaction } from './write-transaction';
-import type { RealtimeUser, RegisterUserInput, UserDirectory } from './user-directory.interface';
-import { checkRegistration } from './user-registration';
+import type { RealtimeUser, RegisterUserInput, UserDirectory } from '../user-directory.interface';
+import { checkRegistration } from '../user-registration';
 
 function toUser(row: UserEntity): RealtimeUser {
   return {

@@ -1,10 +1,10 @@
 // The persisted log buffer on a real SQLite database with the library's migrations.
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { LogEntry } from '../protocol';
-import { LogEntryEntity } from '../storage/entities/log-entry.entity';
+import type { LogEntry } from '../../protocol';
+import { LogEntryEntity } from './entities/log-entry.entity';
 import { PersistentLogStore } from './persistent-log-store';
-import { memoryDataSource } from '../storage/memory-data-source.helper-spec';
+import { memoryDataSource } from './memory-data-source.helper-spec';
 
 const entry = (n: number, appId = 'app', metadata?: unknown): LogEntry => ({
   id: `${String(1_700_000_000_000 + n).padStart(13, '0')}-${String(n).padStart(10, '0')}-abcdef`,

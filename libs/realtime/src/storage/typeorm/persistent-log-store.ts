@@ -4,10 +4,10 @@
 // and never dropped silently: at shutdown what is still unwritten is written or reported.
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { LogEntry } from '../protocol';
-import { LogEntryEntity } from '../storage/entities/log-entry.entity';
-import { writeTransaction } from '../storage/write-transaction';
-import { InMemoryLogStore, type LogOrigin, type LogStore } from './log-store';
+import type { LogEntry } from '../../protocol';
+import { LogEntryEntity } from './entities/log-entry.entity';
+import { writeTransaction } from './write-transaction';
+import { InMemoryLogStore, type LogOrigin, type LogStore } from '../../stream/log-store';
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
 const INSERT_CHUNK = 500;
