@@ -3,7 +3,7 @@
 import type { Socket } from 'socket.io-client';
 import {
   MessagesService,
-  RoomsService,
+  RoomDirectory,
   type ChatMessage,
   type OnlineUsersPayload,
   type RealtimeErrorPayload,
@@ -71,7 +71,7 @@ describe('Socket.IO chat (seed 001)', () => {
         rooms: { initial: [{ name: 'general' }, { name: 'lobby-a' }, { name: 'lobby-b' }, { name: '123' }] },
       },
     });
-    await sample.app.get(RoomsService).create({ name: 'staff', isPrivate: true });
+    await sample.app.get(RoomDirectory).create({ name: 'staff', isPrivate: true });
   });
 
   afterEach(() => {

@@ -53,6 +53,7 @@ export {
   type RealtimeWsGatewayOptions,
 } from './core/transport/realtime-gateway.decorator';
 export { RawWsConnection } from './core/transport/raw-ws-connection';
+export { WsConnection } from './core/transport/ws-connection.decorator';
 export { RawWsServer } from './core/transport/raw-ws-server';
 export type { DirectFrameHandler } from './core/transport/direct-frame-route';
 export { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
@@ -67,7 +68,7 @@ export { AdminEvents } from './events/admin-events.service';
 export { RealtimeApi } from './events/realtime-api.service';
 export { ChatService } from './chat/chat.service';
 export { PresenceService } from './chat/presence.service';
-export { RoomsService } from './conversations/rooms.service';
+export { RoomDirectory } from './conversations/room-directory.service';
 export { MessagesService } from './conversations/messages.service';
 export { DirectConversationsService } from './conversations/direct-conversations.service';
 export { ConversationBus } from './conversations/conversation-bus';

@@ -45,7 +45,7 @@ class RealtimeConfigService {
     return Promise.resolve({
       database: DATABASE,
       auth: { secret: this.secret },
-      paths: { chat: '/ws/from-factory-class' },
+      paths: { rooms: '/ws/from-factory-class' },
     });
   }
 }
@@ -116,7 +116,7 @@ describe('RealtimeModule', () => {
       expect(booted.options.auth.algorithms).toEqual(['HS256']);
       expect(booted.options.limits.rateLimit.perMinute).toBe(10);
       expect(booted.options.limits.rateLimit.perHour).toBe(100);
-      expect(booted.options.paths).toEqual({ socketIo: '/socket.io', chat: '/ws/chat', logs: '/ws/logs' });
+      expect(booted.options.paths).toEqual({ socketIo: '/socket.io', rooms: '/ws/chat', logs: '/ws/logs' });
       expect(booted.options.database).toEqual({
         type: 'sqlite',
         path: ':memory:',
@@ -132,7 +132,7 @@ describe('RealtimeModule', () => {
           RealtimeModule.forRoot({
             database: DATABASE,
             auth: { secret: SECRET, issuer: 'test-issuer', adminRole: 'root', claims: { userId: 'uid' } },
-            paths: { chat: '/rt/chat', logs: '/rt/logs' },
+            paths: { rooms: '/rt/chat', logs: '/rt/logs' },
             limits: { rateLimit: { perMinute: 5, perHour: 50 }, maxConnectionsPerUser: 3 },
             events: { modulesPage: 'devices' },
           }),
@@ -143,7 +143,7 @@ describe('RealtimeModule', () => {
       expect(booted.options.auth.adminRole).toBe('root');
       expect(booted.options.auth.claims.userId).toBe('uid');
       expect(booted.options.auth.claims.username).toBe('username');
-      expect(booted.options.paths).toEqual({ socketIo: '/socket.io', chat: '/rt/chat', logs: '/rt/logs' });
+      expect(booted.options.paths).toEqual({ socketIo: '/socket.io', rooms: '/rt/chat', logs: '/rt/logs' });
       expect(booted.options.limits.rateLimit).toEqual({ perMinute: 5, perHour: 50 });
       expect(booted.options.limits.maxConnectionsPerUser).toBe(3);
       expect(booted.options.limits.maxConnections).toBe(10_000);
@@ -176,14 +176,14 @@ describe('RealtimeModule', () => {
           RealtimeModule.forRootAsync({
             useFactory: async (): Promise<RealtimeModuleOptions> => {
               await new Promise<void>((resolve) => setImmediate(resolve));
-              return { ...MINIMAL, paths: { chat: '/ws/async-chat' } };
+              return { ...MINIMAL, paths: { rooms: '/ws/async-chat' } };
             },
           }),
         ],
       });
 
       expect(booted.moduleRef.get(EventsManager)).toBeInstanceOf(EventsManager);
-      expect(booted.options.paths.chat).toBe('/ws/async-chat');
+      expect(booted.options.paths.rooms).toBe('/ws/async-chat');
       await booted.close();
     });
 
@@ -211,7 +211,7 @@ describe('RealtimeModule', () => {
       });
 
       expect(booted.options.auth.secret).toBe(OTHER_SECRET);
-      expect(booted.options.paths.chat).toBe('/ws/from-factory-class');
+      expect(booted.options.paths.rooms).toBe('/ws/from-factory-class');
       const factory = booted.moduleRef.get(RealtimeConfigService, { strict: false });
       expect(factory.calls).toBe(1);
       await booted.close();
@@ -229,7 +229,7 @@ describe('RealtimeModule', () => {
       });
 
       expect(booted.options.auth.secret).toBe(OTHER_SECRET);
-      expect(booted.options.paths.chat).toBe('/ws/from-factory-class');
+      expect(booted.options.paths.rooms).toBe('/ws/from-factory-class');
       // The host's own instance was asked, not a second one built by RealtimeModule.
       const hostFactory = booted.moduleRef.select(RealtimeConfigModule).get(RealtimeConfigService);
       expect(hostFactory.calls).toBe(1);
@@ -355,13 +355,13 @@ describe('RealtimeModule', () => {
         imports: [
           RealtimeModule.forRootAsync({
             useFactory: async (): Promise<RealtimeModuleOptions> =>
-              Promise.resolve({ ...MINIMAL, paths: { chat: 'no-leading-slash' } }),
+              Promise.resolve({ ...MINIMAL, paths: { rooms: 'no-leading-slash' } }),
           }),
         ],
       });
 
-      expect(error.option).toBe('paths.chat');
-      expect(error.message).toContain('paths.chat');
+      expect(error.option).toBe('paths.rooms');
+      expect(error.message).toContain('paths.rooms');
     });
   });
 
@@ -370,7 +370,7 @@ describe('RealtimeModule', () => {
       const first = await boot({ imports: [RealtimeModule.forRoot(MINIMAL)] });
       const second = await boot({
         imports: [
-          RealtimeModule.forRoot({ ...MINIMAL, auth: { secret: OTHER_SECRET }, paths: { chat: '/ws/two' } }),
+          RealtimeModule.forRoot({ ...MINIMAL, auth: { secret: OTHER_SECRET }, paths: { rooms: '/ws/two' } }),
         ],
       });
 
@@ -387,8 +387,8 @@ describe('RealtimeModule', () => {
       expect(first.options).not.toBe(second.options);
       expect(first.options.auth.secret).toBe(SECRET);
       expect(second.options.auth.secret).toBe(OTHER_SECRET);
-      expect(first.options.paths.chat).toBe('/ws/chat');
-      expect(second.options.paths.chat).toBe('/ws/two');
+      expect(first.options.paths.rooms).toBe('/ws/chat');
+      expect(second.options.paths.rooms).toBe('/ws/two');
 
       firstRegistry.remove('c1');
       await first.close();

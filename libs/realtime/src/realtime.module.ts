@@ -10,7 +10,7 @@ import { ConversationBus } from './conversations/conversation-bus';
 import { DirectConversationsService } from './conversations/direct-conversations.service';
 import { MessagesService } from './conversations/messages.service';
 import { MessageRateLimiter } from './conversations/rate-limiter.service';
-import { RoomsService } from './conversations/rooms.service';
+import { RoomDirectory } from './conversations/room-directory.service';
 import { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
 import { TokenVerifier } from './core/auth/token-verifier.service';
 import { ConnectionRegistry } from './core/connection-registry.service';
@@ -36,7 +36,7 @@ const SERVICES = [
   RealtimeApi,
   ConversationBus,
   MessageRateLimiter,
-  RoomsService,
+  RoomDirectory,
   MessagesService,
   DirectConversationsService,
 ];

@@ -31,7 +31,7 @@ describe('resolveRealtimeOptions', () => {
     const resolved = resolveRealtimeOptions({ auth: { secret: SECRET } });
 
     it('mounts the three endpoints on their documented paths', () => {
-      expect(resolved.paths).toEqual({ socketIo: '/socket.io', chat: '/ws/chat', logs: '/ws/logs' });
+      expect(resolved.paths).toEqual({ socketIo: '/socket.io', rooms: '/ws/chat', logs: '/ws/logs' });
     });
 
     it('limits messages to 10 per minute and 100 per hour', () => {
@@ -125,7 +125,7 @@ describe('resolveRealtimeOptions', () => {
           audience: ['a', 'b'],
           adminRole: 'root',
         },
-        paths: { chat: '/rooms', logs: '/logs' },
+        paths: { rooms: '/rooms', logs: '/logs' },
         limits: { rateLimit: { perMinute: 5, perHour: 5 }, maxMessageLength: 10, idleTimeoutMs: 0 },
         database: { type: 'sqlite', path: ':memory:', checkpointIntervalMs: 250 },
         events: { statsThrottleMs: 0 },
@@ -136,7 +136,7 @@ describe('resolveRealtimeOptions', () => {
         audience: ['a', 'b'],
         adminRole: 'root',
       });
-      expect(resolved.paths).toEqual({ socketIo: '/socket.io', chat: '/rooms', logs: '/logs' });
+      expect(resolved.paths).toEqual({ socketIo: '/socket.io', rooms: '/rooms', logs: '/logs' });
       expect(resolved.limits.rateLimit).toEqual({ perMinute: 5, perHour: 5 });
       expect(resolved.limits.maxMessageLength).toBe(10);
       expect(resolved.limits.idleTimeoutMs).toBe(0);
@@ -145,19 +145,19 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('drops a trailing slash from a path', () => {
-      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { chat: '/ws/rooms/' } });
-      expect(resolved.paths.chat).toBe('/ws/rooms');
+      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { rooms: '/ws/rooms/' } });
+      expect(resolved.paths.rooms).toBe('/ws/rooms');
     });
 
     it('keeps the root path as it is', () => {
-      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { chat: '/' } });
-      expect(resolved.paths.chat).toBe('/');
+      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { rooms: '/' } });
+      expect(resolved.paths.rooms).toBe('/');
     });
 
     it('normalises a path made only of slashes to the root, never to an empty path', () => {
       // '//' passes the absolute-path check, then trailing-slash trimming must not leave ''.
-      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { chat: '//' } });
-      expect(resolved.paths.chat).toBe('/');
+      const resolved = resolveRealtimeOptions({ auth: { secret: SECRET }, paths: { rooms: '//' } });
+      expect(resolved.paths.rooms).toBe('/');
     });
 
     it('accepts postgresql:// URLs', () => {
@@ -318,8 +318,8 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it.each([
-      ['paths.chat', { chat: 'ws/chat' }],
-      ['paths.chat', { chat: '' }],
+      ['paths.rooms', { rooms: 'ws/chat' }],
+      ['paths.rooms', { rooms: '' }],
       ['paths.logs', { logs: '/ws/logs?x=1' }],
       ['paths.logs', { logs: '/ws logs' }],
       ['paths.socketIo', { socketIo: 'http://host/socket.io' }],
@@ -330,7 +330,7 @@ describe('resolveRealtimeOptions', () => {
     });
 
     it('refuses two endpoints on the same path', () => {
-      const error = refusal({ auth: { secret: SECRET }, paths: { chat: '/ws', logs: '/ws' } });
+      const error = refusal({ auth: { secret: SECRET }, paths: { rooms: '/ws', logs: '/ws' } });
       expect(error.option).toBe('paths');
       expect(error.message).toContain('paths must differ');
     });

@@ -2,6 +2,7 @@
 // and the boot-time validation whose messages name the offending option.
 import { closest } from 'fastest-levenshtein';
 import { dirname } from 'path';
+import { ROOM_NAME } from './protocol/rooms.protocol';
 import type { RealtimeStorage } from './storage/realtime-storage.interface';
 
 /** JWT signature algorithms the library verifies (`none` is never accepted). */
@@ -86,7 +87,7 @@ export interface RealtimePathOptions {
   /** Socket.IO engine path (default namespace). @default '/socket.io' */
   socketIo?: string;
   /** Raw WebSocket rooms and direct messages. @default '/ws/chat' */
-  chat?: string;
+  rooms?: string;
   /** Raw WebSocket log and metrics stream. @default '/ws/logs' */
   logs?: string;
 }
@@ -268,7 +269,7 @@ export interface RealtimeModuleExtras {
     events?: boolean;
     /** The chat over Socket.IO. @default true */
     chat?: boolean;
-    /** Rooms and direct messages over raw ws (`paths.chat`). @default true */
+    /** Rooms and direct messages over raw ws (`paths.rooms`). @default true */
     rooms?: boolean;
     /** The log and metrics stream (`paths.logs`; its HTTP routes are opt-in, see `http`). @default true */
     logs?: boolean;
@@ -459,7 +460,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     },
     paths: {
       socketIo: path('paths.socketIo', paths.socketIo ?? '/socket.io'),
-      chat: path('paths.chat', paths.chat ?? '/ws/chat'),
+      rooms: path('paths.rooms', paths.rooms ?? '/ws/chat'),
       logs: path('paths.logs', paths.logs ?? '/ws/logs'),
     },
     limits: {
@@ -505,7 +506,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
     throw new RealtimeOptionsError('limits.rateLimit.perHour', 'must be at least limits.rateLimit.perMinute');
   }
-  const owned = [resolved.paths.socketIo, resolved.paths.chat, resolved.paths.logs];
+  const owned = [resolved.paths.socketIo, resolved.paths.rooms, resolved.paths.logs];
   if (new Set(owned).size !== owned.length) {
     throw new RealtimeOptionsError('paths', `paths must differ (got ${owned.join(', ')})`);
   }
@@ -588,8 +589,6 @@ function resolveRedis(redis: RealtimeRedisOptions | undefined): ResolvedRealtime
     connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs ?? 5000),
   };
 }
-
-export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtimeOptions['rooms'] {
   const initial = rooms?.initial ?? [{ name: 'general' }];
@@ -681,7 +680,7 @@ const OPTION_KEYS = {
     >,
     adminRole: true,
   } satisfies Keys<RealtimeAuthOptions>,
-  paths: { socketIo: true, chat: true, logs: true } satisfies Keys<RealtimePathOptions>,
+  paths: { socketIo: true, rooms: true, logs: true } satisfies Keys<RealtimePathOptions>,
   limits: {
     maxPayloadBytes: true,
     maxConnections: true,

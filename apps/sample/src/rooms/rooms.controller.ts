@@ -1,5 +1,5 @@
 // /rooms REST of the sample host: create rooms (public or private) and add members to them, through
-// the library's RoomsService. Bearer token required; private room membership is for admins.
+// the library's RoomDirectory. Bearer token required; private room membership is for admins.
 import {
   Body,
   ConflictException,
@@ -16,14 +16,14 @@ import {
   InjectUserDirectory,
   RealtimeAuthGuard,
   RealtimeError,
-  RoomsService,
+  RoomDirectory,
   type RealtimeIdentity,
   type RoomSummary,
   type UserDirectory,
 } from 'nest-realtime';
 import { AddMemberDto, CreateRoomDto } from './rooms.dto';
 
-/** The library's errors as HTTP statuses (the ones RoomsService raises here). */
+/** The library's errors as HTTP statuses (the ones RoomDirectory raises here). */
 function toHttp(error: unknown): unknown {
   if (!(error instanceof RealtimeError)) return error;
   const body = { statusCode: 0, code: error.code, message: error.message, details: error.details };
@@ -42,7 +42,7 @@ function toHttp(error: unknown): unknown {
 @UseGuards(RealtimeAuthGuard)
 export class RoomsController {
   constructor(
-    private readonly rooms: RoomsService,
+    private readonly rooms: RoomDirectory,
     @InjectUserDirectory() private readonly users: UserDirectory,
   ) {}
 

@@ -8,9 +8,10 @@ import { RealtimeError } from '../core/errors/realtime-error';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
 import { ConversationBus } from '../conversations/conversation-bus';
 import { MessagesService } from '../conversations/messages.service';
-import { RoomsService } from '../conversations/rooms.service';
+import { RoomDirectory } from '../conversations/room-directory.service';
 import { ROOM_PREFIX, REALTIME_OPTIONS } from '../realtime.constants';
-import { ROOM_NAME, type ResolvedRealtimeOptions } from '../realtime.options';
+import { ROOM_NAME } from '../protocol';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { toChatMessage } from './chat.frames';
 import type { ChatMessageDto } from './dto/chat-message.dto';
 
@@ -28,7 +29,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
 
   constructor(
     private readonly messages: MessagesService,
-    private readonly rooms: RoomsService,
+    private readonly rooms: RoomDirectory,
     private readonly bus: ConversationBus,
     private readonly serverRef: SocketIoServerRef,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,

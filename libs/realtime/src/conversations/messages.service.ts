@@ -25,7 +25,7 @@ import {
   type StoredMessage,
 } from './conversation.types';
 import { MessageRateLimiter } from './rate-limiter.service';
-import { RoomsService } from './rooms.service';
+import { RoomDirectory } from './room-directory.service';
 
 const MAX_REACTION_LENGTH = 32;
 const MAX_CONTEXT_BYTES = 4096;
@@ -98,7 +98,7 @@ export class MessagesService {
     @InjectMessageStore() private readonly messages: MessageStore,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     @InjectUserDirectory() private readonly users: UserDirectory,
-    private readonly rooms: RoomsService,
+    private readonly rooms: RoomDirectory,
     private readonly limiter: MessageRateLimiter,
     private readonly bus: ConversationBus,
   ) {}

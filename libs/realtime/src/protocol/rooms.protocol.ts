@@ -1,4 +1,4 @@
-// Rooms wire contract of the raw WebSocket rooms and direct messages endpoint (`paths.chat`):
+// Rooms wire contract of the raw WebSocket rooms and direct messages endpoint (`paths.rooms`):
 // the frame types and the `data` of every inbound and outbound frame. Frames are `Envelope`s.
 import type { Envelope } from './envelope';
 import type { RealtimeErrorPayload } from './error-codes';
@@ -247,3 +247,6 @@ export function toWireUserId(id: string): WireUserId {
 export function fromWireUserId(id: WireUserId): string {
   return typeof id === 'number' ? String(id) : id;
 }
+
+/** A room's name: 1 to 64 letters, digits, `_`, `.` or `-` (on the chat and on the rooms endpoint). */
+export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,10 +1,10 @@
 // What a /ws/chat connection may do, on top of the transport-free conversation layer: join and leave
 // rooms (with presence notices), post to joined rooms, send direct messages, read history. The
-// gateway validates frames and calls one method here; the rules live in RoomsService/MessagesService.
+// gateway validates frames and calls one method here; the rules live in RoomDirectory/MessagesService.
 import { Inject, Injectable } from '@nestjs/common';
 import { DirectConversationsService } from '../conversations/direct-conversations.service';
 import { MessagesService } from '../conversations/messages.service';
-import { RoomsService } from '../conversations/rooms.service';
+import { RoomDirectory } from '../conversations/room-directory.service';
 import type { HistoryQuery, NewMessage } from '../conversations/conversation.types';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
@@ -61,7 +61,7 @@ export function wantsOutboundBatches(url: string | undefined): boolean {
 @Injectable()
 export class RoomsSessionService {
   constructor(
-    private readonly rooms: RoomsService,
+    private readonly rooms: RoomDirectory,
     private readonly messages: MessagesService,
     private readonly directConversations: DirectConversationsService,
     private readonly members: RoomMembersRegistry,

@@ -1,4 +1,4 @@
-// Rooms and direct messages over raw ws at `paths.chat` (default /ws/chat): one handler per inbound frame type, each
+// Rooms and direct messages over raw ws at `paths.rooms` (default /ws/chat): one handler per inbound frame type, each
 // validating its DTO and calling RoomsSessionService. Parsing, INVALID_FORMAT for bad frames, inbound
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
 // room_message and direct_message, one per message posted, are routed directly (same DTO validation,
@@ -29,7 +29,7 @@ import {
   type MessageHistoryData,
   type PongData,
 } from '../protocol';
-import { ChatConnection } from './chat-connection.decorator';
+import { WsConnection } from '../core/transport/ws-connection.decorator';
 import { DirectMessageDto } from './dto/direct-message.dto';
 import { DmConversationsDto } from './dto/dm-conversations.dto';
 import { DmHistoryDto } from './dto/dm-history.dto';
@@ -39,7 +39,7 @@ import { RoomHistoryDto } from './dto/room-history.dto';
 import { RoomMessageDto } from './dto/room-message.dto';
 import { RoomsSessionService } from './rooms-session.service';
 
-@RealtimeGateway({ transport: 'ws', path: '@chat', codec: dataEnvelopeCodec, batchType: 'message_batch' })
+@RealtimeGateway({ transport: 'ws', path: '@rooms', codec: dataEnvelopeCodec, batchType: 'message_batch' })
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
 export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnection, OnGatewayDisconnect {
@@ -67,7 +67,7 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
 
   @SubscribeMessage(RoomsInbound.JOIN_ROOM)
   async joinRoom(
-    @ChatConnection() connection: RawWsConnection,
+    @WsConnection() connection: RawWsConnection,
     @ConnectedUser() user: RealtimeIdentity,
     @MessageBody() dto: JoinRoomDto,
   ): Promise<WsResponse<JoinRoomAckData>> {
@@ -76,7 +76,7 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
 
   @SubscribeMessage(RoomsInbound.LEAVE_ROOM)
   async leaveRoom(
-    @ChatConnection() connection: RawWsConnection,
+    @WsConnection() connection: RawWsConnection,
     @ConnectedUser() user: RealtimeIdentity,
     @MessageBody() dto: LeaveRoomDto,
   ): Promise<WsResponse<LeaveRoomAckData>> {

@@ -19,7 +19,7 @@ import { StreamInbound, StreamOutbound, type LogFilter, type StreamPongPayload }
 import { StreamAuthDto } from './dto/stream-auth.dto';
 import { StreamSubscribeDto } from './dto/stream-subscribe.dto';
 import { payloadEnvelopeCodec } from './payload-envelope.codec';
-import { StreamConnection } from './stream-connection.decorator';
+import { WsConnection } from '../core/transport/ws-connection.decorator';
 import { StreamSessions } from './stream-sessions.service';
 
 @RealtimeGateway({ transport: 'ws', path: '@logs', codec: payloadEnvelopeCodec, authentication: 'deferred' })
@@ -38,7 +38,7 @@ export class StreamGateway implements OnGatewayConnection, OnGatewayDisconnect {
 
   /** Answered by auth_success (+ backlog) or auth_error and close, both sent by StreamSessions. */
   @SubscribeMessage(StreamInbound.AUTH)
-  auth(@StreamConnection() connection: RawWsConnection, @MessageBody() dto: StreamAuthDto): void {
+  auth(@WsConnection() connection: RawWsConnection, @MessageBody() dto: StreamAuthDto): void {
     this.sessions.authenticate(connection, dto.token);
   }
 
@@ -51,7 +51,7 @@ export class StreamGateway implements OnGatewayConnection, OnGatewayDisconnect {
   /** Before authentication, @ConnectedUser refuses (auth_error, close). */
   @SubscribeMessage(StreamInbound.SUBSCRIBE)
   subscribe(
-    @StreamConnection() connection: RawWsConnection,
+    @WsConnection() connection: RawWsConnection,
     @ConnectedUser() _user: RealtimeIdentity,
     @MessageBody() dto: StreamSubscribeDto,
   ): WsResponse<LogFilter> {

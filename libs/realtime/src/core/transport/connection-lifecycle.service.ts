@@ -79,7 +79,7 @@ export class ConnectionLifecycle {
     this.registry.remove(id);
   }
 
-  /** Raw ws endpoints by the path reference of their gateway ('@chat', '@logs', or a literal path). */
+  /** Raw ws endpoints by the path reference of their gateway ('@rooms', '@logs', or a literal path). */
   private readonly endpoints = new Map<string, RawWsServer>();
 
   registerEndpoint(pathRef: string, server: RawWsServer): void {

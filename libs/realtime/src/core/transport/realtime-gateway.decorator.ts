@@ -2,8 +2,8 @@
 import { WebSocketGateway } from '@nestjs/websockets';
 import type { FrameCodec } from './frame-codec';
 
-/** A path given literally ('/ws/echo') or as the key of an option of `paths` ('@chat', '@logs'). */
-export type RealtimePathRef = `/${string}` | '@chat' | '@logs';
+/** A path given literally ('/ws/echo') or as the key of an option of `paths` ('@rooms', '@logs'). */
+export type RealtimePathRef = `/${string}` | '@rooms' | '@logs';
 
 export interface RealtimeSocketIoGatewayOptions {
   transport: 'socket.io';

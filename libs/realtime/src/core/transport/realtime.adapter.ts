@@ -156,7 +156,7 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   private resolvePath(ref: RealtimePathRef): string {
-    if (ref === '@chat') return this.options.paths.chat;
+    if (ref === '@rooms') return this.options.paths.rooms;
     if (ref === '@logs') return this.options.paths.logs;
     return ref;
   }

@@ -6,7 +6,8 @@ import { RealtimeErrorCode } from '../protocol';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_OPTIONS } from '../realtime.constants';
-import { ROOM_NAME, type ResolvedRealtimeOptions } from '../realtime.options';
+import { ROOM_NAME } from '../protocol';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { InjectRoomStore, type RoomRecord, type RoomStore } from '../storage/realtime-storage.interface';
 import type { RoomSummary } from './conversation.types';
 
@@ -18,7 +19,7 @@ function summary(room: RoomSummary): RoomSummary {
 const KNOWN_ROOMS_MAX = 10_000;
 
 @Injectable()
-export class RoomsService implements OnApplicationBootstrap {
+export class RoomDirectory implements OnApplicationBootstrap {
   /**
    * Existing rooms by name, so that posting a message costs no room lookup. Only rooms found are
    * kept (a missing one may be created later, on any node); no API renames or deletes a room.
