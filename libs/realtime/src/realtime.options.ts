@@ -338,18 +338,90 @@ export interface ResolvedRealtimeOptions {
   };
 }
 
-export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = {
-  maxPayloadBytes: 1024 * 1024,
-  maxConnections: 10_000,
-  maxConnectionsPerUser: 20,
-  rateLimit: { perMinute: 10, perHour: 100 },
-  heartbeatIntervalMs: 30_000,
-  heartbeatTimeoutMs: 20_000,
-  idleTimeoutMs: 600_000,
-  maxMessageLength: 4096,
-  maxHistoryLimit: 100,
-  maxBufferedBytes: 8 * 1024 * 1024,
+/**
+ * Every default of the options, in one place: the resolver merges the host's options over these once,
+ * then validates the result. The JSDoc `@default` tags and docs/options.md are checked against it by
+ * a spec. (`auth.algorithms` depends on the key kind, `stream.diskPath` on the database: both are
+ * derived in the resolver.)
+ */
+export interface RealtimeDefaults {
+  auth: Required<Pick<RealtimeAuthOptions, 'clockToleranceSec' | 'requireExpiry' | 'adminRole'>> & {
+    claims: Required<NonNullable<RealtimeAuthOptions['claims']>>;
+  };
+  paths: Required<RealtimePathOptions>;
+  limits: DeepRequired<RealtimeLimitOptions>;
+  sqlite: { type: 'sqlite'; path: string; checkpointIntervalMs: number };
+  postgres: { schema: string; poolSize: number };
+  events: Required<RealtimeEventsOptions>;
+  chat: Required<RealtimeChatOptions>;
+  compression: Required<RealtimeCompressionOptions>;
+  rooms: { initial: ReadonlyArray<{ name: string; isPrivate?: boolean }> };
+  redis: Required<Omit<RealtimeRedisOptions, 'url'>>;
+  stream: Required<
+    Pick<
+      RealtimeStreamOptions,
+      | 'port'
+      | 'metricsIntervalMs'
+      | 'bufferSize'
+      | 'persist'
+      | 'backlogSize'
+      | 'authTimeoutMs'
+      | 'maxEntriesPerRequest'
+    >
+  >;
+}
+
+export const REALTIME_DEFAULTS: RealtimeDefaults = {
+  auth: {
+    clockToleranceSec: 0,
+    requireExpiry: true,
+    claims: { userId: 'sub', username: 'username', roles: 'roles', appId: 'appId' },
+    adminRole: 'admin',
+  },
+  paths: { socketIo: '/socket.io', rooms: '/ws/chat', logs: '/ws/logs' },
+  limits: {
+    maxPayloadBytes: 1024 * 1024,
+    maxConnections: 10_000,
+    maxConnectionsPerUser: 20,
+    rateLimit: { perMinute: 10, perHour: 100 },
+    heartbeatIntervalMs: 30_000,
+    heartbeatTimeoutMs: 20_000,
+    idleTimeoutMs: 600_000,
+    maxMessageLength: 4096,
+    maxHistoryLimit: 100,
+    maxBufferedBytes: 8 * 1024 * 1024,
+  },
+  /** `database` when not given, and the defaults of its SQLite form. */
+  sqlite: { type: 'sqlite', path: DEFAULT_SQLITE_PATH, checkpointIntervalMs: 1000 },
+  /** The defaults of the PostgreSQL form of `database`. */
+  postgres: { schema: 'public', poolSize: 10 },
+  events: { modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 },
+  chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
+  compression: { enabled: false, threshold: 1024 },
+  rooms: { initial: [{ name: 'general' }] },
+  redis: { keyPrefix: 'rt', connectTimeoutMs: 5000 },
+  stream: {
+    port: null,
+    metricsIntervalMs: 5000,
+    bufferSize: 1000,
+    persist: false,
+    backlogSize: 100,
+    authTimeoutMs: 10_000,
+    maxEntriesPerRequest: 1000,
+  },
 };
+
+/** The default limits (kept as an export for hosts that size their own limits from them). */
+export const DEFAULT_LIMITS: ResolvedRealtimeOptions['limits'] = REALTIME_DEFAULTS.limits;
+
+/** `defaults` with the given fields over them; a field given as undefined keeps its default. */
+function withDefaults<D extends object, G extends object>(defaults: D, given: G | undefined): D & G {
+  const merged = { ...defaults } as Record<string, unknown>;
+  if (given !== null && typeof given === 'object') {
+    for (const [key, value] of Object.entries(given)) if (value !== undefined) merged[key] = value;
+  }
+  return merged as D & G;
+}
 
 /** Thrown at boot when an option is invalid; the message names the option. */
 export class RealtimeOptionsError extends Error {
@@ -400,14 +472,40 @@ function nonEmpty(option: string, value: string): string {
   return value;
 }
 
-/** Merges the defaults once and validates every field. */
+/** The host's options merged over REALTIME_DEFAULTS, before validation. */
+function mergeDefaults(options: RealtimeModuleOptions) {
+  const D = REALTIME_DEFAULTS;
+  const auth = withDefaults(D.auth, options.auth);
+  const limits = withDefaults(D.limits, options.limits);
+  return {
+    auth: { ...auth, claims: withDefaults(D.auth.claims, options.auth.claims) },
+    paths: withDefaults(D.paths, options.paths),
+    limits: { ...limits, rateLimit: withDefaults(D.limits.rateLimit, options.limits?.rateLimit) },
+    database:
+      options.database === undefined
+        ? { ...D.sqlite }
+        : options.database.type === 'postgres'
+          ? withDefaults(D.postgres, options.database)
+          : withDefaults(D.sqlite, options.database),
+    events: withDefaults(D.events, options.events),
+    chat: withDefaults(D.chat, options.chat),
+    compression: withDefaults(D.compression, options.compression),
+    rooms: withDefaults(D.rooms, options.rooms),
+    redis: options.redis === undefined ? null : withDefaults(D.redis, options.redis),
+    stream: withDefaults(D.stream, options.stream),
+  };
+}
+
+/** Merges the defaults once, then validates every field (errors name the option). */
 export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefined): ResolvedRealtimeOptions {
   if (!options || typeof options !== 'object') {
     throw new RealtimeOptionsError('auth', 'options are required (at least auth.secret or auth.publicKey)');
   }
   assertKnownKeys(options, OPTION_KEYS, '');
-  const auth = options.auth;
-  if (!auth || typeof auth !== 'object') throw new RealtimeOptionsError('auth', 'is required');
+  if (!options.auth || typeof options.auth !== 'object')
+    throw new RealtimeOptionsError('auth', 'is required');
+  const merged = mergeDefaults(options);
+  const { auth, paths, limits, events, chat, compression } = merged;
   const hasSecret = auth.secret !== undefined;
   const hasKey = auth.publicKey !== undefined;
   if (hasSecret === hasKey) {
@@ -419,7 +517,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   if (hasKey && (auth.publicKey === '' || auth.publicKey?.length === 0)) {
     throw new RealtimeOptionsError('auth.publicKey', 'must be a non-empty PEM public key');
   }
-  const algorithms = auth.algorithms ?? (hasSecret ? ['HS256'] : ['RS256']);
+  const algorithms: RealtimeJwtAlgorithm[] = auth.algorithms ?? (hasSecret ? ['HS256'] : ['RS256']);
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
     throw new RealtimeOptionsError('auth.algorithms', 'must be a non-empty array');
   }
@@ -432,14 +530,9 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       );
     }
   }
-  const claims = auth.claims ?? {};
-  const limits = options.limits ?? {};
-  const rate = limits.rateLimit ?? {};
-  const events = options.events ?? {};
-  const paths = options.paths ?? {};
-  /** A numeric limit: the given value or its default, checked. */
+  /** A numeric limit, checked. */
   const limit = (key: Exclude<keyof RealtimeLimitOptions, 'rateLimit'>, allowZero = false): number =>
-    positiveInt(`limits.${key}`, limits[key] ?? DEFAULT_LIMITS[key], allowZero);
+    positiveInt(`limits.${key}`, limits[key], allowZero);
 
   const resolved: ResolvedRealtimeOptions = {
     auth: {
@@ -448,31 +541,28 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       algorithms,
       issuer: auth.issuer,
       audience: auth.audience,
-      clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec ?? 0, true),
-      requireExpiry: bool('auth.requireExpiry', auth.requireExpiry ?? true),
+      clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec, true),
+      requireExpiry: bool('auth.requireExpiry', auth.requireExpiry),
       claims: {
-        userId: nonEmpty('auth.claims.userId', claims.userId ?? 'sub'),
-        username: nonEmpty('auth.claims.username', claims.username ?? 'username'),
-        roles: nonEmpty('auth.claims.roles', claims.roles ?? 'roles'),
-        appId: nonEmpty('auth.claims.appId', claims.appId ?? 'appId'),
+        userId: nonEmpty('auth.claims.userId', auth.claims.userId),
+        username: nonEmpty('auth.claims.username', auth.claims.username),
+        roles: nonEmpty('auth.claims.roles', auth.claims.roles),
+        appId: nonEmpty('auth.claims.appId', auth.claims.appId),
       },
-      adminRole: nonEmpty('auth.adminRole', auth.adminRole ?? 'admin'),
+      adminRole: nonEmpty('auth.adminRole', auth.adminRole),
     },
     paths: {
-      socketIo: path('paths.socketIo', paths.socketIo ?? '/socket.io'),
-      rooms: path('paths.rooms', paths.rooms ?? '/ws/chat'),
-      logs: path('paths.logs', paths.logs ?? '/ws/logs'),
+      socketIo: path('paths.socketIo', paths.socketIo),
+      rooms: path('paths.rooms', paths.rooms),
+      logs: path('paths.logs', paths.logs),
     },
     limits: {
       maxPayloadBytes: limit('maxPayloadBytes'),
       maxConnections: limit('maxConnections'),
       maxConnectionsPerUser: limit('maxConnectionsPerUser'),
       rateLimit: {
-        perMinute: positiveInt(
-          'limits.rateLimit.perMinute',
-          rate.perMinute ?? DEFAULT_LIMITS.rateLimit.perMinute,
-        ),
-        perHour: positiveInt('limits.rateLimit.perHour', rate.perHour ?? DEFAULT_LIMITS.rateLimit.perHour),
+        perMinute: positiveInt('limits.rateLimit.perMinute', limits.rateLimit.perMinute),
+        perHour: positiveInt('limits.rateLimit.perHour', limits.rateLimit.perHour),
       },
       heartbeatIntervalMs: limit('heartbeatIntervalMs'),
       heartbeatTimeoutMs: limit('heartbeatTimeoutMs'),
@@ -481,26 +571,26 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       maxHistoryLimit: limit('maxHistoryLimit'),
       maxBufferedBytes: limit('maxBufferedBytes'),
     },
-    database: resolveDatabase(options.database),
+    database: resolveDatabase(merged.database),
     storage: resolveStorage(options),
     events: {
-      modulesPage: nonEmpty('events.modulesPage', events.modulesPage ?? 'modules'),
-      stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize ?? 10_000),
-      statsThrottleMs: positiveInt('events.statsThrottleMs', events.statsThrottleMs ?? 1000, true),
+      modulesPage: nonEmpty('events.modulesPage', events.modulesPage),
+      stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize),
+      statsThrottleMs: positiveInt('events.statsThrottleMs', events.statsThrottleMs, true),
     },
     socketIo: { cors: options.socketIo?.cors },
-    redis: resolveRedis(options.redis),
-    rooms: resolveRooms(options.rooms),
-    stream: resolveStream(options.stream, options.database),
+    redis: resolveRedis(merged.redis),
+    rooms: resolveRooms(merged.rooms),
+    stream: resolveStream(merged.stream, merged.database),
     chat: {
-      lobbyRoom: roomName('chat.lobbyRoom', options.chat?.lobbyRoom ?? 'general'),
-      typingTimeoutMs: positiveInt('chat.typingTimeoutMs', options.chat?.typingTimeoutMs ?? 5000),
-      recoveryWindowMs: positiveInt('chat.recoveryWindowMs', options.chat?.recoveryWindowMs ?? 120_000, true),
-      recentlySeenLimit: positiveInt('chat.recentlySeenLimit', options.chat?.recentlySeenLimit ?? 50, true),
+      lobbyRoom: roomName('chat.lobbyRoom', chat.lobbyRoom),
+      typingTimeoutMs: positiveInt('chat.typingTimeoutMs', chat.typingTimeoutMs),
+      recoveryWindowMs: positiveInt('chat.recoveryWindowMs', chat.recoveryWindowMs, true),
+      recentlySeenLimit: positiveInt('chat.recentlySeenLimit', chat.recentlySeenLimit, true),
     },
     compression: {
-      enabled: options.compression?.enabled === true,
-      threshold: positiveInt('compression.threshold', options.compression?.threshold ?? 1024, true),
+      enabled: compression.enabled === true,
+      threshold: positiveInt('compression.threshold', compression.threshold, true),
     },
   };
   if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
@@ -513,16 +603,14 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
   return resolved;
 }
 
-function resolveDatabase(database: RealtimeDatabaseOptions | undefined): ResolvedRealtimeOptions['database'] {
-  if (!database) return { type: 'sqlite', path: DEFAULT_SQLITE_PATH, checkpointIntervalMs: 1000 };
+type MergedOptions = ReturnType<typeof mergeDefaults>;
+
+function resolveDatabase(database: MergedOptions['database']): ResolvedRealtimeOptions['database'] {
   if (database.type === 'sqlite') {
     return {
       type: 'sqlite',
-      path: nonEmpty('database.path', database.path ?? DEFAULT_SQLITE_PATH),
-      checkpointIntervalMs: positiveInt(
-        'database.checkpointIntervalMs',
-        database.checkpointIntervalMs ?? 1000,
-      ),
+      path: nonEmpty('database.path', database.path),
+      checkpointIntervalMs: positiveInt('database.checkpointIntervalMs', database.checkpointIntervalMs),
     };
   }
   if (database.type === 'postgres') {
@@ -533,8 +621,8 @@ function resolveDatabase(database: RealtimeDatabaseOptions | undefined): Resolve
     return {
       type: 'postgres',
       url,
-      schema: nonEmpty('database.schema', database.schema ?? 'public'),
-      poolSize: positiveInt('database.poolSize', database.poolSize ?? 10),
+      schema: nonEmpty('database.schema', database.schema),
+      poolSize: positiveInt('database.poolSize', database.poolSize),
     };
   }
   throw new RealtimeOptionsError(
@@ -574,26 +662,22 @@ function resolveStorage(options: RealtimeModuleOptions): RealtimeStorage | null 
   return storage;
 }
 
-function resolveRedis(redis: RealtimeRedisOptions | undefined): ResolvedRealtimeOptions['redis'] {
-  if (redis === undefined) return null;
+function resolveRedis(redis: MergedOptions['redis']): ResolvedRealtimeOptions['redis'] {
+  if (redis === null) return null;
   const url = nonEmpty('redis.url', redis.url);
   if (!/^rediss?:\/\//.test(url))
     throw new RealtimeOptionsError('redis.url', 'must be a redis:// or rediss:// URL');
-  const keyPrefix = nonEmpty('redis.keyPrefix', redis.keyPrefix ?? 'rt');
+  const keyPrefix = nonEmpty('redis.keyPrefix', redis.keyPrefix);
   if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(keyPrefix)) {
     throw new RealtimeOptionsError('redis.keyPrefix', 'must be 1-32 letters, digits, _ . : or -');
   }
-  return {
-    url,
-    keyPrefix,
-    connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs ?? 5000),
-  };
+  return { url, keyPrefix, connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs) };
 }
 
-function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtimeOptions['rooms'] {
-  const initial = rooms?.initial ?? [{ name: 'general' }];
+function resolveRooms(rooms: MergedOptions['rooms']): ResolvedRealtimeOptions['rooms'] {
+  const initial: unknown = rooms.initial;
   if (!Array.isArray(initial)) throw new RealtimeOptionsError('rooms.initial', 'must be an array');
-  const resolved = initial.map((room, index) => {
+  const resolved = (initial as Array<{ name?: unknown; isPrivate?: unknown } | null>).map((room, index) => {
     if (typeof room?.name !== 'string' || !ROOM_NAME.test(room.name)) {
       throw new RealtimeOptionsError(
         `rooms.initial[${index}].name`,
@@ -602,7 +686,7 @@ function resolveRooms(rooms: RealtimeRoomsOptions | undefined): ResolvedRealtime
     }
     return { name: room.name, isPrivate: room.isPrivate === true };
   });
-  const storage = rooms?.rateLimitStorage ?? null;
+  const storage = rooms.rateLimitStorage ?? null;
   if (storage !== null && typeof storage.increment !== 'function') {
     throw new RealtimeOptionsError(
       'rooms.rateLimitStorage',
@@ -620,36 +704,32 @@ function roomName(option: string, value: string): string {
 }
 
 function resolveStream(
-  stream: RealtimeStreamOptions | undefined,
-  database: RealtimeDatabaseOptions | undefined,
+  stream: MergedOptions['stream'],
+  database: MergedOptions['database'],
 ): ResolvedRealtimeOptions['stream'] {
-  const port = stream?.port ?? null;
+  const port = stream.port;
   if (port !== null && (!Number.isInteger(port) || port < 0 || port > 65535)) {
     throw new RealtimeOptionsError(
       'stream.port',
       `must be null or a port from 0 to 65535 (got ${String(port)})`,
     );
   }
-  const sqliteDir =
-    database === undefined
-      ? dirname(DEFAULT_SQLITE_PATH)
-      : database.type === 'sqlite' && database.path !== ':memory:'
-        ? dirname(database.path ?? DEFAULT_SQLITE_PATH)
-        : '.';
-  const bufferSize = positiveInt('stream.bufferSize', stream?.bufferSize ?? 1000);
-  const backlogSize = positiveInt('stream.backlogSize', stream?.backlogSize ?? 100, true);
+  // The disk whose figures the metrics report: the SQLite file's, else the working directory's.
+  const dataDir = database.type === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : '.';
+  const bufferSize = positiveInt('stream.bufferSize', stream.bufferSize);
+  const backlogSize = positiveInt('stream.backlogSize', stream.backlogSize, true);
   if (backlogSize > bufferSize)
     throw new RealtimeOptionsError('stream.backlogSize', 'must not exceed stream.bufferSize');
   return {
     port,
-    host: stream?.host,
-    metricsIntervalMs: positiveInt('stream.metricsIntervalMs', stream?.metricsIntervalMs ?? 5000),
+    host: stream.host,
+    metricsIntervalMs: positiveInt('stream.metricsIntervalMs', stream.metricsIntervalMs),
     bufferSize,
-    persist: bool('stream.persist', stream?.persist ?? false),
+    persist: bool('stream.persist', stream.persist),
     backlogSize,
-    authTimeoutMs: positiveInt('stream.authTimeoutMs', stream?.authTimeoutMs ?? 10_000),
-    maxEntriesPerRequest: positiveInt('stream.maxEntriesPerRequest', stream?.maxEntriesPerRequest ?? 1000),
-    diskPath: nonEmpty('stream.diskPath', stream?.diskPath ?? sqliteDir),
+    authTimeoutMs: positiveInt('stream.authTimeoutMs', stream.authTimeoutMs),
+    maxEntriesPerRequest: positiveInt('stream.maxEntriesPerRequest', stream.maxEntriesPerRequest),
+    diskPath: nonEmpty('stream.diskPath', stream.diskPath ?? dataDir),
   };
 }
 
