@@ -3,6 +3,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import { PersistentLogStore, REALTIME_CONNECTION, type LogEntry } from 'nest-realtime';
+import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
 import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
@@ -220,7 +221,7 @@ describe('sample app on PostgreSQL (e2e)', () => {
       userId: 'writer',
     });
     const db = dataSource(REALTIME_CONNECTION);
-    const writer = new PersistentLogStore(db, 3);
+    const writer = new PersistentLogStore(db, 3, new WriteQueue(db));
     writer.append(
       'pg-app',
       [1, 2, 3, 4, 5].map((n) => entry(n, 'pg-app')),
@@ -229,7 +230,7 @@ describe('sample app on PostgreSQL (e2e)', () => {
     await writer.flush();
     expect(writer.unwritten).toBe(0);
 
-    const reader = new PersistentLogStore(db, 3);
+    const reader = new PersistentLogStore(db, 3, new WriteQueue(db));
     await reader.load();
     expect(reader.recent('pg-app', 10)).toEqual([3, 4, 5].map((n) => entry(n, 'pg-app')));
     expect(reader.recent('pg-other', 10)).toEqual([entry(9, 'pg-other')]);

@@ -26,10 +26,13 @@ import { TypeOrmUserDirectory } from './typeorm/typeorm-user-directory.service';
 import { TypeOrmDirectConversationStore } from './typeorm/typeorm-direct-conversation.store';
 import { TypeOrmMessageStore } from './typeorm/typeorm-message.store';
 import { TypeOrmRoomStore } from './typeorm/typeorm-room.store';
+import { WriteQueue } from './typeorm/write-transaction';
 import { USER_DIRECTORY } from './user-directory.interface';
 
 /** The token of the library's DataSource, as `@InjectDataSource(REALTIME_CONNECTION)` names it. */
 export const REALTIME_DATA_SOURCE = getDataSourceToken(REALTIME_CONNECTION);
+/** The write queue of the library's DataSource (null with `storage`): every writer of it shares one. */
+export const REALTIME_WRITE_QUEUE = Symbol('REALTIME_WRITE_QUEUE');
 
 /** Opens the connection and runs the migrations; PostgreSQL is retried while it starts up. */
 async function openDataSource(options: ResolvedRealtimeOptions): Promise<DataSource> {
@@ -72,9 +75,15 @@ export class RealtimeDataSourceModule {
           useFactory: (options: ResolvedRealtimeOptions) =>
             options.storage === null ? openDataSource(options) : null,
         },
+        {
+          provide: REALTIME_WRITE_QUEUE,
+          inject: [REALTIME_DATA_SOURCE],
+          useFactory: (dataSource: DataSource | null) =>
+            dataSource === null ? null : new WriteQueue(dataSource),
+        },
         RealtimeDataSourceShutdown,
       ],
-      exports: [REALTIME_DATA_SOURCE],
+      exports: [REALTIME_DATA_SOURCE, REALTIME_WRITE_QUEUE],
     };
   }
 }
@@ -89,9 +98,12 @@ function store<T>(token: symbol, pick: (storage: RealtimeStorage) => T): Provide
 export const STORE_PROVIDERS: Provider[] = [
   {
     provide: REALTIME_STORAGE,
-    inject: [REALTIME_OPTIONS, REALTIME_DATA_SOURCE],
-    useFactory: (options: ResolvedRealtimeOptions, dataSource: DataSource | null): RealtimeStorage =>
-      options.storage ?? typeOrmStorage(dataSource as DataSource),
+    inject: [REALTIME_OPTIONS, REALTIME_DATA_SOURCE, REALTIME_WRITE_QUEUE],
+    useFactory: (
+      options: ResolvedRealtimeOptions,
+      dataSource: DataSource | null,
+      writes: WriteQueue | null,
+    ): RealtimeStorage => options.storage ?? typeOrmStorage(dataSource as DataSource, writes ?? undefined),
   },
   store(MESSAGE_STORE, (s) => s.messages),
   store(ROOM_STORE, (s) => s.rooms),
@@ -101,12 +113,15 @@ export const STORE_PROVIDERS: Provider[] = [
 
 export const STORE_TOKENS = [MESSAGE_STORE, ROOM_STORE, DIRECT_CONVERSATION_STORE, USER_DIRECTORY];
 
-/** The default stores on a DataSource that has the library's entities and migrations. */
-export function typeOrmStorage(dataSource: DataSource): RealtimeStorage {
+/**
+ * The default stores on a DataSource that has the library's entities and migrations. Every writer of
+ * one DataSource must share its WriteQueue (on SQLite, overlapping transactions fail).
+ */
+export function typeOrmStorage(dataSource: DataSource, writes = new WriteQueue(dataSource)): RealtimeStorage {
   return {
-    messages: new TypeOrmMessageStore(dataSource),
-    rooms: new TypeOrmRoomStore(dataSource),
+    messages: new TypeOrmMessageStore(dataSource, writes),
+    rooms: new TypeOrmRoomStore(dataSource, writes),
     directConversations: new TypeOrmDirectConversationStore(dataSource),
-    users: new TypeOrmUserDirectory(dataSource),
+    users: new TypeOrmUserDirectory(dataSource, writes),
   };
 }

@@ -1,8 +1,9 @@
 // What RealtimeModule mounts for the log and metrics stream when `gateways.logs` is not false.
 import type { Provider, Type } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { REALTIME_CONNECTION, REALTIME_OPTIONS } from '../realtime.constants';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import { REALTIME_DATA_SOURCE, REALTIME_WRITE_QUEUE } from '../storage/storage.providers';
+import type { WriteQueue } from '../storage/typeorm/write-transaction';
 import type { RealtimeHttpRoutes, ResolvedRealtimeOptions } from '../realtime.options';
 import { LogEntriesPipe } from './log-entries.pipe';
 import { InMemoryLogStore, LOG_STORE } from './log-store';
@@ -18,12 +19,20 @@ import { StreamGateway } from './stream.gateway';
 
 const logStoreProvider: Provider = {
   provide: LOG_STORE,
-  inject: [REALTIME_OPTIONS, getDataSourceToken(REALTIME_CONNECTION)],
-  useFactory: async (options: ResolvedRealtimeOptions, dataSource: DataSource | null) => {
+  inject: [REALTIME_OPTIONS, REALTIME_DATA_SOURCE, REALTIME_WRITE_QUEUE],
+  useFactory: async (
+    options: ResolvedRealtimeOptions,
+    dataSource: DataSource | null,
+    writes: WriteQueue | null,
+  ) => {
     if (!options.stream.persist) return new InMemoryLogStore(options.stream.bufferSize);
     // With the host's storage, its log store (required with persist: checked with the options).
     if (options.storage?.logs) return options.storage.logs;
-    const store = new PersistentLogStore(dataSource as DataSource, options.stream.bufferSize);
+    const store = new PersistentLogStore(
+      dataSource as DataSource,
+      options.stream.bufferSize,
+      writes as WriteQueue,
+    );
     await store.load();
     return store;
   },

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { LogEntry } from '../../protocol';
 import { LogEntryEntity } from './entities/log-entry.entity';
 import { PersistentLogStore } from './persistent-log-store';
+import { WriteQueue } from './write-transaction';
 import { memoryDataSource } from './memory-data-source.helper-spec';
 
 const entry = (n: number, appId = 'app', metadata?: unknown): LogEntry => ({
@@ -34,7 +35,7 @@ describe('PersistentLogStore', () => {
     );
 
   it('writes entries, keeps only the newest `capacity` rows per app, and reads from memory', async () => {
-    const store = new PersistentLogStore(dataSource, 3);
+    const store = new PersistentLogStore(dataSource, 3, new WriteQueue(dataSource));
     store.append('app', [entry(1), entry(2)]);
     store.append('other', [entry(10, 'other')]);
     store.append('app', [entry(3), entry(4), entry(5)]);
@@ -46,13 +47,13 @@ describe('PersistentLogStore', () => {
   });
 
   it('loads what was stored into a new store: same entries, metadata and order', async () => {
-    const first = new PersistentLogStore(dataSource, 4);
+    const first = new PersistentLogStore(dataSource, 4, new WriteQueue(dataSource));
     const written = [entry(1, 'app', { nested: { n: 1 }, list: [1, 2] }), entry(2), entry(3, 'app', 'text')];
     first.append('app', written);
     first.append('b', [entry(7, 'b')]);
     await first.flush();
 
-    const second = new PersistentLogStore(dataSource, 4);
+    const second = new PersistentLogStore(dataSource, 4, new WriteQueue(dataSource));
     await second.load();
     expect(second.recent('app', 10)).toEqual(written);
     expect(second.recent('b', 10)).toEqual([entry(7, 'b')]);
@@ -60,7 +61,7 @@ describe('PersistentLogStore', () => {
   });
 
   it('keeps entries published on another node in memory only (their node writes them)', async () => {
-    const store = new PersistentLogStore(dataSource, 10);
+    const store = new PersistentLogStore(dataSource, 10, new WriteQueue(dataSource));
     store.append('app', [entry(1)], 'remote');
     store.append('app', [entry(2)], 'local');
     await store.flush();
@@ -70,7 +71,7 @@ describe('PersistentLogStore', () => {
 
   it('keeps a failed write and retries it until the database accepts it', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const store = new PersistentLogStore(dataSource, 10);
+    const store = new PersistentLogStore(dataSource, 10, new WriteQueue(dataSource));
     await dataSource.query('ALTER TABLE rt_log_entries RENAME TO rt_log_entries_away');
     store.append('app', [entry(1), entry(2)]);
     await store.flush();
@@ -91,7 +92,7 @@ describe('PersistentLogStore', () => {
 
   it('writes what is left at shutdown, and reports what it cannot write', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const store = new PersistentLogStore(dataSource, 10);
+    const store = new PersistentLogStore(dataSource, 10, new WriteQueue(dataSource));
     store.append('app', [entry(1)]);
     await store.onApplicationShutdown();
     expect(await storedIds('app')).toEqual([entry(1).id]);

@@ -6,7 +6,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { LogEntry } from '../../protocol';
 import { LogEntryEntity } from './entities/log-entry.entity';
-import { writeTransaction } from './write-transaction';
+import type { WriteQueue } from './write-transaction';
 import { InMemoryLogStore, type LogOrigin, type LogStore } from '../../stream/log-store';
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
@@ -50,6 +50,7 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
   constructor(
     private readonly dataSource: DataSource,
     private readonly capacityPerApp: number,
+    private readonly writes: WriteQueue,
   ) {
     this.memory = new InMemoryLogStore(capacityPerApp);
   }
@@ -118,7 +119,7 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       try {
-        await writeTransaction(this.dataSource, (manager) => this.write(manager, batch));
+        await this.writes.transaction((manager) => this.write(manager, batch));
         this.failures = 0;
       } catch (error) {
         this.queue = this.newestPerApp([...batch, ...this.queue]);

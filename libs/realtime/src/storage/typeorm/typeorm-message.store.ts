@@ -12,10 +12,9 @@ import { RoomEntity } from './entities/room.entity';
 import type { ConversationRef, MessageRecord, MessageRow, MessageStore } from '../realtime-storage.interface';
 import {
   nativeSqlite,
-  sqliteWriteTransaction,
-  writeTransaction,
   type NativeSqlite,
   type NativeSqliteStatement,
+  type WriteQueue,
 } from './write-transaction';
 
 /** The id in the row an `INSERT … RETURNING id` gave back. */
@@ -56,7 +55,10 @@ export class TypeOrmMessageStore implements MessageStore {
   private readonly statements = new Map<string, NativeSqliteStatement>();
   private statementsOf: NativeSqlite | null = null;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly writes: WriteQueue,
+  ) {}
 
   insert(message: MessageRecord): Promise<number> {
     const counter =
@@ -69,13 +71,13 @@ export class TypeOrmMessageStore implements MessageStore {
     if (db !== null) {
       const insert = this.prepared(db, sqliteSql);
       const count = this.prepared(db, counter.sql);
-      return sqliteWriteTransaction(this.dataSource, db, () => {
+      return this.writes.sqliteTransaction(db, () => {
         const id = Number(insert.run(...values).lastInsertRowid);
         count.run(counter.param);
         return id;
       });
     }
-    return writeTransaction(this.dataSource, async (manager) => {
+    return this.writes.transaction(async (manager) => {
       const rows = await manager.query<unknown[]>(insertSql, values);
       await manager.query(counter.sql, [counter.param]);
       return insertedId(rows[0]);

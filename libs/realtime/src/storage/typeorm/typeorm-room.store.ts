@@ -3,14 +3,17 @@ import type { DataSource } from 'typeorm';
 import { MembershipEntity } from './entities/membership.entity';
 import { RoomEntity } from './entities/room.entity';
 import type { RoomRecord, RoomStore } from '../realtime-storage.interface';
-import { writeTransaction } from './write-transaction';
+import type { WriteQueue } from './write-transaction';
 
 function toRecord(room: RoomEntity): RoomRecord {
   return { id: room.id, name: room.name, isPrivate: room.isPrivate, createdBy: room.createdBy };
 }
 
 export class TypeOrmRoomStore implements RoomStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly writes: WriteQueue,
+  ) {}
 
   private get rooms() {
     return this.dataSource.getRepository(RoomEntity);
@@ -27,7 +30,7 @@ export class TypeOrmRoomStore implements RoomStore {
 
   async create(room: { name: string; isPrivate: boolean; createdBy: string | null }): Promise<RoomRecord> {
     // save() opens a transaction of its own: queued with the library's other writers on SQLite.
-    const saved = await writeTransaction(this.dataSource, (manager) =>
+    const saved = await this.writes.transaction((manager) =>
       manager
         .getRepository(RoomEntity)
         .save(manager.getRepository(RoomEntity).create({ ...room, messageCount: 0 })),

@@ -1,13 +1,10 @@
 // Default UserDirectory on the library's TypeORM connection.
-import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'crypto';
-import { DataSource, IsNull, Not } from 'typeorm';
+import { IsNull, Not, type DataSource } from 'typeorm';
 import { RealtimeErrorCode } from '../../protocol';
 import { RealtimeError } from '../../core/errors/realtime-error';
-import { REALTIME_CONNECTION } from '../../realtime.constants';
 import { UserEntity } from './entities/user.entity';
-import { writeTransaction } from './write-transaction';
+import type { WriteQueue } from './write-transaction';
 import type { RealtimeUser, RegisterUserInput, UserDirectory } from '../user-directory.interface';
 import { checkRegistration } from '../user-registration';
 
@@ -22,9 +19,11 @@ function toUser(row: UserEntity): RealtimeUser {
   };
 }
 
-@Injectable()
 export class TypeOrmUserDirectory implements UserDirectory {
-  constructor(@InjectDataSource(REALTIME_CONNECTION) private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly writes: WriteQueue,
+  ) {}
 
   private get users() {
     return this.dataSource.getRepository(UserEntity);
@@ -32,7 +31,7 @@ export class TypeOrmUserDirectory implements UserDirectory {
 
   async register(input: RegisterUserInput): Promise<RealtimeUser> {
     checkRegistration(input);
-    return writeTransaction(this.dataSource, async (manager) => {
+    return this.writes.transaction(async (manager) => {
       const repo = manager.getRepository(UserEntity);
       const existing = await repo.findOne({
         where:

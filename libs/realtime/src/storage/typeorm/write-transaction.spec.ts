@@ -1,13 +1,8 @@
-// writeTransaction on one SQLite connection: overlapping transactions of different writers all
+// WriteQueue on one SQLite connection: overlapping transactions of different writers all
 // commit, each whole; a failing one rolls back alone and does not stop the queue.
 import type { DataSource, EntityManager } from 'typeorm';
 import { LogEntryEntity } from './entities/log-entry.entity';
-import {
-  nativeSqlite,
-  sqliteWriteTransaction,
-  writeTransaction,
-  type NativeSqlite,
-} from './write-transaction';
+import { nativeSqlite, WriteQueue, type NativeSqlite } from './write-transaction';
 import { memoryDataSource } from './memory-data-source.helper-spec';
 
 const row = (id: string): LogEntryEntity =>
@@ -28,11 +23,13 @@ async function twoInserts(manager: EntityManager, prefix: string): Promise<void>
   await manager.insert(LogEntryEntity, row(`${prefix}-b`));
 }
 
-describe('writeTransaction (SQLite)', () => {
+describe('WriteQueue (SQLite)', () => {
   let dataSource: DataSource;
+  let writes: WriteQueue;
 
   beforeEach(async () => {
     dataSource = await memoryDataSource();
+    writes = new WriteQueue(dataSource);
   });
 
   afterEach(async () => {
@@ -50,16 +47,16 @@ describe('writeTransaction (SQLite)', () => {
 
   it('commits every overlapping transaction, each with both of its rows', async () => {
     const prefixes = Array.from({ length: 20 }, (_, i) => `t${i}`);
-    await Promise.all(prefixes.map((prefix) => writeTransaction(dataSource, (m) => twoInserts(m, prefix))));
+    await Promise.all(prefixes.map((prefix) => writes.transaction((m) => twoInserts(m, prefix))));
     expect(await count()).toBe(40);
   });
 
   it('rolls back a failing transaction alone and runs the next ones', async () => {
-    const failing = writeTransaction(dataSource, async (manager) => {
+    const failing = writes.transaction(async (manager) => {
       await manager.insert(LogEntryEntity, row('doomed'));
       throw new Error('refused');
     });
-    const after = writeTransaction(dataSource, (manager) => twoInserts(manager, 'after'));
+    const after = writes.transaction((manager) => twoInserts(manager, 'after'));
     await expect(failing).rejects.toThrow('refused');
     await after;
     const ids = (await dataSource.getRepository(LogEntryEntity).find({ order: { id: 'ASC' } })).map(
@@ -91,28 +88,28 @@ describe('writeTransaction (SQLite)', () => {
         .map((r) => r.id);
 
     it('runs at once when nothing is queued, after the queued ones otherwise, in order', async () => {
-      await sqliteWriteTransaction(dataSource, db, () => insertSync('first'));
-      const spanning = writeTransaction(dataSource, (m) => twoInserts(m, 'async'));
-      const sync = sqliteWriteTransaction(dataSource, db, () => insertSync('sync'));
-      const last = writeTransaction(dataSource, (m) => twoInserts(m, 'later'));
+      await writes.sqliteTransaction(db, () => insertSync('first'));
+      const spanning = writes.transaction((m) => twoInserts(m, 'async'));
+      const sync = writes.sqliteTransaction(db, () => insertSync('sync'));
+      const last = writes.transaction((m) => twoInserts(m, 'later'));
       await Promise.all([spanning, sync, last]);
       expect(idsInOrder()).toEqual(['first', 'async-a', 'async-b', 'sync', 'later-a', 'later-b']);
     });
 
     it('rolls back a synchronous transaction that throws, alone, and the queue goes on', async () => {
-      const failing = sqliteWriteTransaction(dataSource, db, () => {
+      const failing = writes.sqliteTransaction(db, () => {
         insertSync('doomed');
         throw new Error('refused');
       });
       await expect(failing).rejects.toThrow('refused');
-      const queuedFailing = writeTransaction(dataSource, (m) => twoInserts(m, 'a'));
-      const queued = sqliteWriteTransaction(dataSource, db, () => {
+      const queuedFailing = writes.transaction((m) => twoInserts(m, 'a'));
+      const queued = writes.sqliteTransaction(db, () => {
         insertSync('doomed-too');
         throw new Error('refused again');
       });
       await queuedFailing;
       await expect(queued).rejects.toThrow('refused again');
-      await sqliteWriteTransaction(dataSource, db, () => insertSync('after'));
+      await writes.sqliteTransaction(db, () => insertSync('after'));
       expect(idsInOrder()).toEqual(['a-a', 'a-b', 'after']);
     });
 
@@ -120,7 +117,7 @@ describe('writeTransaction (SQLite)', () => {
       const runner = dataSource.createQueryRunner();
       await runner.startTransaction();
       try {
-        await expect(sqliteWriteTransaction(dataSource, db, () => insertSync('inside'))).rejects.toThrow(
+        await expect(writes.sqliteTransaction(db, () => insertSync('inside'))).rejects.toThrow(
           'A SQLite transaction outside the write queue is open',
         );
       } finally {

@@ -5,7 +5,7 @@
 // its own pool connection.
 //
 // Hot writers (a chat or room message) can run their transaction synchronously on the native
-// better-sqlite3 connection (`sqliteWriteTransaction`): no await inside it, so nothing can
+// better-sqlite3 connection (`WriteQueue.sqliteTransaction`): no await inside it, so nothing can
 // interleave, and none of TypeORM's per-transaction query runner, entity manager and events.
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -24,49 +24,6 @@ export interface NativeSqlite {
   readonly open: boolean;
 }
 
-interface WriteQueue {
-  /** Settles when the last queued transaction has ended. */
-  tail: Promise<void>;
-  /** Transactions queued or running. */
-  pending: number;
-}
-
-/** One queue per SQLite DataSource. */
-const sqliteQueues = new WeakMap<DataSource, WriteQueue>();
-
-function isSqlite(dataSource: DataSource): boolean {
-  const type = dataSource.options.type;
-  return type === 'better-sqlite3' || type === 'sqlite';
-}
-
-function queueOf(dataSource: DataSource): WriteQueue {
-  let queue = sqliteQueues.get(dataSource);
-  if (queue === undefined) {
-    queue = { tail: Promise.resolve(), pending: 0 };
-    sqliteQueues.set(dataSource, queue);
-  }
-  return queue;
-}
-
-/** Appends `run` to the queue; the queue goes on whether it succeeds or fails. */
-function enqueue<T>(queue: WriteQueue, run: () => T | Promise<T>): Promise<T> {
-  queue.pending += 1;
-  const result = queue.tail.then(run);
-  const done = (): void => {
-    queue.pending -= 1;
-  };
-  queue.tail = result.then(done, done);
-  return result;
-}
-
-export function writeTransaction<T>(
-  dataSource: DataSource,
-  work: (manager: EntityManager) => Promise<T>,
-): Promise<T> {
-  if (!isSqlite(dataSource)) return dataSource.transaction(work);
-  return enqueue(queueOf(dataSource), () => dataSource.transaction(work));
-}
-
 /** The native better-sqlite3 connection behind a DataSource, or null for another driver. */
 export function nativeSqlite(dataSource: DataSource): NativeSqlite | null {
   if (dataSource.options.type !== 'better-sqlite3') return null;
@@ -75,45 +32,71 @@ export function nativeSqlite(dataSource: DataSource): NativeSqlite | null {
 }
 
 /**
- * One better-sqlite3 transaction function per connection, running the work it is given. Making one
- * per call (`db.transaction(work)()`) builds four wrapper functions and defines their properties on
- * every message.
+ * The library's write transactions on one DataSource, one object per connection (shared by every
+ * store of it). On SQLite they run one after the other; on another database each runs at once.
  */
-const transactionRunners = new WeakMap<NativeSqlite, (work: () => unknown) => unknown>();
+export class WriteQueue {
+  /** Settles when the last queued transaction has ended. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Transactions queued or running. */
+  private pending = 0;
+  private readonly sqlite: boolean;
+  /**
+   * One better-sqlite3 transaction function, running the work it is given. Making one per call
+   * (`db.transaction(work)()`) builds four wrapper functions and defines their properties on every
+   * message.
+   */
+  private runner: { db: NativeSqlite; run: (work: () => unknown) => unknown } | null = null;
 
-function runInTransaction<T>(db: NativeSqlite, work: () => T): T {
-  let runner = transactionRunners.get(db);
-  if (runner === undefined) {
-    runner = db.transaction((next: () => unknown) => next());
-    transactionRunners.set(db, runner);
+  constructor(private readonly dataSource: DataSource) {
+    const type = dataSource.options.type as string;
+    this.sqlite = type === 'better-sqlite3' || type === 'sqlite';
   }
-  return runner(work) as T;
-}
 
-/**
- * Runs `work` as one synchronous transaction on the native connection, in turn with the library's
- * other write transactions: at once when none is queued, else after them. `work` must not await.
- */
-export function sqliteWriteTransaction<T>(
-  dataSource: DataSource,
-  db: NativeSqlite,
-  work: () => T,
-): Promise<T> {
-  const queue = queueOf(dataSource);
-  const run = (): T => {
-    if (db.inTransaction) {
-      // A TypeORM transaction outside the queue is open: joining it would commit or lose this
-      // write with it. Refuse instead (a bug of the library if it ever happens).
-      throw new Error('A SQLite transaction outside the write queue is open');
-    }
-    return runInTransaction(db, work);
-  };
-  if (queue.pending === 0) {
-    try {
-      return Promise.resolve(run());
-    } catch (error: unknown) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+  /** A TypeORM transaction, in turn with the other writers on SQLite. */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (!this.sqlite) return this.dataSource.transaction(work);
+    return this.enqueue(() => this.dataSource.transaction(work));
   }
-  return enqueue(queue, run);
+
+  /**
+   * Runs `work` as one synchronous transaction on the native connection, in turn with the other
+   * write transactions: at once when none is queued, else after them. `work` must not await.
+   */
+  sqliteTransaction<T>(db: NativeSqlite, work: () => T): Promise<T> {
+    const run = (): T => {
+      if (db.inTransaction) {
+        // A TypeORM transaction outside the queue is open: joining it would commit or lose this
+        // write with it. Refuse instead (a bug of the library if it ever happens).
+        throw new Error('A SQLite transaction outside the write queue is open');
+      }
+      return this.inTransaction(db, work);
+    };
+    if (this.pending === 0) {
+      try {
+        return Promise.resolve(run());
+      } catch (error: unknown) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return this.enqueue(run);
+  }
+
+  private inTransaction<T>(db: NativeSqlite, work: () => T): T {
+    if (this.runner?.db !== db) {
+      this.runner = { db, run: db.transaction((next: () => unknown) => next()) };
+    }
+    return this.runner.run(work) as T;
+  }
+
+  /** Appends `run` to the queue; the queue goes on whether it succeeds or fails. */
+  private enqueue<T>(run: () => T | Promise<T>): Promise<T> {
+    this.pending += 1;
+    const result = this.tail.then(run);
+    const done = (): void => {
+      this.pending -= 1;
+    };
+    this.tail = result.then(done, done);
+    return result;
+  }
 }
