@@ -47,4 +47,22 @@ describe('Heartbeat', () => {
     heartbeat.stop();
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('skips a beat while the connection is not open instead of writing to it (which throws)', () => {
+    let open = false;
+    const ping = jest.fn(() => {
+      if (!open) throw new Error('WebSocket is not open');
+    });
+    const dead = jest.fn();
+    const heartbeat = new Heartbeat({ intervalMs: 1000, timeoutMs: 500 }, ping, dead, () => open);
+    heartbeat.start();
+    expect(() => jest.advanceTimersByTime(3000)).not.toThrow();
+    expect(ping).not.toHaveBeenCalled();
+    expect(dead).not.toHaveBeenCalled();
+    open = true;
+    jest.advanceTimersByTime(1000);
+    expect(ping).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(500);
+    expect(dead).toHaveBeenCalledTimes(1);
+  });
 });

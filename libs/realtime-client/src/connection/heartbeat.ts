@@ -12,10 +12,15 @@ export class Heartbeat {
   private interval: ReturnType<typeof setInterval> | undefined;
   private deadline: ReturnType<typeof setTimeout> | undefined;
 
+  /**
+   * @param isOpen whether a ping can be written now: while the connection is not open (closing, or
+   *   not yet reopened) a beat is skipped rather than written to a closed socket, which throws
+   */
   constructor(
     private readonly options: HeartbeatOptions,
     private readonly sendPing: () => void,
     private readonly onDead: () => void,
+    private readonly isOpen: () => boolean = () => true,
   ) {}
 
   get running(): boolean {
@@ -43,6 +48,8 @@ export class Heartbeat {
   private beat(): void {
     // One unanswered ping at a time: its deadline is what decides.
     if (this.deadline !== undefined) return;
+    // The transport reports a closed connection itself: nothing to ping until it is open again.
+    if (!this.isOpen()) return;
     this.deadline = setTimeout(() => {
       this.stop();
       this.onDead();

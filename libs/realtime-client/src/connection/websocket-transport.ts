@@ -54,6 +54,7 @@ export class WebSocketTransport<F> implements TransportDriver {
         heartbeat,
         () => this.send(ping()),
         () => this.reporter?.transportLost(`no pong within ${heartbeat.timeoutMs} ms`),
+        () => this.isOpen,
       );
     }
   }
