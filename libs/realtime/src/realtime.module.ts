@@ -18,7 +18,8 @@ import { TransportCounters } from './core/metrics/transport-counters.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
-import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS, type RealtimeModuleOptions } from './realtime.options';
+import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS } from './realtime-option-keys';
+import type { RealtimeModuleOptions } from './realtime.options';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
 import { SqliteCheckpointer } from './storage/typeorm/sqlite-checkpointer.service';
 
