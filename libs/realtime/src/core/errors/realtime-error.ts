@@ -1,5 +1,6 @@
 // The one error type of the library: every transport's exception filter turns it into its wire format.
 import { RealtimeErrorCode, RealtimeErrorPayload } from '../../protocol';
+import { mapNestException } from './nest-exceptions';
 
 export class RealtimeError extends Error {
   constructor(
@@ -25,10 +26,21 @@ export class RealtimeError extends Error {
 }
 
 /**
- * Maps anything thrown by a handler to a RealtimeError. Unknown errors become INTERNAL_ERROR with a
- * generic message so that no internal detail leaks to clients.
+ * Maps anything thrown by a handler to a RealtimeError: a RealtimeError as it is, a Nest exception
+ * of the table in nest-exceptions.ts with its code and message. Anything else becomes
+ * INTERNAL_ERROR with a generic message so that no internal detail leaks to clients.
  */
 export function toRealtimeError(error: unknown): RealtimeError {
   if (error instanceof RealtimeError) return error;
+  const mapped = mapNestException(error);
+  if (mapped !== undefined) return new RealtimeError(mapped.code, mapped.message);
   return new RealtimeError(RealtimeErrorCode.INTERNAL_ERROR, 'Internal server error');
+}
+
+/**
+ * Whether the filters end the connection after answering: only for the library's own AUTH_FAILED
+ * (a revoked or expired session). A host's 401 (UnauthorizedException) refuses that one message.
+ */
+export function endsSession(error: unknown): boolean {
+  return error instanceof RealtimeError && error.code === RealtimeErrorCode.AUTH_FAILED;
 }

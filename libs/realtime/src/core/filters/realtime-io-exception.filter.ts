@@ -1,9 +1,10 @@
 // Socket.IO: every exception of a handler becomes an `error` event `{ message, code, details }`,
 // and, when the client asked for an acknowledgement, an ack `{ error: { code, message, details } }`.
+// Nest's exceptions (guards, HttpException, WsException, throttler) are mapped by toRealtimeError.
 import { Catch, Injectable, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
-import { toRealtimeError } from '../errors/realtime-error';
+import { endsSession, toRealtimeError } from '../errors/realtime-error';
 import { TransportCounters } from '../metrics/transport-counters.service';
 
 @Catch()
@@ -29,6 +30,6 @@ export class RealtimeIoExceptionFilter implements ExceptionFilter {
     const ack = args.find((arg, index) => index > 1 && typeof arg === 'function') as
       ((body: unknown) => void) | undefined;
     ack?.({ error: payload });
-    if (error.code === RealtimeErrorCode.AUTH_FAILED) socket.disconnect(true);
+    if (endsSession(exception)) socket.disconnect(true);
   }
 }

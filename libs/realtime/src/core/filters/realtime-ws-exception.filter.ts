@@ -1,18 +1,20 @@
-// Raw ws: every exception of a handler becomes an `error` frame (the codec's format); AUTH_FAILED closes.
+// Raw ws: every exception of a handler becomes an `error` frame (the codec's format); the library's
+// own AUTH_FAILED closes. Nest's exceptions (guards, HttpException, WsException, throttler) are mapped
+// by toRealtimeError.
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
-import { toRealtimeError } from '../errors/realtime-error';
+import { endsSession, toRealtimeError } from '../errors/realtime-error';
 import { RawWsConnection } from '../transport/raw-ws-connection';
 
 /**
  * What a raw ws client gets for an exception, from a gateway handler or from the adapter's own
- * dispatch: an `error` frame with the code; AUTH_FAILED also closes. Unexpected errors are logged.
+ * dispatch: an `error` frame with the code; a RealtimeError AUTH_FAILED also closes (a host's 401 does
+ * not). Unexpected errors are logged.
  */
 export function answerWsException(client: RawWsConnection, exception: unknown, logger: Logger): void {
   const error = logUnexpected(exception, `on ${client.path}`, logger);
   client.sendError(error);
-  if (error.code === RealtimeErrorCode.AUTH_FAILED)
-    client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
+  if (endsSession(exception)) client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
 }
 
 function logUnexpected(
