@@ -219,9 +219,11 @@ describe('Real-time events API (seed 002)', () => {
     const socket = await open(owner.token, 'modules');
     const state = (await socket.timeout(5000).emitWithAck(RT_SYNC_EVENT, {})) as SyncStatePayload;
     expect(state.user).toEqual({ id: owner.user.id, username: 'kim', isAdmin: false, page: 'modules' });
+    // The sample's module table is the library's source of module states: the stored status too.
     expect(state.modules).toContainEqual({
       moduleId: 'SYNC-1',
       definition: { name: 'Synced', type: 'Relay' },
+      status: 'offline',
     });
     expect(state.stats).toBeUndefined();
 

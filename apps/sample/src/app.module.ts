@@ -12,6 +12,7 @@ import { HealthController } from './health/health.controller';
 import { ModuleEntity } from './modules/module.entity';
 import { ModulesController } from './modules/modules.controller';
 import { ModulesService } from './modules/modules.service';
+import { ModulesStateModule } from './modules/modules-state.module';
 import { RoomsController } from './rooms/rooms.controller';
 import type { SampleConfig } from './sample.config';
 import { SAMPLE_CONFIG } from './sample.constants';
@@ -65,6 +66,8 @@ export class AppModule {
         }),
         TypeOrmModule.forRoot(sampleDatabase(config)),
         TypeOrmModule.forFeature([ModuleEntity]),
+        // The modules table as the events API's ModuleStateSource (rt_sync and dedupe after a restart).
+        ModulesStateModule,
         JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
         TerminusModule,
       ],

@@ -65,6 +65,11 @@ export { RealtimeIoExceptionFilter } from './core/filters/realtime-io-exception.
 export { createRealtimeValidationPipe } from './core/realtime-validation.pipe';
 export { EventsManager, type EventPayload } from './events/events-manager.service';
 export { ModuleEvents } from './events/module-events.service';
+export {
+  InjectModuleStateSource,
+  MODULE_STATE_SOURCE,
+  type ModuleStateSource,
+} from './events/module-state-source';
 export { UserEvents } from './events/user-events.service';
 export { AdminEvents } from './events/admin-events.service';
 export { RealtimeApi } from './events/realtime-api.service';

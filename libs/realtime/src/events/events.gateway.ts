@@ -27,14 +27,14 @@ export class EventsGateway implements OnGatewayConnection {
     this.logger.debug(`Client registered: user-${identityOfClient(client).userId}`);
   }
 
-  /** State sync after a reconnection: the modules' last known state, and stats for admins. */
+  /** State sync after a reconnection: the modules' current state (see ModuleStateSource), and stats for admins. */
   @SubscribeMessage(RT_SYNC_EVENT)
   async sync(@ConnectedUser() user: RealtimeIdentity): Promise<SyncStatePayload> {
     const seesModules = user.isAdmin || user.page === this.options.events.modulesPage;
     const state: SyncStatePayload = {
       serverTime: new Date().toISOString(),
       user: { id: user.userId, username: user.username, isAdmin: user.isAdmin, page: user.page },
-      modules: seesModules ? this.modules.snapshot() : [],
+      modules: seesModules ? await this.modules.currentStates() : [],
     };
     if (user.isAdmin) state.stats = await this.admin.getStats();
     return state;

@@ -1,5 +1,5 @@
 // ModuleStateCache: change detection by value (key order ignored), independent aspects, forgetting,
-// and a bounded size with least recently used modules evicted first.
+// a bounded size with least recently used modules evicted first, and seeding from stored states.
 import { ModuleStateCache } from './module-state.cache';
 
 describe('ModuleStateCache', () => {
@@ -82,6 +82,46 @@ describe('ModuleStateCache', () => {
     cache.update('m1', 'status', 'online');
     cache.forget('unknown');
     expect(cache.size).toBe(1);
+  });
+
+  describe('seed', () => {
+    it('makes a stored value the one the next update is compared with', () => {
+      cache.seed({ moduleId: 'm1', status: 'online', definition: { name: 'Pump', type: 'pump' } });
+
+      expect(cache.update('m1', 'status', 'online')).toBe(false);
+      expect(cache.update('m1', 'definition', { type: 'pump', name: 'Pump' })).toBe(false);
+      expect(cache.update('m1', 'definition', { name: 'Main pump', type: 'pump' })).toBe(true);
+    });
+
+    it('records only the aspects the stored state holds', () => {
+      cache.seed({ moduleId: 'm1', telemetry: { temp: 21 } });
+
+      expect(cache.get('m1')).toEqual({ moduleId: 'm1', telemetry: { temp: 21 } });
+      expect(cache.update('m1', 'status', 'offline')).toBe(true);
+    });
+
+    it('keeps a value recorded before the seed: an event already sent is newer than the store', () => {
+      cache.update('m1', 'status', 'offline');
+      cache.seed({ moduleId: 'm1', status: 'online', telemetry: { temp: 21 } });
+
+      expect(cache.get('m1')).toEqual({ moduleId: 'm1', status: 'offline', telemetry: { temp: 21 } });
+      expect(cache.update('m1', 'status', 'offline')).toBe(false);
+      expect(cache.update('m1', 'telemetry', { temp: 21 })).toBe(false);
+    });
+
+    it('keeps a copy: the stored object changing later does not change the cache', () => {
+      const telemetry = { temp: 21 };
+      cache.seed({ moduleId: 'm1', telemetry });
+      telemetry.temp = 99;
+      expect(cache.update('m1', 'telemetry', { temp: 21 })).toBe(false);
+    });
+
+    it('stays within the maximum size', () => {
+      const small = new ModuleStateCache(2);
+      for (const moduleId of ['m1', 'm2', 'm3']) small.seed({ moduleId, status: 'offline' });
+      expect(small.size).toBe(2);
+      expect(small.get('m1')).toBeUndefined();
+    });
   });
 
   describe('bounded size', () => {
