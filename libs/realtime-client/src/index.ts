@@ -7,12 +7,16 @@ export {
   ConnectionStateMachine,
   InvalidTransitionError,
 } from './connection/connection-state';
-export type { StateChange } from './connection/connection-state';
+export type { StateChange, TransitionDetails } from './connection/connection-state';
 export { ExponentialBackoff, type BackoffOptions } from './connection/backoff';
 export { ReconnectionManager } from './connection/reconnection-manager';
 export { Heartbeat, type HeartbeatOptions } from './connection/heartbeat';
 export { BoundedSendQueue, type QueuedSend } from './connection/send-queue';
-export { ClientErrorCode, RealtimeClientError } from './connection/realtime-client.error';
+export {
+  ClientErrorCode,
+  RealtimeClientError,
+  SERVER_UNREACHABLE_MESSAGE,
+} from './connection/realtime-client.error';
 export {
   DEFAULT_RECONNECTION,
   type ConnectionOptions,

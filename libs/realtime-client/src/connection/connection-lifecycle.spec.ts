@@ -2,7 +2,7 @@
 // up, reconnection callbacks, the token provider on AUTH_FAILED, the queue around the sync.
 import { ConnectionLifecycle, type TransportDriver } from './connection-lifecycle';
 import { resolveConnectionOptions, type ConnectionOptions } from './connection.options';
-import type { ConnectionState } from './connection-state';
+import type { ConnectionState, StateChange } from './connection-state';
 import { RealtimeClientError } from './realtime-client.error';
 
 class ScriptedDriver implements TransportDriver {
@@ -36,14 +36,18 @@ function setup(options: Partial<ConnectionOptions> = {}) {
     { synchronize, connectionLost },
   );
   const states: ConnectionState[] = [];
-  lifecycle.onStateChange(({ to }) => states.push(to));
+  const changes: StateChange[] = [];
+  lifecycle.onStateChange((change) => {
+    states.push(change.to);
+    changes.push(change);
+  });
   /** The transport opens and the server accepts the token. */
   const accept = async () => {
     lifecycle.transportOpened();
     lifecycle.transportAuthenticated();
     await jest.advanceTimersByTimeAsync(0);
   };
-  return { driver, lifecycle, states, synchronize, connectionLost, accept };
+  return { driver, lifecycle, states, changes, synchronize, connectionLost, accept };
 }
 
 describe('ConnectionLifecycle', () => {
@@ -248,5 +252,184 @@ describe('ConnectionLifecycle', () => {
     await jest.advanceTimersByTimeAsync(100);
     await accept();
     expect(lifecycle.state).toBe('ACTIVE');
+  });
+});
+
+describe('ConnectionLifecycle: refused first connection, ERROR before RECONNECTING, final failures', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  /** The ERROR changes, as [final, error code]. */
+  const errors = (changes: StateChange[]) =>
+    changes.filter(({ to }) => to === 'ERROR').map(({ final, error }) => [final, error?.code]);
+
+  it('retryFirstConnection false: a refused first connection ends in a final ERROR, SERVER_UNREACHABLE "Serveur inaccessible"', async () => {
+    const { lifecycle, driver, states, changes } = setup({ retryFirstConnection: false });
+    const started = lifecycle.start().catch((error: unknown) => error);
+    lifecycle.transportLost('closed 1006');
+    const error = (await started) as RealtimeClientError;
+    expect(error).toBeInstanceOf(RealtimeClientError);
+    expect(error.code).toBe('SERVER_UNREACHABLE');
+    expect(error.message).toBe('Serveur inaccessible');
+    expect(error.details).toMatchObject({ reason: 'closed 1006' });
+    expect(states).toEqual(['CONNECTING', 'ERROR']);
+    expect(changes.at(-1)).toMatchObject({ to: 'ERROR', final: true, error });
+    expect(lifecycle.state).toBe('ERROR');
+    expect(driver.opened).toHaveLength(1);
+    expect(jest.getTimerCount()).toBe(0);
+    expect(() => lifecycle.submit({ run: jest.fn(), fail: jest.fn() })).toThrow(
+      expect.objectContaining({ code: 'SERVER_UNREACHABLE' }) as Error,
+    );
+  });
+
+  it('retryFirstConnection false: no answer before connectTimeoutMs is a server unreachable as well', async () => {
+    const { lifecycle, driver } = setup({ retryFirstConnection: false, connectTimeoutMs: 500 });
+    const started = lifecycle.start().catch((error: unknown) => error);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(await started).toMatchObject({ code: 'SERVER_UNREACHABLE', message: 'Serveur inaccessible' });
+    expect(driver.opened).toHaveLength(1);
+  });
+
+  it('retryFirstConnection false: a first connection lost after the transport opened is not retried either', async () => {
+    const { lifecycle, driver } = setup({ retryFirstConnection: false });
+    const started = lifecycle.start();
+    lifecycle.transportOpened();
+    lifecycle.transportLost('closed 1011');
+    await expect(started).rejects.toMatchObject({ code: 'NOT_CONNECTED' });
+    expect(lifecycle.state).toBe('ERROR');
+    expect(driver.opened).toHaveLength(1);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('retryFirstConnection false: connect() again after the failure tries once more, a drop after ACTIVE is still retried', async () => {
+    const { lifecycle, driver, accept, changes } = setup({ retryFirstConnection: false });
+    await expect(
+      (async () => {
+        const started = lifecycle.start();
+        lifecycle.transportLost('refused');
+        await started;
+      })(),
+    ).rejects.toMatchObject({ code: 'SERVER_UNREACHABLE' });
+    const again = lifecycle.start();
+    expect(driver.opened).toHaveLength(2);
+    await accept();
+    await again;
+    lifecycle.transportLost('closed 1006');
+    expect(lifecycle.state).toBe('RECONNECTING');
+    expect(errors(changes)).toEqual([
+      [true, 'SERVER_UNREACHABLE'],
+      [false, 'CONNECTION_LOST'],
+    ]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(driver.opened).toHaveLength(3);
+    lifecycle.stop();
+  });
+
+  it('retryFirstConnection true (default): a refused first connection passes through ERROR (not final) and is retried', async () => {
+    const { lifecycle, driver, states, changes } = setup();
+    const outcome = lifecycle.start().then(
+      () => 'connected',
+      () => 'rejected',
+    );
+    lifecycle.transportLost('closed 1006');
+    expect(states).toEqual(['CONNECTING', 'ERROR', 'RECONNECTING']);
+    expect(errors(changes)).toEqual([[false, 'CONNECTION_LOST']]);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(driver.opened).toHaveLength(2);
+    lifecycle.stop();
+    expect(await outcome).toBe('rejected');
+  });
+
+  it('a drop after ACTIVE goes ERROR (final: false, CONNECTION_LOST) then RECONNECTING, in that order', async () => {
+    const { lifecycle, accept, changes } = setup();
+    const started = lifecycle.start();
+    await accept();
+    await started;
+    changes.length = 0;
+    lifecycle.transportLost('closed 1001');
+    expect(changes.map(({ from, to, final }) => [from, to, final])).toEqual([
+      ['ACTIVE', 'ERROR', false],
+      ['ERROR', 'RECONNECTING', false],
+    ]);
+    expect(changes[0]).toMatchObject({ reason: 'closed 1001', error: { code: 'CONNECTION_LOST' } });
+    await jest.advanceTimersByTimeAsync(100);
+    await accept();
+    expect(lifecycle.state).toBe('ACTIVE');
+  });
+
+  it('a passing ERROR neither rejects whenActive() nor refuses sends made by its listeners', async () => {
+    const { lifecycle, accept } = setup();
+    void lifecycle.start().catch(() => undefined);
+    const before = lifecycle.whenActive();
+    lifecycle.transportLost('refused');
+    await jest.advanceTimersByTimeAsync(100);
+    await accept();
+    await expect(before).resolves.toBeUndefined();
+    const run = jest.fn();
+    let duringError: Promise<void> | undefined;
+    lifecycle.onStateChange(({ to, final }) => {
+      if (to !== 'ERROR' || final) return;
+      duringError = lifecycle.whenActive();
+      lifecycle.submit({ run, fail: jest.fn() });
+    });
+    lifecycle.transportLost('closed 1006');
+    expect(lifecycle.queuedSends).toBe(1);
+    await jest.advanceTimersByTimeAsync(100);
+    await accept();
+    await expect(duringError).resolves.toBeUndefined();
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
+  it('a listener that closes the client during a passing ERROR stops it there: CLOSED, no retry', async () => {
+    const { lifecycle, accept, states } = setup();
+    void lifecycle.start().catch(() => undefined);
+    await accept();
+    lifecycle.onStateChange(({ to }) => {
+      if (to === 'ERROR') lifecycle.stop();
+    });
+    lifecycle.transportLost('closed 1006');
+    expect(states.slice(-2)).toEqual(['ERROR', 'CLOSED']);
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('giving up is a final ERROR whose change carries the error connect() rejects with', async () => {
+    const { lifecycle, changes } = setup({ reconnection: { maxReconnectAttempts: 1, reconnectDelay: 100 } });
+    const started = lifecycle.start().catch((error: unknown) => error);
+    lifecycle.transportLost('refused');
+    await jest.advanceTimersByTimeAsync(100);
+    lifecycle.transportLost('refused');
+    const error = await started;
+    expect(errors(changes)).toEqual([
+      [false, 'CONNECTION_LOST'],
+      [true, 'NOT_CONNECTED'],
+    ]);
+    expect(changes.at(-1)?.error).toBe(error);
+    expect(changes.filter(({ to }) => to !== 'ERROR').every(({ final }) => final === false)).toBe(true);
+  });
+
+  it('AUTH_FAILED without a provider is a final ERROR; close() is a final CLOSED', async () => {
+    const { lifecycle, changes } = setup();
+    void lifecycle.start().catch(() => undefined);
+    lifecycle.transportOpened();
+    lifecycle.transportAuthFailed('Invalid token');
+    expect(changes.at(-1)).toMatchObject({ to: 'ERROR', final: true, error: { code: 'AUTH_FAILED' } });
+    lifecycle.stop();
+    expect(changes.at(-1)).toMatchObject({ to: 'CLOSED', final: true });
+  });
+
+  it('a token refused mid-session (provider given) goes ACTIVE → ERROR (not final) → RECONNECTING', async () => {
+    const { lifecycle, accept, changes } = setup({ tokenProvider: async () => 'token-2' });
+    void lifecycle.start().catch(() => undefined);
+    await accept();
+    changes.length = 0;
+    lifecycle.transportAuthFailed('Token expired');
+    expect(changes.map(({ to, final }) => [to, final])).toEqual([
+      ['ERROR', false],
+      ['RECONNECTING', false],
+    ]);
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    expect(lifecycle.state).toBe('ACTIVE');
+    expect(lifecycle.currentToken).toBe('token-2');
   });
 });

@@ -1,9 +1,11 @@
-// The transport-independent connection connection lifecycle: drives a TransportDriver through the
-// states, retries with backoff, replaces a refused token through the token provider, synchronises
-// before going ACTIVE and holds sends in a bounded queue meanwhile.
+// The transport-independent connection lifecycle: drives a TransportDriver through the states,
+// retries with backoff (every failure passes through ERROR before RECONNECTING; an ERROR with no
+// retry after it is final), fails a first connection at once when `retryFirstConnection` is false,
+// replaces a refused token through the token provider, synchronises before going ACTIVE and holds
+// sends in a bounded queue meanwhile.
 import type { ResolvedConnectionOptions } from './connection.options';
 import { ConnectionState, ConnectionStateMachine, type StateChange } from './connection-state';
-import { ClientErrorCode, RealtimeClientError } from './realtime-client.error';
+import { ClientErrorCode, RealtimeClientError, SERVER_UNREACHABLE_MESSAGE } from './realtime-client.error';
 import { ReconnectionManager } from './reconnection-manager';
 import { BoundedSendQueue, type QueuedSend } from './send-queue';
 import { TypedEmitter } from './typed-emitter';
@@ -36,8 +38,11 @@ export class ConnectionLifecycle<TSync = void> {
   private readonly queue: BoundedSendQueue;
   private token: string | undefined;
   private hasBeenActive = false;
+  /** From connect() until ACTIVE: the first connection, which `retryFirstConnection` may forbid to retry. */
+  private firstConnection = false;
   private tokenRefreshed = false;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by a final ERROR (the client gave up), cleared by connect(). */
   private failure: RealtimeClientError | undefined;
 
   constructor(
@@ -80,29 +85,31 @@ export class ConnectionLifecycle<TSync = void> {
     return this.events.on('syncComplete', listener);
   }
 
-  /** Connects; resolves once ACTIVE, rejects if the client ends in ERROR or is closed first. */
+  /** Connects; resolves once ACTIVE, rejects if the client ends in a final ERROR or is closed first. */
   start(): Promise<void> {
     const state = this.machine.state;
-    if (state === ConnectionState.CREATED || state === ConnectionState.ERROR) {
+    if (state === ConnectionState.CREATED || this.gaveUp) {
       this.reconnection.reset();
       this.tokenRefreshed = false;
+      this.firstConnection = true;
+      this.failure = undefined;
       void this.attempt();
     }
     return this.whenActive();
   }
 
-  /** Resolves when ACTIVE; rejects on ERROR or CLOSED. */
+  /** Resolves when ACTIVE; rejects on a final ERROR or CLOSED (a passing ERROR is waited through). */
   whenActive(): Promise<void> {
     if (this.machine.state === ConnectionState.ACTIVE) return Promise.resolve();
-    if (this.machine.state === ConnectionState.CLOSED || this.machine.state === ConnectionState.ERROR) {
+    if (this.machine.state === ConnectionState.CLOSED || this.gaveUp) {
       return Promise.reject(this.notConnected());
     }
     return new Promise((resolve, reject) => {
-      const off = this.machine.onChange(({ to }) => {
+      const off = this.machine.onChange(({ to, final }) => {
         if (to === ConnectionState.ACTIVE) {
           off();
           resolve();
-        } else if (to === ConnectionState.ERROR || to === ConnectionState.CLOSED) {
+        } else if (final) {
           off();
           reject(this.notConnected());
         }
@@ -121,18 +128,11 @@ export class ConnectionLifecycle<TSync = void> {
     this.queue.failAll(error);
   }
 
-  /** Runs `item` now when ACTIVE, queues it while (re)connecting, refuses it in ERROR / CLOSED. */
+  /** Runs `item` now when ACTIVE, queues it while (re)connecting, refuses it in a final ERROR / CLOSED. */
   submit(item: QueuedSend): void {
-    switch (this.machine.state) {
-      case ConnectionState.ACTIVE:
-        item.run();
-        return;
-      case ConnectionState.ERROR:
-      case ConnectionState.CLOSED:
-        throw this.notConnected();
-      default:
-        this.queue.push(item);
-    }
+    if (this.machine.state === ConnectionState.ACTIVE) item.run();
+    else if (this.machine.state === ConnectionState.CLOSED || this.gaveUp) throw this.notConnected();
+    else this.queue.push(item);
   }
 
   // ---- reports of the driver ----
@@ -161,17 +161,18 @@ export class ConnectionLifecycle<TSync = void> {
     if (!this.isLive()) return;
     this.clearTimers();
     this.driver.close();
-    this.connectionLost(`AUTH_FAILED: ${message}`);
+    const lost = this.connectionLost(`AUTH_FAILED: ${message}`);
     if (!this.options.tokenProvider || this.tokenRefreshed) {
       this.fail(`AUTH_FAILED: ${message}`, 'AUTH_FAILED');
       return;
     }
     // One fresh token per failure; if it is refused as well, give up instead of looping.
     this.tokenRefreshed = true;
-    this.machine.transition(
-      ConnectionState.RECONNECTING,
-      `AUTH_FAILED: ${message}; asking for a fresh token`,
-    );
+    const reason = `AUTH_FAILED: ${message}; asking for a fresh token`;
+    // A connection that was up is a drop: ERROR first. Before that, the renewal goes straight on.
+    if (!this.machine.canTransition(ConnectionState.RECONNECTING) && !this.passThroughError(reason, lost))
+      return;
+    this.machine.transition(ConnectionState.RECONNECTING, reason);
     const refused = this.token;
     void this.refreshToken(refused);
   }
@@ -179,10 +180,22 @@ export class ConnectionLifecycle<TSync = void> {
   /** The transport closed or could not be opened. */
   transportLost(reason: string): void {
     if (!this.isLive()) return;
+    const unreachable = this.machine.state === ConnectionState.CONNECTING;
     this.clearTimers();
     this.driver.close();
-    this.connectionLost(reason);
-    this.scheduleRetry(reason);
+    const lost = this.connectionLost(reason);
+    if (this.firstConnection && !this.options.retryFirstConnection) {
+      if (unreachable) {
+        this.fail(`${SERVER_UNREACHABLE_MESSAGE} (${reason})`, ClientErrorCode.SERVER_UNREACHABLE, {
+          message: SERVER_UNREACHABLE_MESSAGE,
+          details: { reason },
+        });
+      } else {
+        this.fail(`${reason}; the first connection is not retried (retryFirstConnection: false)`);
+      }
+      return;
+    }
+    this.scheduleRetry(reason, lost);
   }
 
   // ---- internals ----
@@ -197,16 +210,22 @@ export class ConnectionLifecycle<TSync = void> {
     );
   }
 
-  private connectionLost(reason: string): void {
-    const wasUp =
-      this.machine.state === ConnectionState.CONNECTED || this.machine.state === ConnectionState.ACTIVE;
-    this.hooks.connectionLost(
-      new RealtimeClientError(ClientErrorCode.CONNECTION_LOST, `Connection lost: ${reason}`),
-    );
-    if (wasUp) this.events.emit('disconnect', { reason });
+  /** In ERROR after giving up (a final ERROR), as opposed to a passing one. */
+  private get gaveUp(): boolean {
+    return this.machine.state === ConnectionState.ERROR && this.failure !== undefined;
   }
 
-  private scheduleRetry(reason: string): void {
+  /** Fails what waits for an answer; returns the CONNECTION_LOST error it used. */
+  private connectionLost(reason: string): RealtimeClientError {
+    const wasUp =
+      this.machine.state === ConnectionState.CONNECTED || this.machine.state === ConnectionState.ACTIVE;
+    const error = new RealtimeClientError(ClientErrorCode.CONNECTION_LOST, `Connection lost: ${reason}`);
+    this.hooks.connectionLost(error);
+    if (wasUp) this.events.emit('disconnect', { reason });
+    return error;
+  }
+
+  private scheduleRetry(reason: string, lost: RealtimeClientError): void {
     const attempts = this.reconnection.failedAttempts;
     const delay = this.reconnection.schedule(() => void this.attempt());
     if (delay === undefined) {
@@ -214,7 +233,16 @@ export class ConnectionLifecycle<TSync = void> {
       this.fail(autoReconnect ? `${reason}; gave up after ${attempts} reconnection attempts` : reason);
       return;
     }
-    this.machine.transition(ConnectionState.RECONNECTING, reason);
+    if (this.passThroughError(reason, lost)) this.machine.transition(ConnectionState.RECONNECTING, reason);
+  }
+
+  /**
+   * The seed's order for a failure that will be retried: a passing ERROR (final: false), then
+   * RECONNECTING. Returns false when a listener of that ERROR closed the client meanwhile.
+   */
+  private passThroughError(reason: string, error: RealtimeClientError): boolean {
+    this.machine.transition(ConnectionState.ERROR, reason, { final: false, error });
+    return this.machine.state === ConnectionState.ERROR;
   }
 
   private async attempt(): Promise<void> {
@@ -263,6 +291,7 @@ export class ConnectionLifecycle<TSync = void> {
     // overtakes them.
     this.queue.flush();
     this.hasBeenActive = true;
+    this.firstConnection = false;
     this.machine.transition(ConnectionState.ACTIVE);
     if (resync) {
       this.events.emit('reconnect', undefined);
@@ -270,18 +299,26 @@ export class ConnectionLifecycle<TSync = void> {
     }
   }
 
-  private fail(reason: string, code: 'AUTH_FAILED' | ClientErrorCode = ClientErrorCode.NOT_CONNECTED): void {
+  /**
+   * Gives up: a final ERROR whose error (message `reason` unless given) is what connect() rejects with.
+   */
+  private fail(
+    reason: string,
+    code: 'AUTH_FAILED' | ClientErrorCode = ClientErrorCode.NOT_CONNECTED,
+    error: { message?: string; details?: Record<string, unknown> } = {},
+  ): void {
     if (!this.machine.canTransition(ConnectionState.ERROR)) return;
     this.clearTimers();
     this.driver.close();
-    this.failure = new RealtimeClientError(code, reason);
-    this.machine.transition(ConnectionState.ERROR, reason);
-    this.queue.failAll(this.notConnected());
+    const failure = new RealtimeClientError(code, error.message ?? reason, error.details);
+    this.failure = failure;
+    this.machine.transition(ConnectionState.ERROR, reason, { final: true, error: failure });
+    this.queue.failAll(failure);
   }
 
-  /** In ERROR, the failure that caused it (AUTH_FAILED keeps its code); otherwise NOT_CONNECTED. */
+  /** In a final ERROR, the failure that caused it (AUTH_FAILED keeps its code); otherwise NOT_CONNECTED. */
   private notConnected(): RealtimeClientError {
-    if (this.machine.state === ConnectionState.ERROR && this.failure) return this.failure;
+    if (this.gaveUp && this.failure) return this.failure;
     return new RealtimeClientError(ClientErrorCode.NOT_CONNECTED, `Not connected (${this.machine.state})`, {
       state: this.machine.state,
     });

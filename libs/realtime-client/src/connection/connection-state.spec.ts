@@ -38,6 +38,8 @@ describe('ConnectionStateMachine', () => {
     ['AUTHENTICATING', 'ACTIVE'],
     ['RECONNECTING', 'ACTIVE'],
     ['ACTIVE', 'CONNECTING'],
+    ['ACTIVE', 'RECONNECTING'],
+    ['CONNECTED', 'RECONNECTING'],
     ['CLOSED', 'CONNECTING'],
   ] as const)('refuses %s → %s and stays put', (from, to) => {
     const machine = new ConnectionStateMachine();
@@ -46,6 +48,7 @@ describe('ConnectionStateMachine', () => {
       CONNECTING: ['CONNECTING'],
       AUTHENTICATING: ['CONNECTING', 'AUTHENTICATING'],
       RECONNECTING: ['CONNECTING', 'RECONNECTING'],
+      CONNECTED: ['CONNECTING', 'AUTHENTICATING', 'CONNECTED'],
       ACTIVE: ['CONNECTING', 'AUTHENTICATING', 'CONNECTED', 'ACTIVE'],
       CLOSED: ['CLOSED'],
     };
@@ -60,6 +63,41 @@ describe('ConnectionStateMachine', () => {
     }
     expect(CONNECTION_TRANSITIONS.CLOSED).toEqual([]);
     expect(CONNECTION_TRANSITIONS.ERROR).toEqual(expect.arrayContaining(['RECONNECTING', 'CONNECTING']));
+  });
+
+  it('follows the seed: a connection that was up reaches RECONNECTING only through ERROR', () => {
+    expect(CONNECTION_TRANSITIONS.CONNECTED).not.toContain('RECONNECTING');
+    expect(CONNECTION_TRANSITIONS.ACTIVE).not.toContain('RECONNECTING');
+    const machine = new ConnectionStateMachine();
+    for (const to of [
+      'CONNECTING',
+      'AUTHENTICATING',
+      'CONNECTED',
+      'ACTIVE',
+      'ERROR',
+      'RECONNECTING',
+    ] as const) {
+      machine.transition(to);
+    }
+    expect(machine.state).toBe('RECONNECTING');
+  });
+
+  it('marks each change final or not: ERROR is final unless told otherwise, CLOSED is final, the rest are not', () => {
+    const machine = new ConnectionStateMachine();
+    const changes: Array<[string, boolean]> = [];
+    machine.onChange(({ to, final }) => changes.push([to, final]));
+    machine.transition('CONNECTING');
+    machine.transition('ERROR', 'closed 1006', { final: false });
+    machine.transition('RECONNECTING', 'closed 1006');
+    machine.transition('ERROR', 'gave up');
+    machine.transition('CLOSED');
+    expect(changes).toEqual([
+      ['CONNECTING', false],
+      ['ERROR', false],
+      ['RECONNECTING', false],
+      ['ERROR', true],
+      ['CLOSED', true],
+    ]);
   });
 
   it('stops reporting to an observer that unsubscribed', () => {

@@ -19,6 +19,12 @@ describe('resolveConnectionOptions', () => {
       syncOnReconnect: true,
     });
     expect(resolved.maxQueueSize).toBe(100);
+    expect(resolved.retryFirstConnection).toBe(true);
+  });
+
+  it('keeps retryFirstConnection false when asked (a refused first connection fails at once)', () => {
+    const resolved = resolveConnectionOptions({ url: 'http://h', token: 't', retryFirstConnection: false });
+    expect(resolved.retryFirstConnection).toBe(false);
   });
 
   it('requires a token or a token provider', () => {

@@ -27,6 +27,14 @@ export interface ConnectionOptions {
   /** Source of fresh tokens: a refused token (AUTH_FAILED) is replaced once, else the client goes to ERROR. */
   tokenProvider?: TokenProvider;
   reconnection?: Partial<ReconnectionOptions>;
+  /**
+   * Retry the first connection (the one `connect()` starts) like a reconnection when it fails. With
+   * false it is tried once: a server that cannot be reached (refused, or no answer before
+   * `connectTimeoutMs`) ends in a final ERROR with `SERVER_UNREACHABLE` ("Serveur inaccessible"), any
+   * other failure before ACTIVE in a final ERROR with `NOT_CONNECTED`; `connect()` rejects with it.
+   * Drops after the client was ACTIVE are retried either way. @default true
+   */
+  retryFirstConnection?: boolean;
   /** Sends kept while reconnecting; one more is refused with QUEUE_FULL. @default 100 */
   maxQueueSize?: number;
   /** Longest time from the start of an attempt to the server's acceptance of the token, in ms. @default 10000 */
@@ -42,6 +50,7 @@ export interface ResolvedConnectionOptions {
   token: string | undefined;
   tokenProvider: TokenProvider | undefined;
   reconnection: ReconnectionOptions;
+  retryFirstConnection: boolean;
   maxQueueSize: number;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
@@ -77,6 +86,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     token: options.token,
     tokenProvider: options.tokenProvider,
     reconnection,
+    retryFirstConnection: options.retryFirstConnection ?? true,
     maxQueueSize: options.maxQueueSize ?? 100,
     connectTimeoutMs: options.connectTimeoutMs ?? 10000,
     requestTimeoutMs: options.requestTimeoutMs ?? 10000,

@@ -10,10 +10,18 @@ export const ClientErrorCode = {
   CONNECTION_LOST: 'CONNECTION_LOST',
   /** The server did not answer in time. */
   TIMEOUT: 'TIMEOUT',
+  /**
+   * The server could not be reached at the first connection (refused, or no answer before
+   * `connectTimeoutMs`) and `retryFirstConnection` is false. Message: "Serveur inaccessible".
+   */
+  SERVER_UNREACHABLE: 'SERVER_UNREACHABLE',
   /** The connection pool is at its maximum. */
   POOL_EXHAUSTED: 'POOL_EXHAUSTED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
+
+/** The specification's wording (seed 000, "Gestion des erreurs") for a server that cannot be reached. */
+export const SERVER_UNREACHABLE_MESSAGE = 'Serveur inaccessible';
 
 export class RealtimeClientError extends Error {
   constructor(

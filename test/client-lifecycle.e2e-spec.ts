@@ -1,0 +1,94 @@
+// The connection lifecycle of the SDK against the real sample app, stopped and started again on its
+// port: a first connection to a server that is down (retryFirstConnection false: "Serveur
+// inaccessible" at once), and a drop after ACTIVE passing through ERROR (not final) before RECONNECTING.
+import {
+  ChatClient,
+  ClientErrorCode,
+  ConnectionState,
+  RealtimeClientError,
+  RoomsClient,
+  type StateChange,
+} from 'nest-realtime-client';
+import { reachState, RestartableSample } from './support/client-sample';
+
+const FAST_RETRY = { reconnectDelay: 50, maxReconnectDelay: 200, maxReconnectAttempts: 200 };
+
+function record(client: { onStateChange(listener: (change: StateChange) => void): () => void }) {
+  const changes: Array<[ConnectionState, boolean]> = [];
+  client.onStateChange(({ to, final }) => changes.push([to, final]));
+  return changes;
+}
+
+describe('Client lifecycle against the sample app (server down, server restart)', () => {
+  const sample = new RestartableSample();
+  const clients: Array<{ close(): void }> = [];
+  const track = <T extends { close(): void }>(client: T): T => {
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(() => sample.start());
+  afterEach(async () => {
+    while (clients.length) clients.pop()?.close();
+    if (!sample.running) await sample.start();
+  });
+  afterAll(() => sample.dispose());
+
+  it('retryFirstConnection false: both transports fail at once with SERVER_UNREACHABLE, then connect once the server is back', async () => {
+    const { token } = await sample.login('alice');
+    await sample.stop();
+    const options = { url: sample.url, token, retryFirstConnection: false, reconnection: FAST_RETRY };
+    const rooms = track(new RoomsClient(options));
+    const chat = track(new ChatClient(options));
+    const roomsStates = record(rooms);
+    const chatStates = record(chat);
+    for (const client of [rooms, chat]) {
+      const error = await client.connect().then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(error).toBeInstanceOf(RealtimeClientError);
+      expect(error).toMatchObject({
+        code: ClientErrorCode.SERVER_UNREACHABLE,
+        message: 'Serveur inaccessible',
+      });
+      expect(client.state).toBe(ConnectionState.ERROR);
+    }
+    const once = [
+      [ConnectionState.CONNECTING, false],
+      [ConnectionState.ERROR, true],
+    ];
+    expect(roomsStates).toEqual(once);
+    expect(chatStates).toEqual(once);
+
+    await sample.start();
+    await Promise.all([rooms.connect(), chat.connect()]);
+    expect([rooms.state, chat.state]).toEqual([ConnectionState.ACTIVE, ConnectionState.ACTIVE]);
+  }, 30_000);
+
+  it('a drop after ACTIVE passes through ERROR (final: false) and then RECONNECTING, and comes back ACTIVE', async () => {
+    const { token } = await sample.login('alice');
+    const options = { url: sample.url, token, retryFirstConnection: false, reconnection: FAST_RETRY };
+    const rooms = track(new RoomsClient(options));
+    const chat = track(new ChatClient(options));
+    await Promise.all([rooms.connect(), chat.connect()]);
+    const roomsStates = record(rooms);
+    const chatStates = record(chat);
+
+    await sample.stop();
+    await Promise.all([
+      reachState(rooms, ConnectionState.RECONNECTING),
+      reachState(chat, ConnectionState.RECONNECTING),
+    ]);
+    for (const states of [roomsStates, chatStates]) {
+      expect(states.slice(0, 2)).toEqual([
+        [ConnectionState.ERROR, false],
+        [ConnectionState.RECONNECTING, false],
+      ]);
+    }
+    await sample.start();
+    await Promise.all([reachState(rooms, ConnectionState.ACTIVE), reachState(chat, ConnectionState.ACTIVE)]);
+    // Never a final change on the way: the failures were all passing ones.
+    expect([...roomsStates, ...chatStates].some(([, final]) => final)).toBe(false);
+  }, 30_000);
+});
