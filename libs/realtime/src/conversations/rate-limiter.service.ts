@@ -10,7 +10,23 @@ import { SlidingWindowLog } from './sliding-window-log';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
-/** Users without a message in the last hour are forgotten this often. */
+
+type WindowName = 'minute' | 'hour';
+
+/**
+ * The windows in the order they are checked, as @nestjs/throttler's guard checks several named
+ * throttlers: each window counts a message it lets through, and the first one that refuses stops
+ * the check. So a message refused by the hour is counted in the minute, and one refused by the
+ * minute in neither. That is all an increment-only storage allows (it cannot take back a hit once a
+ * later window refuses, nor look at a window without counting in it), and the in-memory windows
+ * count the same way, so that a host moving to a shared storage sees the same limits.
+ */
+const WINDOWS: ReadonlyArray<readonly [WindowName, number]> = [
+  ['minute', MINUTE],
+  ['hour', HOUR],
+];
+const LIMIT_OF = { minute: 'perMinute', hour: 'perHour' } as const;
+/** Users with nothing counted in either window are forgotten this often. */
 const SWEEP_INTERVAL_MS = 60_000;
 
 interface UserWindows {
@@ -43,36 +59,28 @@ export class MessageRateLimiter implements OnApplicationShutdown {
     this.local.clear();
   }
 
-  /** A refused message is counted in neither window. */
+  /** Counts like the shared path (see WINDOWS): a window counts the message when it lets it through. */
   private consumeLocal(userId: string, now: number): void {
-    const { perMinute, perHour } = this.options.limits.rateLimit;
     let windows = this.local.get(userId);
     if (!windows) {
       windows = { minute: new SlidingWindowLog(MINUTE), hour: new SlidingWindowLog(HOUR) };
       this.local.set(userId, windows);
       this.startSweep();
     }
-    const checks: Array<[string, SlidingWindowLog, number]> = [
-      ['minute', windows.minute, perMinute],
-      ['hour', windows.hour, perHour],
-    ];
-    for (const [name, log, limit] of checks) {
+    for (const [name] of WINDOWS) {
+      const log = windows[name];
+      const limit = this.options.limits.rateLimit[LIMIT_OF[name]];
       if (log.count(now) >= limit) {
         throw rateLimited(name, limit, Math.max(log.msUntilOldestExpires(now), 1));
       }
+      log.add(now);
     }
-    windows.minute.add(now);
-    windows.hour.add(now);
   }
 
   private async consumeShared(storage: RealtimeRateLimitStorage, userId: string): Promise<void> {
-    const { perMinute, perHour } = this.options.limits.rateLimit;
-    const windows: Array<[string, number, number]> = [
-      ['minute', MINUTE, perMinute],
-      ['hour', HOUR, perHour],
-    ];
-    for (const [name, ttl, limit] of windows) {
-      // blockDuration 0: a refused message is not counted, the window slides with each message.
+    for (const [name, ttl] of WINDOWS) {
+      const limit = this.options.limits.rateLimit[LIMIT_OF[name]];
+      // blockDuration 0: a refused hit is not counted, the window slides with each message.
       const record = await storage.increment(`rt:msg:${userId}:${name}`, ttl, limit, 0, name);
       if (record.isBlocked) throw rateLimited(name, limit, Math.max(record.timeToBlockExpire, 1) * 1000);
     }
@@ -83,7 +91,8 @@ export class MessageRateLimiter implements OnApplicationShutdown {
     this.sweep = setInterval(() => {
       const now = Date.now();
       for (const [userId, windows] of this.local) {
-        if (windows.hour.count(now) === 0) this.local.delete(userId);
+        // The minute can hold messages the hour refused (and so did not count) after the hour emptied.
+        if (windows.hour.count(now) === 0 && windows.minute.count(now) === 0) this.local.delete(userId);
       }
     }, SWEEP_INTERVAL_MS);
     this.sweep.unref();

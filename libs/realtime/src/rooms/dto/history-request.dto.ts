@@ -1,7 +1,9 @@
-// Paging fields of room_history / dm_history. The upper bound of limit is an option
-// (limits.maxHistoryLimit), checked by MessagesService.checkHistoryQuery.
+// Paging fields of room_history / dm_history. An absent limit is DEFAULT_HISTORY_LIMIT (50, the seed's
+// page) and its upper bound an option (limits.maxHistoryLimit), both applied after validation by
+// RoomsSessionService and MessagesService.checkHistoryQuery.
 import { IsInt, IsOptional, Min } from 'class-validator';
 import type { HistoryRequestFields } from '../../protocol';
+import { IsWireMessageId } from './wire-message-id.validator';
 
 export abstract class HistoryRequestDto implements HistoryRequestFields {
   @IsOptional()
@@ -14,8 +16,8 @@ export abstract class HistoryRequestDto implements HistoryRequestFields {
   @Min(0)
   offset?: number;
 
+  /** A number or a decimal string ("42"); the number once validated. */
   @IsOptional()
-  @IsInt()
-  @Min(0)
+  @IsWireMessageId(0)
   after_id?: number;
 }

@@ -1,8 +1,9 @@
 // Fields every posted message shares (room and direct): types checked here, the rules (non-empty
 // text, media for image/audio, reply target, length) by MessagesService.
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Min } from 'class-validator';
+import { IsIn, IsNumber, IsOptional, IsString } from 'class-validator';
 import { MESSAGE_KINDS } from '../../conversations/conversation.types';
 import type { MessageBodyFields, RoomsMessageType } from '../../protocol';
+import { IsWireMessageId } from './wire-message-id.validator';
 
 export abstract class MessageBodyDto implements MessageBodyFields {
   @IsString()
@@ -24,8 +25,8 @@ export abstract class MessageBodyDto implements MessageBodyFields {
   @IsNumber({ allowNaN: false, allowInfinity: false })
   duration?: number;
 
+  /** A number or a decimal string ("42"); the number once validated. */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsWireMessageId(1)
   reply_to?: number;
 }
