@@ -1,5 +1,6 @@
 // ConfigurableModuleBuilder definition: forRoot / forRootAsync with the static extras (isGlobal,
 // gateways). The options provider moves into a small module shared with the TypeORM connection.
+import { JwtModule } from '@nestjs/jwt';
 import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MOUNTED_GATEWAYS, REALTIME_OPTIONS } from './realtime.constants';
 import {
@@ -55,7 +56,13 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
   return {
     ...definition,
     global: extras.isGlobal ?? false,
-    imports: [optionsModule, RealtimeDataSourceModule.register(optionsModule)],
+    imports: [
+      optionsModule,
+      RealtimeDataSourceModule.register(optionsModule),
+      // The library's own JwtService (TokenVerifier passes its keys and checks per call): the host's
+      // JwtModule, if any, keeps its own configuration.
+      JwtModule.register({}),
+    ],
     controllers: streamControllers(http),
     providers: [
       { provide: MOUNTED_GATEWAYS, useValue: mounted },

@@ -2,6 +2,7 @@
 // options; the builder's extras (isGlobal, gateways) work on both paths; bad options stop the boot;
 // two apps in one jest process share nothing.
 import { Inject, Injectable, Module, type INestApplication, type ModuleMetadata } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { EventsGateway } from './events/events.gateway';
 import {
@@ -105,6 +106,22 @@ afterEach(async () => {
 });
 
 describe('RealtimeModule', () => {
+  it('verifies tokens with the JwtService that Nest injects (from the library’s JwtModule)', async () => {
+    const injected = new JwtService();
+    const verify = jest.spyOn(injected, 'verify');
+    const moduleRef = await Test.createTestingModule({ imports: [RealtimeModule.forRoot(MINIMAL)] })
+      .overrideProvider(JwtService)
+      .useValue(injected)
+      .compile();
+    try {
+      const token = new JwtService().sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
+      expect(moduleRef.get(TokenVerifier).verify(token).userId).toBe('7');
+      expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
   describe('forRoot', () => {
     it('resolves the services and merges the defaults into REALTIME_OPTIONS', async () => {
       const booted = await boot({ imports: [RealtimeModule.forRoot(MINIMAL)] });

@@ -1,5 +1,6 @@
 // StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, token
 // expiry, limits, filters, and every timer cleared on close and shutdown.
+import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
@@ -53,7 +54,7 @@ describe('StreamSessions', () => {
     jest.useFakeTimers();
     store = new InMemoryLogStore(options.stream.bufferSize);
     authenticated = jest.fn();
-    const verifier = new TokenVerifier(options);
+    const verifier = new TokenVerifier(options, new JwtService());
     const lifecycle = {
       authenticateToken: (value: string | undefined) => verifier.verify(value),
       endpoint: () => ({ authenticated }),

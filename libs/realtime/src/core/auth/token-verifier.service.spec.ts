@@ -1,5 +1,6 @@
 // TokenVerifier: pinned algorithms, issuer and audience, claims mapped to the identity, and a specific
 // AUTH_FAILED reason for every refusal; verifyHandshake finds the token and the page.
+import { JwtService } from '@nestjs/jwt';
 import { createSecretKey, generateKeyPairSync } from 'crypto';
 import * as jwt from 'jsonwebtoken';
 import { RealtimeErrorCode } from '../../protocol';
@@ -11,7 +12,7 @@ import { TokenVerifier } from './token-verifier.service';
 const SECRET = 'a-test-secret-of-32-characters!!';
 
 function verifierWith(auth: RealtimeModuleOptions['auth']): TokenVerifier {
-  return new TokenVerifier(resolveRealtimeOptions({ auth }));
+  return new TokenVerifier(resolveRealtimeOptions({ auth }), new JwtService());
 }
 
 /** Runs the check and returns the RealtimeError it must throw. */

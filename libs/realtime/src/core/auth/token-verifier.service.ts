@@ -11,9 +11,11 @@ type Claims = Record<string, unknown>;
 
 @Injectable()
 export class TokenVerifier {
-  private readonly jwt = new JwtService();
-
-  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {}
+  /** `jwt`: the JwtService of the library's own JwtModule (keys and checks are given per call). */
+  constructor(
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly jwt: JwtService,
+  ) {}
 
   /** Verifies a token; throws RealtimeError(AUTH_FAILED) with a reason a client can act on. */
   verify(token: string | undefined, page: string | null = null): RealtimeIdentity {
