@@ -3,11 +3,8 @@
 export const MESSAGE_KINDS = ['text', 'image', 'audio', 'reaction'] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
-/** A message as stored; the gateways map it to their wire format. */
-export interface StoredMessage {
-  id: number;
-  /** Room name for room messages, null for direct messages. */
-  room: string | null;
+/** What every message holds, whichever conversation it belongs to. */
+export interface MessageFields {
   senderId: string;
   senderUsername: string;
   /** Recipient of a direct message, null for room messages. */
@@ -21,6 +18,13 @@ export interface StoredMessage {
   context: Record<string, unknown> | null;
   /** Epoch milliseconds. */
   createdAt: number;
+}
+
+/** A message as stored; the gateways map it to their wire format. */
+export interface StoredMessage extends MessageFields {
+  id: number;
+  /** Room name for room messages, null for direct messages. */
+  room: string | null;
 }
 
 /** What a sender gives; fields are already type-checked by the gateway's DTO. */

@@ -7,7 +7,7 @@ import { Inject } from '@nestjs/common';
 import type {
   DirectConversationsPage,
   DirectConversationsQuery,
-  MessageKind,
+  MessageFields,
 } from '../conversations/conversation.types';
 import type { LogStore } from '../stream/log-store';
 import type { UserDirectory } from './user-directory.interface';
@@ -16,21 +16,9 @@ import type { UserDirectory } from './user-directory.interface';
 export type ConversationRef = { roomId: number } | { dmKey: string };
 
 /** A message to store (its id is given by the store). */
-export interface MessageRecord {
+export interface MessageRecord extends MessageFields {
   roomId: number | null;
   dmKey: string | null;
-  senderId: string;
-  senderUsername: string;
-  recipientId: string | null;
-  content: string;
-  messageType: MessageKind;
-  mediaUrl: string | null;
-  mediaType: string | null;
-  duration: number | null;
-  replyTo: number | null;
-  context: Record<string, unknown> | null;
-  /** Epoch milliseconds. */
-  createdAt: number;
 }
 
 /** A stored message. */
