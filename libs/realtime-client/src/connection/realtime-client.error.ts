@@ -20,7 +20,7 @@ export const ClientErrorCode = {
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 
-/** The specification's wording (seed 000, "Gestion des erreurs") for a server that cannot be reached. */
+/** The connection lifecycle specification's wording ("Gestion des erreurs") for a server that cannot be reached. */
 export const SERVER_UNREACHABLE_MESSAGE = 'Serveur inaccessible';
 
 export class RealtimeClientError extends Error {
