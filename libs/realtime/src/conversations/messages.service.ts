@@ -11,7 +11,6 @@ import {
   InjectMessageStore,
   type ConversationRef,
   type MessageRecord,
-  type MessageRow,
   type MessageStore,
 } from '../storage/realtime-storage.interface';
 import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
@@ -20,6 +19,7 @@ import {
   MESSAGE_KINDS,
   type HistoryPage,
   type HistoryQuery,
+  type MessageFields,
   type MessageKind,
   type NewMessage,
   type StoredMessage,
@@ -35,9 +35,9 @@ export function dmKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
-function toStored(row: MessageRow, room: string | null): StoredMessage {
+function toStored(row: MessageFields, id: number, room: string | null): StoredMessage {
   return {
-    id: row.id,
+    id,
     room,
     senderId: row.senderId,
     senderUsername: row.senderUsername,
@@ -111,7 +111,7 @@ export class MessagesService {
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
     const record = newMessageRecord(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
-    const message = toStored({ ...record, id: await this.messages.insert(record) }, room.name);
+    const message = toStored(record, await this.messages.insert(record), room.name);
     this.bus.publish({ kind: 'room', room: room.name, message });
     return message;
   }
@@ -126,7 +126,7 @@ export class MessagesService {
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { dmKey: key });
     await this.limiter.consume(sender.userId);
     const record = newMessageRecord(sender, input, kind, { roomId: null, dmKey: key, recipientId });
-    const message = toStored({ ...record, id: await this.messages.insert(record) }, null);
+    const message = toStored(record, await this.messages.insert(record), null);
     this.bus.publish({ kind: 'direct', message });
     return message;
   }
@@ -171,14 +171,18 @@ export class MessagesService {
         this.messages.count(conversation),
       ]);
       const hasMore = rows.length > query.limit;
-      return { messages: rows.slice(0, query.limit).map((row) => toStored(row, room)), total, hasMore };
+      return {
+        messages: rows.slice(0, query.limit).map((row) => toStored(row, row.id, room)),
+        total,
+        hasMore,
+      };
     }
     const [rows, total] = await Promise.all([
       this.messages.newest(conversation, query.offset, query.limit),
       this.messages.count(conversation),
     ]);
     return {
-      messages: rows.map((row) => toStored(row, room)),
+      messages: rows.map((row) => toStored(row, row.id, room)),
       total,
       hasMore: query.offset + rows.length < total,
     };

@@ -65,7 +65,8 @@ export class TypeOrmMessageStore implements MessageStore {
       message.roomId !== null
         ? { sql: this.countRoomMessageSql(), param: message.roomId as unknown }
         : { sql: this.countDirectMessageSql(), param: message.dmKey as unknown };
-    const values = this.insertValues({ id: 0, ...message });
+    // The record has the entity's property names; the generated id is not among the insert's columns.
+    const values = this.insertValues(message);
     const { sql: insertSql, sqliteSql } = this.insertMessageSql();
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
@@ -118,10 +119,11 @@ export class TypeOrmMessageStore implements MessageStore {
   }
 
   /** The INSERT's values, converted by the driver as TypeORM would convert them. */
-  private insertValues(row: MessageEntity): unknown[] {
+  private insertValues(row: MessageRecord): unknown[] {
     const { driver } = this.dataSource;
     return this.insertMessageSql().columns.map(
-      (column): unknown => driver.preparePersistentValue(column.getEntityValue(row, true), column) as unknown,
+      (column): unknown =>
+        driver.preparePersistentValue(column.getEntityValue(row as MessageEntity, true), column) as unknown,
     );
   }
 
