@@ -93,6 +93,8 @@ export const OPTION_KEYS = {
   } satisfies Keys<RealtimeStreamOptions>,
   rooms: {
     initial: [{ name: true, isPrivate: true }],
+    autoCreate: true,
+    maxRooms: true,
     rateLimitStorage: true,
   } satisfies Keys<RealtimeRoomsOptions>,
   redis: { url: true, keyPrefix: true, connectTimeoutMs: true } satisfies Keys<RealtimeRedisOptions>,

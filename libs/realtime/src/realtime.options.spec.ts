@@ -49,7 +49,7 @@ describe('resolveRealtimeOptions', () => {
         maxConnectionsPerUser: 20,
         heartbeatIntervalMs: 30_000,
         heartbeatTimeoutMs: 20_000,
-        idleTimeoutMs: 600_000,
+        idleTimeoutMs: 0,
         maxHistoryLimit: 100,
         maxBufferedBytes: 8 * 1024 * 1024,
       });

@@ -113,7 +113,11 @@ export interface RealtimeLimitOptions {
   heartbeatIntervalMs?: number;
   /** A peer that does not answer a heartbeat within this delay is dropped (Socket.IO `pingTimeout`; raw ws: two missed pings). @default 20000 */
   heartbeatTimeoutMs?: number;
-  /** A connection that sends no message for this long is closed; 0 disables. @default 600000 */
+  /**
+   * A connection that sends no application frame (a raw ws message, a Socket.IO event) for this long
+   * is closed, on every transport alike; answered heartbeats do not count as activity. 0: a peer that
+   * answers heartbeats is never closed for silence (listeners stay connected). @default 0
+   */
   idleTimeoutMs?: number;
   /** Longest message content in characters. @default 4096 */
   maxMessageLength?: number;
@@ -218,6 +222,14 @@ export interface RealtimeRoomsOptions {
   /** Rooms created at start when missing. @default [{ name: 'general' }] */
   initial?: Array<{ name: string; isPrivate?: boolean }>;
   /**
+   * A public room named by a join or a post that does not exist yet is created then (as Socket.IO
+   * rooms come into being), on the chat and the rooms endpoint alike, within the room-name rule and
+   * `maxRooms`. false: unknown rooms get ROOM_NOT_FOUND. @default true
+   */
+  autoCreate?: boolean;
+  /** Most rooms in storage; past it, auto-creation refuses new rooms with ROOM_NOT_FOUND. @default 1000 */
+  maxRooms?: number;
+  /**
    * Rate-limit storage shared by every transport (an `@nestjs/throttler` ThrottlerStorage, e.g. a
    * Redis-backed one for several nodes). @default undefined (per-user sliding windows in memory)
    */
@@ -320,6 +332,8 @@ export interface ResolvedRealtimeOptions {
   redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
   rooms: {
     initial: Array<{ name: string; isPrivate: boolean }>;
+    autoCreate: boolean;
+    maxRooms: number;
     rateLimitStorage: RealtimeRateLimitStorage | null;
   };
   /** The host's stores, or null for the default TypeORM ones on `database`. */
@@ -356,7 +370,7 @@ export interface RealtimeDefaults {
   events: Required<RealtimeEventsOptions>;
   chat: Required<RealtimeChatOptions>;
   compression: Required<RealtimeCompressionOptions>;
-  rooms: { initial: ReadonlyArray<{ name: string; isPrivate?: boolean }> };
+  rooms: { initial: ReadonlyArray<{ name: string; isPrivate?: boolean }>; autoCreate: boolean; maxRooms: number };
   redis: Required<Omit<RealtimeRedisOptions, 'url'>>;
   stream: Required<
     Pick<
@@ -387,7 +401,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
     rateLimit: { perMinute: 10, perHour: 100 },
     heartbeatIntervalMs: 30_000,
     heartbeatTimeoutMs: 20_000,
-    idleTimeoutMs: 600_000,
+    idleTimeoutMs: 0,
     maxMessageLength: 4096,
     maxHistoryLimit: 100,
     maxBufferedBytes: 8 * 1024 * 1024,
@@ -399,7 +413,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   events: { modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 },
   chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
   compression: { enabled: false, threshold: 1024 },
-  rooms: { initial: [{ name: 'general' }] },
+  rooms: { initial: [{ name: 'general' }], autoCreate: true, maxRooms: 1000 },
   redis: { keyPrefix: 'rt', connectTimeoutMs: 5000 },
   stream: {
     port: null,
@@ -683,7 +697,15 @@ function resolveRooms(rooms: MergedOptions['rooms']): ResolvedRealtimeOptions['r
       'must implement increment() (any @nestjs/throttler ThrottlerStorage does)',
     );
   }
-  return { initial: resolved, rateLimitStorage: storage };
+  if (typeof rooms.autoCreate !== 'boolean') {
+    throw new RealtimeOptionsError('rooms.autoCreate', 'must be true or false');
+  }
+  return {
+    initial: resolved,
+    autoCreate: rooms.autoCreate,
+    maxRooms: positiveInt('rooms.maxRooms', rooms.maxRooms),
+    rateLimitStorage: storage,
+  };
 }
 
 function roomName(option: string, value: string): string {
