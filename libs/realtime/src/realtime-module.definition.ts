@@ -14,7 +14,6 @@ import {
 import { RealtimeDataSourceModule, STORE_PROVIDERS, STORE_TOKENS } from './storage/storage.providers';
 import { EventsGateway } from './events/events.gateway';
 import { ChatGateway } from './chat/chat.gateway';
-import { ChatIdleService } from './chat/chat-idle.service';
 import { ChatService } from './chat/chat.service';
 import { PresenceService } from './chat/presence.service';
 import { TypingService } from './chat/typing.service';
@@ -69,9 +68,7 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
       ...STORE_PROVIDERS,
       RealtimeAdapterCheck,
       ...(gateways.events === false ? [] : [EventsGateway]),
-      ...(gateways.chat === false
-        ? []
-        : [ChatGateway, ChatService, TypingService, PresenceService, ChatIdleService]),
+      ...(gateways.chat === false ? [] : [ChatGateway, ChatService, TypingService, PresenceService]),
       ...(gateways.rooms === false
         ? []
         : [RoomsGateway, RoomsSessionService, RoomMembersRegistry, RoomsDelivery]),

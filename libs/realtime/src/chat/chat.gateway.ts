@@ -1,7 +1,7 @@
 // The chat over Socket.IO: `message` and `typing` in; `message`, `userTyping`, `userStatus`, `error`
 // out. Additions: `join` / `leave` a room explicitly, `onlineUsers` (ack). Every socket is in the
 // lobby room; sending a message with `context.roomId` also joins that room.
-import { UseFilters, UseInterceptors, UsePipes } from '@nestjs/common';
+import { UseFilters, UsePipes } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,8 +17,6 @@ import { RealtimeError } from '../core/errors/realtime-error';
 import { RealtimeIoExceptionFilter } from '../core/filters/realtime-io-exception.filter';
 import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
-import { ChatActivityInterceptor } from './chat-activity.interceptor';
-import { ChatIdleService } from './chat-idle.service';
 import { ChatService, chatRoom } from './chat.service';
 import { ChatJoinDto } from './dto/chat-join.dto';
 import { ChatMessageDto } from './dto/chat-message.dto';
@@ -28,14 +26,11 @@ import { TypingService } from './typing.service';
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
-// A socket that sent a chat event is subject to the idle timeout.
-@UseInterceptors(ChatActivityInterceptor)
 export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly chat: ChatService,
     private readonly typing: TypingService,
     private readonly presence: PresenceService,
-    private readonly idle: ChatIdleService,
   ) {}
 
   async handleConnection(socket: Socket): Promise<void> {
@@ -44,7 +39,6 @@ export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
 
   handleDisconnect(socket: Socket): void {
     this.typing.socketGone(socket.id);
-    this.idle.forget(socket.id);
   }
 
   /** Ack: `{ id }` once stored, or `{ error }` (sent by the filter, with an `error` event). */

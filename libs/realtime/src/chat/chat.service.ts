@@ -85,8 +85,9 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /**
-   * The room a message goes to (`context.roomId`, else the lobby), after checking that the user may
-   * post there. The caller joins the socket to it before posting, so the sender sees its message.
+   * The room a message goes to (`context.roomId`, else the lobby), after joining the user to it (a
+   * missing room comes into being when auto-creation allows, as on the rooms endpoint). The caller
+   * joins the socket to it before posting, so the sender sees its message.
    * A socket already in a room other than the lobby (`socketRooms`) joined it through `join` or an
    * earlier message: its membership is recorded and posting checks access again, so the join is not
    * repeated for every message. (Sockets enter the lobby at connection, without a recorded join.)
@@ -117,7 +118,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     return { id: String(stored.id) };
   }
 
-  /** Checks access to a room for an explicit `join`. */
+  /** An explicit `join`: checks access (and the room policy), creating the room on first use when allowed. */
   async join(user: RealtimeIdentity, room: string): Promise<void> {
     await this.rooms.join(user, room);
   }

@@ -17,6 +17,8 @@ export const RealtimeErrorCode = {
   INVALID_FORMAT: 'INVALID_FORMAT',
   /** Addition: the server refuses new connections (global or per-user connection limit). */
   CONNECTION_LIMIT: 'CONNECTION_LIMIT',
+  /** Addition: the connection sent no application frame for `limits.idleTimeoutMs` and is closed. */
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
   /** Addition: an unexpected server-side failure; the request was not carried out. */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;

@@ -1,5 +1,5 @@
-// StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, token
-// expiry, limits, filters, and every timer cleared on close and shutdown.
+// StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, limits,
+// filters, and every timer cleared on close and shutdown. Token expiry is ConnectionLiveness's.
 import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
@@ -17,7 +17,6 @@ import { StreamSessions } from './stream-sessions.service';
 
 const SECRET = 'unit-test-secret-of-32-characters';
 const options = resolveRealtimeOptions({
-  // Tokens without exp arm no expiry timer, so the specs can count timers.
   auth: { secret: SECRET, requireExpiry: false },
   stream: { authTimeoutMs: 1000, backlogSize: 2, bufferSize: 5 },
 });
@@ -116,16 +115,16 @@ describe('StreamSessions', () => {
     expect(sessions.authenticatedCount).toBe(1);
   });
 
-  it('closes a connection with auth_error "Token expired" when its token expires', () => {
-    const exp = Math.floor(Date.now() / 1000) + 60;
-    const { connection, socket, frames } = fakeConnection();
+  it('arms no timer of its own for a token that expires (the liveness rule closes it)', () => {
+    const { connection, socket } = fakeConnection();
     sessions.open(connection);
-    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a', exp }));
-    jest.advanceTimersByTime(59_000);
+    sessions.authenticate(
+      connection,
+      token({ sub: 'u1', appId: 'a', exp: Math.floor(Date.now() / 1000) + 60 }),
+    );
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(120_000);
     expect(socket.close).not.toHaveBeenCalled();
-    jest.advanceTimersByTime(1_000);
-    expect(frames().at(-1)).toEqual({ type: 'auth_error', payload: { message: 'Token expired' } });
-    expect(socket.close).toHaveBeenCalledWith(4401, 'Token expired');
   });
 
   it('refuses a token without the appId claim', () => {
@@ -173,7 +172,7 @@ describe('StreamSessions', () => {
     expect(sessions.subscribe(connection, { levels: [], text: '' })).toEqual({});
   });
 
-  it('forgets a closed connection and its timers', () => {
+  it('forgets a closed connection and its deadline', () => {
     const pending = fakeConnection();
     const live = fakeConnection();
     sessions.open(pending.connection);
@@ -182,7 +181,7 @@ describe('StreamSessions', () => {
       live.connection,
       token({ sub: 'u1', appId: 'a', exp: Math.floor(Date.now() / 1000) + 60 }),
     );
-    expect(jest.getTimerCount()).toBe(2);
+    expect(jest.getTimerCount()).toBe(1);
     sessions.close(pending.connection);
     sessions.close(live.connection);
     expect(jest.getTimerCount()).toBe(0);

@@ -1,6 +1,7 @@
 // Who is on the stream: connections waiting to authenticate (each with its deadline), and
-// authenticated ones grouped by the appId claim of their token, with their filter and token expiry.
-// It also writes the handshake frames: connect, auth_success (+ backlog), auth_error.
+// authenticated ones grouped by the appId claim of their token, with their filter. It also writes the
+// handshake frames: connect, auth_success (+ backlog), auth_error. Token expiry is the liveness rule's,
+// as on every endpoint (the identity is attached to the connection at authentication).
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { RealtimeErrorCode, StreamOutbound, type LogFilter } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
@@ -13,16 +14,12 @@ import { closeCodeFor, type RawWsServer } from '../core/transport/raw-ws-server'
 import { compileLogFilter, type CompiledLogFilter } from './log-filter';
 import { InjectLogStore, type LogStore } from './log-store';
 
-/** setTimeout's largest delay; a later token expiry is re-armed in steps. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 export interface StreamSession {
   readonly connection: RawWsConnection;
   /** The appId claim of the token: the only app this connection ever reads. */
   readonly appId: string;
   readonly userId: string;
   filter: CompiledLogFilter | null;
-  expiry: NodeJS.Timeout | null;
 }
 
 @Injectable()
@@ -81,8 +78,7 @@ export class StreamSessions implements BeforeApplicationShutdown {
         throw RealtimeError.authFailed(`Token has no "${this.options.auth.claims.appId}" claim`);
       }
       this.endpoint().authenticated(connection, identity);
-      session = { connection, appId: identity.appId, userId: identity.userId, filter: null, expiry: null };
-      this.armExpiry(session, identity.expiresAt);
+      session = { connection, appId: identity.appId, userId: identity.userId, filter: null };
     } catch (error) {
       this.refuse(connection, toRealtimeError(error), error);
       return;
@@ -107,12 +103,11 @@ export class StreamSessions implements BeforeApplicationShutdown {
     return session.filter?.effective ?? {};
   }
 
-  /** The connection closed: forget it and its timers. */
+  /** The connection closed: forget it and its deadline. */
   close(connection: RawWsConnection): void {
     this.clearPending(connection);
     const session = this.sessions.get(connection);
     if (!session) return;
-    if (session.expiry) clearTimeout(session.expiry);
     this.sessions.delete(connection);
     const members = this.byApp.get(session.appId);
     members?.delete(session);
@@ -131,7 +126,6 @@ export class StreamSessions implements BeforeApplicationShutdown {
 
   beforeApplicationShutdown(): void {
     for (const timer of this.pending.values()) clearTimeout(timer);
-    for (const session of this.sessions.values()) if (session.expiry) clearTimeout(session.expiry);
     this.pending.clear();
     this.sessions.clear();
     this.byApp.clear();
@@ -151,20 +145,6 @@ export class StreamSessions implements BeforeApplicationShutdown {
     }
     connection.sendError(error);
     connection.close(closeCodeFor(error), error.message);
-  }
-
-  /** A connection whose token expires gets auth_error "Token expired" and is closed then. */
-  private armExpiry(session: StreamSession, expiresAt: number | null): void {
-    if (expiresAt === null) return;
-    const delay = expiresAt - Date.now();
-    session.expiry = setTimeout(
-      () => {
-        if (delay > MAX_TIMER_MS) this.armExpiry(session, expiresAt);
-        else this.refuse(session.connection, RealtimeError.authFailed('Token expired'));
-      },
-      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
-    );
-    session.expiry.unref();
   }
 
   private clearPending(connection: RawWsConnection): void {

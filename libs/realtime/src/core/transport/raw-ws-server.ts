@@ -1,15 +1,22 @@
-// A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, heartbeat,
-// idle timeout, and orderly shutdown. RealtimeAdapter routes upgrades here by path.
+// A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, its connections
+// under the liveness rule (ping frames, idle timeout, token expiry), and orderly shutdown.
+// RealtimeAdapter routes upgrades here by path.
 import { Logger, type Type } from '@nestjs/common';
 import { EventEmitter } from 'events';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from 'ws';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
-import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
+import type {
+  ConnectionLiveness,
+  LivenessEnding,
+  LivenessTransport,
+  LivenessWatch,
+} from './connection-liveness';
 import { DirectFrameRoute, type DirectFrameHandler, type FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
@@ -17,8 +24,6 @@ import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
 export interface RawWsServerSettings {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
-  heartbeatIntervalMs: number;
-  idleTimeoutMs: number;
   perMessageDeflate: false | PerMessageDeflateOptions;
 }
 
@@ -28,13 +33,22 @@ export function closeCodeFor(error: RealtimeError): number {
   return 1011;
 }
 
+/**
+ * Ends a raw ws connection for the liveness rule: an expired token gets its error frame (the log
+ * stream's codec makes it `auth_error`) before the close; an idle close says it all in its code.
+ */
+function endRawWsConnection(connection: RawWsConnection, ending: LivenessEnding): void {
+  if (ending.kind === 'token-expired') connection.sendError(ending.error);
+  connection.close(ending.closeCode, ending.reason);
+}
+
 export class RawWsServer extends EventEmitter {
   readonly connections = new Set<RawWsConnection>();
   /** Accepted connections of a deferred-authentication gateway that have not authenticated yet. */
   private readonly pending = new Set<RawWsConnection>();
   private readonly logger = new Logger('RawWsServer');
   private readonly wss: WebSocketServer;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly liveness: LivenessWatch<RawWsConnection>;
   /** Gateways bound to this endpoint (one is allowed). */
   boundGateways = 0;
   /** Frame types dispatched past Nest's handler pipeline, by type (see `routeDirect`). */
@@ -45,6 +59,7 @@ export class RawWsServer extends EventEmitter {
     readonly gateway: RealtimeWsGatewayOptions,
     private readonly settings: RawWsServerSettings,
     private readonly lifecycle: ConnectionLifecycle,
+    liveness: ConnectionLiveness,
   ) {
     super();
     this.wss = new WebSocketServer({
@@ -53,8 +68,7 @@ export class RawWsServer extends EventEmitter {
       perMessageDeflate: settings.perMessageDeflate,
       clientTracking: false,
     });
-    this.heartbeat = setInterval(() => this.sweep(), settings.heartbeatIntervalMs);
-    this.heartbeat.unref();
+    this.liveness = liveness.watch(this.livenessView());
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -160,35 +174,33 @@ export class RawWsServer extends EventEmitter {
     if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
     this.lifecycle.register(connection.id, 'ws', identity);
+    this.liveness.admit(connection);
   }
 
-  /** Heartbeat and idle sweep: terminate peers that missed two pings, close idle ones. */
-  private sweep(): void {
-    const now = Date.now();
-    const idle = this.settings.idleTimeoutMs;
-    for (const connection of this.connections) {
-      // An expired token ends the connection even if the client only listens.
-      if (connection.identity && isExpired(connection.identity, now)) {
-        connection.sendError(RealtimeError.authFailed('Token expired'));
-        connection.close(RealtimeCloseCode.AUTH_FAILED, 'Token expired');
-        continue;
-      }
-      if (connection.missedPongs >= 2) {
-        connection.socket.terminate();
-        continue;
-      }
-      if (idle > 0 && now - connection.lastSeenAt > idle) {
-        connection.close(RealtimeCloseCode.TIMEOUT, 'Idle timeout');
-        continue;
-      }
-      connection.missedPongs += 1;
-      connection.socket.ping();
-    }
+  /**
+   * The endpoint's connections as the liveness rule sees them: activity is `lastSeenAt` (stamped per
+   * inbound message by the dispatcher; pongs do not count), and the heartbeat is ws ping frames.
+   */
+  private livenessView(): LivenessTransport<RawWsConnection> {
+    return {
+      connections: () => this.connections,
+      isOpen: (connection) => connection.isOpen,
+      identityOf: (connection) => connection.identity,
+      lastInboundAt: (connection) => connection.lastSeenAt,
+      end: endRawWsConnection,
+      heartbeat: {
+        missed: (connection) => connection.missedPongs,
+        ping: (connection) => {
+          connection.missedPongs += 1;
+          connection.socket.ping();
+        },
+        drop: (connection) => connection.socket.terminate(),
+      },
+    };
   }
 
   async close(): Promise<void> {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
+    this.liveness.stop();
     for (const connection of this.connections) {
       connection.close(RealtimeCloseCode.GOING_AWAY, 'Server shutting down');
     }

@@ -1,18 +1,27 @@
 // The library's Socket.IO server: authentication and connection limits in the handshake middleware
 // (a slot is taken before the connection completes), identity rooms joined at connection, bytes
-// counted per engine.io packet, and a sweep that closes sockets whose token expired.
+// counted and inbound activity stamped per engine.io packet, and its sockets under the liveness rule.
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { ROOM_PREFIX } from '../../realtime.constants';
-import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
+import type { ConnectionLiveness, LivenessTransport } from './connection-liveness';
 import {
   collectDisconnectHooks,
-  expireSocket,
+  endSocket,
   runDisconnectHooks,
   type RealtimeSocketData,
 } from './socket-io-binding';
+
+/**
+ * Epoch ms of the last inbound Socket.IO packet (an event or an ack, never an engine.io pong), kept on
+ * the engine.io connection, where the shared packet listener finds it as `this`.
+ */
+const LAST_INBOUND = Symbol('realtime.lastInboundAt');
+
+type EngineConnection = Socket['conn'] & { [LAST_INBOUND]?: number };
 
 const NO_AUTH: Record<string, unknown> = Object.freeze({});
 
@@ -62,9 +71,14 @@ export function realtimeIoOptions(
 
 /**
  * Installs the handshake middleware and the connection listener on a new server, publishes it for
- * EventsManager, and starts the expiry sweep. Returns the sweep's stop function.
+ * EventsManager, and puts its sockets under the liveness rule. Returns the function that takes them
+ * out of it.
  */
-export function setUpRealtimeIoServer(server: Server, lifecycle: ConnectionLifecycle): () => void {
+export function setUpRealtimeIoServer(
+  server: Server,
+  lifecycle: ConnectionLifecycle,
+  liveness: ConnectionLiveness,
+): () => void {
   /** Sockets past the middleware whose connection has not completed, with their early release. */
   const connecting = new WeakMap<Socket, () => void>();
   function onRealtimeDisconnect(this: Socket): void {
@@ -106,12 +120,16 @@ export function setUpRealtimeIoServer(server: Server, lifecycle: ConnectionLifec
     }
   });
   const counters = lifecycle.counters;
+  const watch = liveness.watch(ioLivenessView(server));
   // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
   // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
   const onPacketCreate = (packet: { data?: unknown }): void => counters.sent(packetBytes(packet.data));
-  const onPacket = (packet: { type: string; data?: unknown }): void => {
-    if (packet.type === 'message') counters.bytesReceived += packetBytes(packet.data);
-  };
+  // One listener for every connection: the activity stamp is a property write on `this`.
+  function onPacket(this: EngineConnection, packet: { type: string; data?: unknown }): void {
+    if (packet.type !== 'message') return;
+    this[LAST_INBOUND] = Date.now();
+    counters.bytesReceived += packetBytes(packet.data);
+  }
   // Registered before any gateway's handler, so identity rooms exist when handleConnection runs.
   server.on('connection', (socket: Socket) => {
     const releaseEarly = connecting.get(socket);
@@ -120,22 +138,25 @@ export function setUpRealtimeIoServer(server: Server, lifecycle: ConnectionLifec
       socket.conn.off('close', releaseEarly);
     }
     void socket.join(identityRooms((socket.data as RealtimeSocketData).identity));
+    (socket.conn as EngineConnection)[LAST_INBOUND] = Date.now();
+    watch.admit(socket);
     socket.conn.on('packetCreate', onPacketCreate);
     socket.conn.on('packet', onPacket);
   });
   lifecycle.publishSocketIoServer(server);
-  return startExpirySweep(server, lifecycle.options.limits.heartbeatIntervalMs);
+  return () => watch.stop();
 }
 
-/** A socket whose token expires is told and closed within one heartbeat, even if it only listens. */
-function startExpirySweep(server: Server, everyMs: number): () => void {
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const socket of server.of('/').sockets.values()) {
-      const identity = (socket.data as Partial<RealtimeSocketData>).identity;
-      if (identity && isExpired(identity, now)) expireSocket(socket);
-    }
-  }, everyMs);
-  sweep.unref();
-  return () => clearInterval(sweep);
+/**
+ * The server's sockets (chat and events API alike) as the liveness rule sees them: activity is any
+ * inbound event packet; the heartbeat is engine.io's own (`pingInterval` / `pingTimeout`).
+ */
+function ioLivenessView(server: Server): LivenessTransport<Socket> {
+  return {
+    connections: () => server.of('/').sockets.values(),
+    isOpen: (socket) => socket.connected,
+    identityOf: (socket) => (socket.data as Partial<RealtimeSocketData>).identity ?? null,
+    lastInboundAt: (socket) => (socket.conn as EngineConnection)[LAST_INBOUND] ?? Date.now(),
+    end: endSocket,
+  };
 }

@@ -13,6 +13,7 @@ import type { Observable } from 'rxjs';
 import type { Server } from 'socket.io';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
 import { ConnectionLifecycle } from './connection-lifecycle.service';
+import { ConnectionLiveness } from './connection-liveness';
 import type { FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import { RawWsDispatcher } from './raw-ws-dispatcher';
@@ -49,7 +50,7 @@ export class RealtimeAdapter extends IoAdapter {
     this.log,
   );
   private lifecycle: ConnectionLifecycle | null = null;
-  private stopExpirySweep: (() => void) | null = null;
+  private stopIoLiveness: (() => void) | null = null;
 
   constructor(private readonly app: INestApplicationContext) {
     super(app);
@@ -82,7 +83,7 @@ export class RealtimeAdapter extends IoAdapter {
     this.router.ioPaths.add(ioOptions.path);
     // createIOServer, not create(): on Nest 12 create() may return a Namespace.
     const server = this.createIOServer(port, ioOptions) as Server;
-    this.stopExpirySweep = setUpRealtimeIoServer(server, lifecycle);
+    this.stopIoLiveness = setUpRealtimeIoServer(server, lifecycle, this.liveness());
     return server;
   }
 
@@ -132,8 +133,8 @@ export class RealtimeAdapter extends IoAdapter {
   }
 
   override async dispose(): Promise<void> {
-    this.stopExpirySweep?.();
-    this.stopExpirySweep = null;
+    this.stopIoLiveness?.();
+    this.stopIoLiveness = null;
     this.router.uninstall();
     await Promise.all([...this.router.rawServers.values()].map((server) => server.close()));
     this.router.rawServers.clear();
@@ -149,6 +150,11 @@ export class RealtimeAdapter extends IoAdapter {
     }
     this.lifecycle = lifecycle;
     return lifecycle;
+  }
+
+  /** Provided next to ConnectionLifecycle, so found once getLifecycle() succeeded. */
+  private liveness(): ConnectionLiveness {
+    return this.app.get(ConnectionLiveness, { strict: false });
   }
 
   private get options(): ResolvedRealtimeOptions {
@@ -173,14 +179,13 @@ export class RealtimeAdapter extends IoAdapter {
       {
         maxPayloadBytes: limits.maxPayloadBytes,
         maxBufferedBytes: limits.maxBufferedBytes,
-        heartbeatIntervalMs: limits.heartbeatIntervalMs,
-        idleTimeoutMs: limits.idleTimeoutMs,
         // ws applies the threshold only without server context takeover.
         perMessageDeflate: this.options.compression.enabled
           ? { threshold: this.options.compression.threshold, serverNoContextTakeover: true }
           : false,
       },
       lifecycle,
+      this.liveness(),
     );
     this.router.rawServers.set(path, server);
     lifecycle.registerEndpoint(gateway.path, server);

@@ -8,8 +8,8 @@ import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
-import { RealtimeError } from '../errors/realtime-error';
 import type { TransportCounters } from '../metrics/transport-counters.service';
+import { tokenExpiredEnding, type LivenessEnding } from './connection-liveness';
 import { forEachHandlerValue } from './handler-result';
 
 type HandlerCallback = MessageMappingProperties['callback'];
@@ -31,9 +31,12 @@ export interface BoundSocket extends Socket {
   [DISCONNECT_HOOKS]?: null | (() => void) | Array<() => void>;
 }
 
-/** Tells a socket whose token expired, and closes it. */
-export function expireSocket(socket: Socket): void {
-  socket.emit('error', RealtimeError.authFailed('Token expired').toPayload());
+/**
+ * Ends a socket for the liveness rule: Socket.IO has no close code, so the client is told by an
+ * `error` event first, then disconnected (its reason: `io server disconnect`).
+ */
+export function endSocket(socket: Socket, ending: LivenessEnding): void {
+  socket.emit('error', ending.error.toPayload());
   socket.disconnect(true);
 }
 
@@ -116,10 +119,11 @@ export class SocketIoBinding {
   ): void {
     const identity = (socket.data as Partial<RealtimeSocketData>).identity;
     if (identity !== undefined) {
-      // A socket of the realtime server: counted, and closed once its token expired.
+      // A socket of the realtime server: counted, and an event sent past its token's expiry (before
+      // the liveness rule's timer came) is not handled.
       this.counters().messagesReceived += 1;
       if (isExpired(identity)) {
-        expireSocket(socket);
+        endSocket(socket, tokenExpiredEnding());
         return;
       }
     }
