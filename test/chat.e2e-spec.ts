@@ -68,7 +68,7 @@ describe('Socket.IO chat (seed 001)', () => {
       overrides: {
         chat: { typingTimeoutMs: 300 },
         limits: { maxMessageLength: 200, rateLimit: { perMinute: 5, perHour: 50 } },
-        rooms: { initial: [{ name: 'general' }, { name: 'lobby-a' }, { name: 'lobby-b' }, { name: '123' }] },
+        rooms: { initial: [{ name: 'general' }, { name: 'lobby-a' }, { name: 'lobby-b' }] },
       },
     });
     await sample.app.get(RoomDirectory).create({ name: 'staff', isPrivate: true });
@@ -236,10 +236,10 @@ describe('Socket.IO chat (seed 001)', () => {
         { field: 'context.replyTo' },
       ],
       [
-        'an unknown room',
-        { message: 'hm', context: { roomId: 'nowhere' } },
-        'ROOM_NOT_FOUND',
-        { room: 'nowhere' },
+        'a room id outside the room-name rule',
+        { message: 'hm', context: { roomId: 'no spaces' } },
+        'INVALID_FORMAT',
+        { field: 'context.roomId' },
       ],
       [
         'a private room of others',
@@ -432,35 +432,4 @@ describe('Socket.IO chat (seed 001)', () => {
   async function idOf(u: { id: string; username: string }) {
     return { userId: u.id, username: u.username, roles: [], appId: null, page: null, expiresAt: null };
   }
-});
-
-describe('Socket.IO chat: idle timeout', () => {
-  let sample: RunningSample;
-
-  beforeAll(async () => {
-    sample = await startSample({ overrides: { limits: { heartbeatIntervalMs: 100, idleTimeoutMs: 400 } } });
-  });
-  afterAll(async () => {
-    await sample.close();
-  });
-
-  it('disconnects a chat socket gone silent, keeps one that keeps talking and one that only listens', async () => {
-    const idle = await connectIo(sample.url, { token: (await sample.login('idle1')).token });
-    const busy = await connectIo(sample.url, { token: (await sample.login('busy1')).token });
-    const listener = await connectIo(sample.url, {
-      token: (await sample.login('listen1')).token,
-      page: 'modules',
-    });
-    idle.emit('typing', false);
-    const keepTalking = setInterval(() => busy.emit('typing', false), 100);
-    try {
-      const reason = await nextEvent<string>(idle, 'disconnect', 3000);
-      expect(reason).toBe('io server disconnect');
-      expect(busy.connected).toBe(true);
-      expect(listener.connected).toBe(true);
-    } finally {
-      clearInterval(keepTalking);
-      [idle, busy, listener].forEach((socket) => socket.close());
-    }
-  });
 });

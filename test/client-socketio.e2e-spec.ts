@@ -11,6 +11,7 @@ import {
   type SyncStatePayload,
   type UserTypingPayload,
 } from 'nest-realtime-client';
+import { RoomDirectory } from 'nest-realtime';
 import { eventually, reachState, recordStates, RestartableSample } from './support/client-sample';
 
 const FAST_RETRY = { reconnectDelay: 50, maxReconnectDelay: 200, maxReconnectAttempts: 200 };
@@ -58,7 +59,9 @@ describe('Socket.IO clients against the sample app', () => {
         context: { roomId: 'general' },
       });
 
-      await expect(a.join('no-such-room')).rejects.toMatchObject({ code: 'ROOM_NOT_FOUND' });
+      // A missing room comes into being on a join; a private room of others refuses it.
+      await sample.application.get(RoomDirectory).create({ name: 'sdk-private', isPrivate: true });
+      await expect(a.join('sdk-private')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
       const online = await a.onlineUsers();
       expect(online.users.map((u) => u.username)).toEqual(expect.arrayContaining(['alice', 'bob']));
     });

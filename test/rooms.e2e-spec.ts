@@ -6,6 +6,7 @@ import { runInNewContext } from 'vm';
 import WebSocket from 'ws';
 import {
   ConversationBus,
+  RoomDirectory,
   RoomMembersRegistry,
   type DirectMessagePayload,
   type DmConversationListData,
@@ -222,11 +223,9 @@ describe('/ws/chat (seed 003) with default options', () => {
       }
     });
 
-    it('ROOM_NOT_FOUND (details.room) for join_room, room_message, room_history and leave_room', async () => {
+    it('a missing room: ROOM_NOT_FOUND (details.room) for room_history and leave_room; room_message asks for a join first; nothing is created', async () => {
       const client = await chat.open(await chat.user());
       const frames = [
-        { type: 'join_room', data: { room: 'nonexistent_room' } },
-        text('nonexistent_room', 'hello?'),
         { type: 'room_history', data: { room: 'nonexistent_room', limit: 10, offset: 0 } },
         { type: 'leave_room', data: { room: 'nonexistent_room' } },
       ];
@@ -235,6 +234,11 @@ describe('/ws/chat (seed 003) with default options', () => {
         const error = await expectError(client, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
         expect(error.message).toBe('Room not found');
       }
+      // A join would bring the room into being (rooms.autoCreate), so an unjoined post is told to join.
+      client.send(text('nonexistent_room', 'hello?'));
+      const error = await expectError(client, 'PERMISSION_DENIED', { room: 'nonexistent_room' });
+      expect(error.message).toBe('Join the room before sending to it');
+      expect(await sample.app.get(RoomDirectory).find('nonexistent_room')).toBeNull();
     });
 
     it('PERMISSION_DENIED for a room_message to a room the connection has not joined; nothing is stored or sent', async () => {
@@ -854,6 +858,8 @@ describe('/ws/chat (seed 003) with default options', () => {
     it('inbound: each message is handled in order and answered as if sent alone', async () => {
       const alice = await chat.user('alice');
       const room = await chat.room(alice, 'batch-in');
+      // A private room of another user: its join and its post are refused.
+      const hidden = await chat.room(await chat.user('bob'), 'batch-hidden', true);
       const a = await chat.open(alice);
       const order: string[] = [];
       a.socket.on('message', (raw: Buffer) => order.push((JSON.parse(raw.toString()) as WsFrame).type));
@@ -865,11 +871,11 @@ describe('/ws/chat (seed 003) with default options', () => {
             { type: 'room_message', data: { room, content: 'batched', message_type: 'text' } },
             { type: 'ping', data: {} },
             { type: 'room_history', data: { room, limit: 5 } },
-            { type: 'join_room', data: { room: 'nonexistent_room' } },
+            { type: 'join_room', data: { room: hidden } },
             { type: 'message_batch', data: { messages: [] } },
             // room_message is routed past Nest's pipeline: its errors are answered the same way.
             { type: 'room_message', data: { room } },
-            { type: 'room_message', data: { room: 'nonexistent_room', content: 'lost' } },
+            { type: 'room_message', data: { room: hidden, content: 'lost' } },
             { type: 'room_message', data: { room, content: 'after the errors' } },
           ],
         },
@@ -879,10 +885,10 @@ describe('/ws/chat (seed 003) with default options', () => {
       await a.next('pong');
       const history = (await a.next('message_history')).data as MessageHistoryData;
       expect(history.messages.map((m) => m.content)).toEqual(['batched']);
-      await expectError(a, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
+      await expectError(a, 'PERMISSION_DENIED', { room: hidden });
       await expectError(a, 'INVALID_FORMAT', { index: 5 });
       await expectError(a, 'INVALID_FORMAT', { field: 'content' });
-      await expectError(a, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
+      await expectError(a, 'PERMISSION_DENIED', { room: hidden });
       expect(((await a.next('room_message')).data as RoomMessagePayload).content).toBe('after the errors');
       expect(order).toEqual([
         'join_room_ack',
@@ -1144,6 +1150,7 @@ describe('/ws/chat with configured limits', () => {
           heartbeatIntervalMs: 100,
         },
         compression: { enabled: true, threshold: 256 },
+        rooms: { autoCreate: false },
       },
     });
     chat = new ChatHarness(sample);
@@ -1153,6 +1160,21 @@ describe('/ws/chat with configured limits', () => {
   });
   afterAll(async () => {
     await sample.close();
+  });
+
+  it('rooms.autoCreate false: ROOM_NOT_FOUND (details.room) for join_room, room_message, room_history and leave_room', async () => {
+    const client = await chat.open(await chat.user());
+    const frames = [
+      { type: 'join_room', data: { room: 'nonexistent_room' } },
+      text('nonexistent_room', 'hello?'),
+      { type: 'room_history', data: { room: 'nonexistent_room', limit: 5, offset: 0 } },
+      { type: 'leave_room', data: { room: 'nonexistent_room' } },
+    ];
+    for (const frame of frames) {
+      client.send(frame);
+      const error = await expectError(client, 'ROOM_NOT_FOUND', { room: 'nonexistent_room' });
+      expect(error.message).toBe('Room not found');
+    }
   });
 
   it('RATE_LIMITED per user across connections and conversations (details.retry_after_ms); nothing is stored or sent', async () => {

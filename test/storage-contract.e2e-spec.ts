@@ -6,9 +6,11 @@ import {
   RealtimeError,
   RealtimeErrorCode,
   resolveRealtimeOptions,
+  RoomDirectory,
   type MessageRecord,
   type RealtimeModuleOptions,
   type RealtimeStorage,
+  type RoomStore,
 } from 'nest-realtime';
 import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
 import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
@@ -20,8 +22,10 @@ interface OpenStorage {
   close(): Promise<void>;
 }
 
+const SECRET = 'contract-secret-0123456789';
+
 async function typeOrm(database: RealtimeModuleOptions['database']): Promise<OpenStorage> {
-  const options = resolveRealtimeOptions({ auth: { secret: 'contract-secret-0123456789' }, database });
+  const options = resolveRealtimeOptions({ auth: { secret: SECRET }, database });
   const dataSource = await new DataSource(realtimeDataSourceOptions(options).dataSource).initialize();
   return { storage: typeOrmStorage(dataSource), close: () => dataSource.destroy() };
 }
@@ -74,6 +78,45 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
         await expect(
           storage.rooms.create({ name: 'contract-a', isPrivate: false, createdBy: null }),
         ).rejects.toThrow();
+      });
+
+      it('counts its rooms (the cap on rooms created on first use reads it)', async () => {
+        const count = storage.rooms.count?.bind(storage.rooms);
+        if (count === undefined) throw new Error('the built-in room stores implement count()');
+        const before = await count();
+        expect(before).toBe((await storage.rooms.list()).length);
+        await storage.rooms.create({ name: 'contract-counted', isPrivate: false, createdBy: null });
+        expect(await count()).toBe(before + 1);
+        // A refused duplicate adds nothing.
+        await expect(
+          storage.rooms.create({ name: 'contract-counted', isPrivate: true, createdBy: null }),
+        ).rejects.toThrow();
+        expect(await count()).toBe(before + 1);
+      });
+
+      it('refuses a second create of one name, so a node that lost the race to create a room uses the winner’s', async () => {
+        const options = resolveRealtimeOptions({ auth: { secret: SECRET } });
+        const first = new RoomDirectory(storage.rooms, options);
+        // The other node looked the name up before the first created it: its lookup saw nothing.
+        let staleLookups = 1;
+        const late: RoomStore = Object.create(storage.rooms, {
+          findByName: {
+            value: (name: string) =>
+              staleLookups-- > 0 ? Promise.resolve(null) : storage.rooms.findByName(name),
+          },
+        }) as RoomStore;
+        const second = new RoomDirectory(late, options);
+
+        const winner = await first.findOrCreate('contract-raced', '1');
+        const create = jest.spyOn(storage.rooms, 'create');
+        try {
+          expect(await second.findOrCreate('contract-raced', '2')).toEqual(winner);
+          expect(create).toHaveBeenCalledTimes(1);
+          await expect(create.mock.results[0]?.value).rejects.toBeDefined();
+        } finally {
+          create.mockRestore();
+        }
+        expect((await storage.rooms.list()).filter((room) => room.name === 'contract-raced')).toHaveLength(1);
       });
 
       it('keeps memberships: add twice is one membership, remove ends it', async () => {

@@ -103,10 +103,14 @@ export class MessagesService {
     private readonly bus: ConversationBus,
   ) {}
 
-  /** Validates, rate-limits, stores, then publishes a room message. Private rooms: members only. */
+  /**
+   * Validates, rate-limits, stores, then publishes a room message. A missing room comes into being
+   * when auto-creation allows (see RoomDirectory.findOrCreate); private rooms: members only; the
+   * host's RoomPolicy is asked (canPost) for every message.
+   */
   async postToRoom(sender: RealtimeIdentity, roomName: string, input: NewMessage): Promise<StoredMessage> {
-    const room = await this.rooms.requireSummary(roomName);
-    await this.rooms.assertAccess(sender, room);
+    const room = await this.rooms.findOrCreate(roomName, sender.userId);
+    await this.rooms.authorize('post', sender, room);
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
@@ -131,9 +135,10 @@ export class MessagesService {
     return message;
   }
 
+  /** A page of a room's history; ROOM_NOT_FOUND for a missing room (reading creates nothing). */
   async roomHistory(reader: RealtimeIdentity, roomName: string, query: HistoryQuery): Promise<HistoryPage> {
     const room = await this.rooms.requireSummary(roomName);
-    await this.rooms.assertAccess(reader, room);
+    await this.rooms.authorize('read', reader, room);
     return this.page({ roomId: room.id }, query, room.name);
   }
 

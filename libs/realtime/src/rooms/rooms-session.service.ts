@@ -90,7 +90,10 @@ export class RoomsSessionService {
     }
   }
 
-  /** ROOM_NOT_FOUND, PERMISSION_DENIED (private room), else joins; announces the user's first connection. */
+  /**
+   * Joins, creating a missing room when auto-creation allows (ROOM_NOT_FOUND otherwise); PERMISSION_DENIED
+   * for a private room or a refusal of the host's RoomPolicy; announces the user's first connection.
+   */
   async join(connection: RawWsConnection, user: RealtimeIdentity, room: string): Promise<JoinRoomAckData> {
     const joined = await this.rooms.join(user, room);
     // A connection that closed while the room was looked up is not announced.
@@ -107,7 +110,10 @@ export class RoomsSessionService {
     return { room: joined.name, success: true, message: 'Joined room successfully' };
   }
 
-  /** Leaves a room (idempotent); the others hear `user_disconnected` when it was the user's last connection there. */
+  /**
+   * Leaves a room (idempotent); the others hear `user_disconnected` when it was the user's last connection
+   * there. Leaving creates nothing: ROOM_NOT_FOUND for a missing room.
+   */
   async leave(connection: RawWsConnection, user: RealtimeIdentity, room: string): Promise<LeaveRoomAckData> {
     if (!this.members.isJoined(connection, room)) {
       await this.rooms.require(room);
@@ -123,8 +129,10 @@ export class RoomsSessionService {
   }
 
   /**
-   * Posts to a room this connection joined (PERMISSION_DENIED otherwise, ROOM_NOT_FOUND for an unknown
-   * room). Delivery, the sender's own connection included, follows from the bus once stored.
+   * Posts to a room this connection joined. Not joined: PERMISSION_DENIED when a join would succeed in
+   * finding or creating the room (nothing is created), else the join's error (ROOM_NOT_FOUND, with
+   * `reason: 'room_limit'` at the cap). Delivery, the sender's own connection included, follows from
+   * the bus once stored.
    */
   async postToRoom(
     connection: RawWsConnection,
@@ -133,7 +141,7 @@ export class RoomsSessionService {
     body: MessageBodyFields,
   ): Promise<void> {
     if (!this.members.isJoined(connection, room)) {
-      await this.rooms.require(room);
+      await this.rooms.assertJoinable(room);
       throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Join the room before sending to it', {
         room,
       });

@@ -50,10 +50,18 @@ export interface RoomRecord {
 /** Rooms and their members. */
 export interface RoomStore {
   findByName(name: string): Promise<RoomRecord | null>;
-  /** Creates a room; a room of that name exists already: the store's error (the caller checks first). */
+  /**
+   * Creates a room; a room of that name exists already: the store's error (the caller checks first,
+   * and on a race with another node reads the room again).
+   */
   create(room: { name: string; isPrivate: boolean; createdBy: string | null }): Promise<RoomRecord>;
   /** Every room, by id. */
   list(): Promise<RoomRecord[]>;
+  /**
+   * Rooms in the store, asked before a room is created on first use (`rooms.maxRooms`). Optional so
+   * that stores written before it keep working; without it, rooms created on first use are not capped.
+   */
+  count?(): Promise<number>;
   /** Adds (or keeps) a member; `at` is epoch milliseconds. */
   addMember(roomId: number, userId: string, at: number): Promise<void>;
   removeMember(roomId: number, userId: string): Promise<void>;

@@ -120,6 +120,10 @@ export class InMemoryRoomStore implements RoomStore {
     return Promise.resolve([...this.rooms.values()].sort((a, b) => a.id - b.id).map((room) => ({ ...room })));
   }
 
+  count(): Promise<number> {
+    return Promise.resolve(this.rooms.size);
+  }
+
   addMember(roomId: number, userId: string, at: number): Promise<void> {
     let members = this.members.get(roomId);
     if (members === undefined) {

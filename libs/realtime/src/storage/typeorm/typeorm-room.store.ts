@@ -42,6 +42,10 @@ export class TypeOrmRoomStore implements RoomStore {
     return (await this.rooms.find({ order: { id: 'ASC' } })).map(toRecord);
   }
 
+  count(): Promise<number> {
+    return this.rooms.count();
+  }
+
   async addMember(roomId: number, userId: string, at: number): Promise<void> {
     await this.memberships.upsert({ roomId, userId, joinedAt: at }, ['roomId', 'userId']);
   }
