@@ -22,7 +22,11 @@ export interface SampleConfig {
   rateLimit?: { perMinute?: number; perHour?: number };
   /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
   logStreamAppId?: string;
+  /** Announcements an admin may make per minute (the announcements gateways' own rate limit). @default 5 */
+  announcementsPerMinute?: number;
 }
+
+export const DEFAULT_ANNOUNCEMENTS_PER_MINUTE = 5;
 
 export const DEVELOPMENT_SECRET = 'development-secret-change-me-0123456789';
 
@@ -68,6 +72,8 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     persistLogs: !['false', '0', 'off'].includes((env.STREAM_PERSIST ?? 'true').toLowerCase()),
     logStreamAppId: env.LOG_STREAM_APP_ID || undefined,
     rateLimit,
+    announcementsPerMinute:
+      optionalPositiveInt(env, 'ANNOUNCEMENTS_PER_MINUTE') ?? DEFAULT_ANNOUNCEMENTS_PER_MINUTE,
   };
 }
 

@@ -7,20 +7,30 @@ import type { RealtimeIdentity } from './realtime-identity';
 /** Request property set by RealtimeAuthGuard. */
 export const REQUEST_IDENTITY = 'realtimeUser';
 
+/** The identity a connection was given, or null (a deferred-authentication one that has not authenticated). */
+export function connectionIdentity(client: unknown): RealtimeIdentity | null {
+  if (client instanceof RawWsConnection) return client.identity;
+  return (client as { data?: { identity?: RealtimeIdentity } } | null)?.data?.identity ?? null;
+}
+
 export function identityOfClient(client: unknown): RealtimeIdentity {
-  if (client instanceof RawWsConnection) {
-    if (client.identity) return client.identity;
-    throw RealtimeError.authFailed('Not authenticated');
-  }
-  const data = (client as { data?: { identity?: RealtimeIdentity } } | null)?.data;
-  if (data?.identity) return data.identity;
+  const identity = connectionIdentity(client);
+  if (identity) return identity;
   throw RealtimeError.authFailed('Not authenticated');
 }
 
-export const ConnectedUser = createParamDecorator((_: unknown, ctx: ExecutionContext): RealtimeIdentity => {
-  if (ctx.getType() === 'ws') return identityOfClient(ctx.switchToWs().getClient<unknown>());
+/**
+ * The identity of a handler call, or null: the connection's on a ws context of either transport, the
+ * one RealtimeAuthGuard put on the request on HTTP.
+ */
+export function identityInContext(ctx: ExecutionContext): RealtimeIdentity | null {
+  if (ctx.getType() === 'ws') return connectionIdentity(ctx.switchToWs().getClient<unknown>());
   const request = ctx.switchToHttp().getRequest<Record<string, unknown>>();
-  const identity = request[REQUEST_IDENTITY] as RealtimeIdentity | undefined;
+  return (request[REQUEST_IDENTITY] as RealtimeIdentity | undefined) ?? null;
+}
+
+export const ConnectedUser = createParamDecorator((_: unknown, ctx: ExecutionContext): RealtimeIdentity => {
+  const identity = identityInContext(ctx);
   if (!identity) throw RealtimeError.authFailed('Not authenticated');
   return identity;
 });
