@@ -7,6 +7,8 @@ import { storedMessage } from '../conversations/stored-message.helper-spec';
 import type { Envelope } from '../protocol';
 import { RoomMembersRegistry } from './room-members.registry';
 import { RoomsDelivery } from './rooms-delivery.service';
+import { RoomsMonitor } from './rooms-monitor.service';
+import { TransportCounters } from '../core/metrics/transport-counters.service';
 import { identity, recordingConnection } from './recording-connection.helper-spec';
 
 function stored(overrides: Partial<StoredMessage> = {}): StoredMessage {
@@ -17,11 +19,13 @@ describe('RoomsDelivery', () => {
   let bus: ConversationBus;
   let registry: RoomMembersRegistry;
   let delivery: RoomsDelivery;
+  let monitor: RoomsMonitor;
 
   beforeEach(() => {
     bus = new ConversationBus(null);
     registry = new RoomMembersRegistry();
-    delivery = new RoomsDelivery(bus, registry);
+    monitor = new RoomsMonitor(new TransportCounters());
+    delivery = new RoomsDelivery(bus, registry, monitor);
     delivery.onApplicationBootstrap();
   });
   afterEach(() => {
@@ -77,6 +81,22 @@ describe('RoomsDelivery', () => {
     bus.publish({ kind: 'room', room: 'general', message: stored() });
     expect(slow.closes).toEqual([{ code: 4508, reason: 'Slow consumer: send buffer full' }]);
     expect(fine.sent).toHaveLength(1);
+  });
+
+  it('counts what it delivers by type, once per group with the number of connections that took it', () => {
+    const sent = jest.spyOn(monitor, 'sent');
+    const members = Array.from({ length: 3 }, () => recordingConnection());
+    members.forEach(({ connection }, i) => {
+      registry.connect(connection, identity(String(i + 1)), i === 2);
+      registry.join(connection, 'general');
+    });
+    bus.publish({ kind: 'room', room: 'general', message: stored() });
+    bus.publish({ kind: 'direct', message: stored({ room: null, recipientId: '2' }) });
+    expect(sent.mock.calls).toEqual([
+      ['room_message', 3],
+      ['direct_message', 1],
+      ['direct_message', 1],
+    ]);
   });
 
   it('stops delivering after shutdown', () => {

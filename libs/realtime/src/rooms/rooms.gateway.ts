@@ -3,6 +3,7 @@
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
 // room_message and direct_message, one per message posted, are routed directly (same DTO validation,
 // same error frames) rather than through Nest's per-call pipeline: see RawWsServer.routeDirect.
+// RoomsMonitor watches the endpoint (log lines, Prometheus series).
 import { UseFilters, UsePipes } from '@nestjs/common';
 import {
   MessageBody,
@@ -37,18 +38,23 @@ import { JoinRoomDto } from './dto/join-room.dto';
 import { LeaveRoomDto } from './dto/leave-room.dto';
 import { RoomHistoryDto } from './dto/room-history.dto';
 import { RoomMessageDto } from './dto/room-message.dto';
+import { RoomsMonitor } from './rooms-monitor.service';
 import { RoomsSessionService } from './rooms-session.service';
 
 @RealtimeGateway({ transport: 'ws', path: '@rooms', codec: dataEnvelopeCodec, batchType: 'message_batch' })
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
 export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnection, OnGatewayDisconnect {
-  constructor(private readonly sessions: RoomsSessionService) {}
+  constructor(
+    private readonly sessions: RoomsSessionService,
+    private readonly monitor: RoomsMonitor,
+  ) {}
 
   afterInit(server: RawWsServer): void {
     // Bound to another adapter than RealtimeAdapter: RealtimeAdapterCheck stops the boot right after,
     // with the line to add.
     if (!(server instanceof RawWsServer)) return;
+    this.monitor.watch(server.path);
     server.routeDirect(RoomsInbound.ROOM_MESSAGE, RoomMessageDto, (connection, dto) =>
       this.roomMessage(connection, identityOfClient(connection), dto),
     );
@@ -58,7 +64,9 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
   }
 
   handleConnection(client: RawWsConnection): void {
-    this.sessions.open(client, identityOfClient(client));
+    const user = identityOfClient(client);
+    this.sessions.open(client, user);
+    this.monitor.opened(client, user);
   }
 
   handleDisconnect(client: RawWsConnection): void {

@@ -1,10 +1,13 @@
 // The stream's counters for Prometheus, in a prom-client Registry of this app instance (never the
 // global default registry: several apps may run in one process). Values are read at scrape time.
-import { Injectable } from '@nestjs/common';
+// The rooms endpoint's own series (RoomsMonitor) join them when the rooms gateway is mounted.
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ConnectionRegistry } from '../core/connection-registry.service';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
 import type { PerformanceMetrics } from '../protocol';
+import { MOUNTED_GATEWAYS } from '../realtime.constants';
+import { RoomsMonitor } from '../rooms/rooms-monitor.service';
 import { LogStreamService } from './log-stream.service';
 import { MetricsSampler } from './metrics-sampler.service';
 import { StreamSessions } from './stream-sessions.service';
@@ -19,6 +22,8 @@ export class PrometheusMetrics {
     sessions: StreamSessions,
     logs: LogStreamService,
     sampler: MetricsSampler,
+    rooms: RoomsMonitor,
+    @Inject(MOUNTED_GATEWAYS) mounted: readonly string[],
   ) {
     const registers = [this.registry];
     const total = (name: string, help: string, read: () => number) =>
@@ -101,6 +106,7 @@ export class PrometheusMetrics {
     sampled('realtime_memory_total_bytes', 'System memory', (m) => m.memory.total);
     sampled('realtime_disk_used_bytes', 'Used bytes of the data folder file system', (m) => m.disk.used);
     sampled('realtime_disk_total_bytes', 'Size of the data folder file system', (m) => m.disk.total);
+    if (mounted.includes('rooms')) for (const metric of rooms.metrics) this.registry.registerMetric(metric);
   }
 
   /** The exposition text and its content type. */

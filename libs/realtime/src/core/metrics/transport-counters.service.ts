@@ -1,6 +1,8 @@
 // Counters fed by the transports (bytes in and out, messages handled, errors sent), read by the
 // metrics sampler and the Prometheus exposition. Plain numbers: counting must not cost on the hot path.
+// A raw ws endpoint may also have a monitor of its own (by path), which its connections report to.
 import { Injectable } from '@nestjs/common';
+import type { RawWsMonitor } from './raw-ws-monitor';
 
 export interface TransportCounterSnapshot {
   bytesReceived: number;
@@ -15,6 +17,22 @@ export class TransportCounters {
   bytesSent = 0;
   messagesReceived = 0;
   errorsSent = 0;
+  private readonly monitors = new Map<string, RawWsMonitor>();
+
+  /**
+   * Has every raw ws connection opened at `path` from now on report to `monitor`. Registered by path
+   * rather than by gateway so that a connection refused at the handshake (before any gateway hook)
+   * is reported too.
+   */
+  monitorEndpoint(path: string, monitor: RawWsMonitor): void {
+    this.monitors.set(withoutTrailingSlash(path), monitor);
+  }
+
+  /** The monitor of a raw ws connection's path, if its endpoint has one. */
+  monitorOf(path: string): RawWsMonitor | null {
+    if (this.monitors.size === 0) return null;
+    return this.monitors.get(withoutTrailingSlash(path)) ?? null;
+  }
 
   received(bytes: number): void {
     this.bytesReceived += bytes;
@@ -37,4 +55,9 @@ export class TransportCounters {
       errorsSent: this.errorsSent,
     };
   }
+}
+
+/** The upgrade router serves `/ws/chat/` as `/ws/chat`: a monitor is found either way. */
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') : path;
 }

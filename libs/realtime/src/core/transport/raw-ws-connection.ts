@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import { RealtimeCloseCode, type DecodedFrame } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import type { RealtimeError } from '../errors/realtime-error';
+import type { RawWsMonitor } from '../metrics/raw-ws-monitor';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import type { FrameCodec } from './frame-codec';
 import type { EncodedTextFrame } from './text-frame';
@@ -33,6 +34,8 @@ export class RawWsConnection {
   request: IncomingMessage | null;
   /** The endpoint path, without the query (which may hold a token). */
   readonly path: string;
+  /** The endpoint's monitor (rooms), told of this connection's messages, frames and errors. */
+  readonly monitor: RawWsMonitor | null;
   /** The upgraded socket, when broadcast frames may be written to it as they are (see `writeFramesTo`). */
   private wire: Duplex | null = null;
 
@@ -49,6 +52,7 @@ export class RawWsConnection {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     this.path = flatString(query < 0 ? url : url.slice(0, query));
+    this.monitor = counters.monitorOf(this.path);
   }
 
   /**
@@ -114,7 +118,9 @@ export class RawWsConnection {
 
   sendError(error: RealtimeError): boolean {
     this.counters.error();
-    return this.sendSerialized(this.codec.encodeError(error));
+    const written = this.sendSerialized(this.codec.encodeError(error));
+    this.monitor?.error(error.code, written);
+    return written;
   }
 
   /** Counts an inbound frame (the adapter calls it once per frame). */

@@ -1,7 +1,8 @@
 // Frame dispatch of the raw ws endpoints: one connection's frames are parsed and handled strictly in
 // order (Nest's WsAdapter does not guarantee it), with back-pressure on a client that sends faster
 // than its frames are handled, inbound batches, and direct routes ahead of Nest's handlers. Every bad
-// frame is answered with an error frame, never dropped.
+// frame is answered with an error frame, never dropped. An endpoint's monitor (rooms) hears of every
+// message handled, with its handling time, and of every response sent.
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { RealtimeCloseCode } from '../../protocol';
@@ -101,6 +102,7 @@ export class RawWsDispatcher {
         return;
       }
       if (isBinary) {
+        connection.monitor?.unreadable();
         connection.sendError(RealtimeError.invalidFormat('Binary frames are not supported'));
         return;
       }
@@ -109,6 +111,7 @@ export class RawWsDispatcher {
         : Buffer.from(raw as ArrayBuffer).toString('utf8');
       const decoded = connection.decode(text);
       if (!decoded.ok) {
+        connection.monitor?.unreadable();
         connection.sendError(
           new RealtimeError(decoded.error.code, decoded.error.message, decoded.error.details),
         );
@@ -135,22 +138,30 @@ export class RawWsDispatcher {
     type: string,
     data: unknown,
   ): Promise<void> {
-    let result: unknown;
-    const route = dispatch.routes.get(type);
-    if (route !== undefined) {
-      result = route.run(connection, data);
-    } else {
-      const handler = dispatch.byType.get(type);
-      if (handler === undefined) {
-        connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
-        return;
+    const monitor = connection.monitor;
+    // Read only when monitored: the unmonitored path (the log stream) pays nothing.
+    const startedAt = monitor === null ? 0 : performance.now();
+    try {
+      let result: unknown;
+      const route = dispatch.routes.get(type);
+      if (route !== undefined) {
+        result = route.run(connection, data);
+      } else {
+        const handler = dispatch.byType.get(type);
+        if (handler === undefined) {
+          connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
+          return;
+        }
+        result = handler(data, type);
       }
-      result = handler(data, type);
+      // Every response is sent as it comes; the next frame waits until the handler is done.
+      await forEachHandlerValue(result, (value) => {
+        if (isWsResponse(value) && connection.send(value.event, value.data)) monitor?.sent(value.event, 1);
+      });
+    } finally {
+      // A failed message is handled too (its error frame follows from the caller's catch).
+      monitor?.handled(connection, type, data, startedAt);
     }
-    // Every response is sent as it comes; the next frame waits until the handler is done.
-    await forEachHandlerValue(result, (value) => {
-      if (isWsResponse(value)) connection.send(value.event, value.data);
-    });
   }
 
   /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
@@ -162,6 +173,7 @@ export class RawWsDispatcher {
   ): Promise<void> {
     const messages = (data as { messages?: unknown } | null)?.messages;
     if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
+      connection.monitor?.unreadable();
       connection.sendError(
         RealtimeError.invalidFormat(
           `${batchType} needs data.messages, an array of 1 to ${MAX_BATCH} messages`,
@@ -182,6 +194,7 @@ export class RawWsDispatcher {
         typeof message.type !== 'string' ||
         message.type === batchType
       ) {
+        connection.monitor?.unreadable();
         connection.sendError(
           RealtimeError.invalidFormat(
             `messages[${index}] must be an object with a "type" (batches do not nest)`,
