@@ -1,9 +1,11 @@
-// Requests waiting for their answer on a connection whose protocol has no request ids: each request
-// says which frame answers it; an error frame answers the oldest request (the server handles one
+// Requests waiting for their answer. A request sent with a request id (ref) is settled by the frame
+// that echoes it; otherwise (a protocol or a server without request ids) each request says which
+// frame answers it and an error frame answers the oldest request (the server handles one
 // connection's frames in order). Every request is bounded by a timeout.
 import { ClientErrorCode, RealtimeClientError } from './realtime-client.error';
 
 interface Pending<F> {
+  ref: string | undefined;
   matches(frame: F): boolean;
   resolve(frame: F): void;
   reject(error: RealtimeClientError): void;
@@ -19,10 +21,14 @@ export class PendingRequests<F> {
     return this.pending.length;
   }
 
-  /** Registers a request; the promise settles with its answer, an error, or TIMEOUT. */
-  add(description: string, matches: (frame: F) => boolean): Promise<F> {
+  /**
+   * Registers a request; the promise settles with its answer, an error, or TIMEOUT. `matches` tells
+   * its answer when the server does not echo `ref`.
+   */
+  add(description: string, matches: (frame: F) => boolean, ref?: string): Promise<F> {
     return new Promise<F>((resolve, reject) => {
       const entry: Pending<F> = {
+        ref,
         matches,
         resolve,
         reject,
@@ -49,6 +55,24 @@ export class PendingRequests<F> {
     return true;
   }
 
+  /** Settles the request sent with this ref; false when none waits (answered already, or timed out). */
+  resolveRef(ref: string, frame: F): boolean {
+    const entry = this.withRef(ref);
+    if (!entry) return false;
+    this.remove(entry);
+    entry.resolve(frame);
+    return true;
+  }
+
+  /** Fails the request sent with this ref; false when none waits. */
+  rejectRef(ref: string, error: RealtimeClientError): boolean {
+    const entry = this.withRef(ref);
+    if (!entry) return false;
+    this.remove(entry);
+    entry.reject(error);
+    return true;
+  }
+
   /** Fails the oldest request; false when none waits. */
   rejectOldest(error: RealtimeClientError): boolean {
     const entry = this.pending[0];
@@ -65,6 +89,10 @@ export class PendingRequests<F> {
       clearTimeout(entry.timer);
       entry.reject(error);
     }
+  }
+
+  private withRef(ref: string): Pending<F> | undefined {
+    return this.pending.find((candidate) => candidate.ref === ref);
   }
 
   private remove(entry: Pending<F>): void {

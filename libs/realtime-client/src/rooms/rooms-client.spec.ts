@@ -1,8 +1,11 @@
 // RoomsClient over a scripted WebSocket with fake timers: the pong that proves authentication, the
 // heartbeat that detects a dead connection, and the catch-up that merges history with live frames
-// (each message once, in id order), direct conversations with peers it never talked to included.
+// (each message once, in id order), direct conversations with peers it never talked to included; and
+// request ids (ref): each answer settles the request whose ref it echoes, two tabs of one user sending
+// the same text included, while a server that echoes none is still understood by content.
 import type { DirectMessagePayload, HistoryMessage, RoomMessagePayload } from 'nest-realtime/protocol';
 import { fakeWebSocketClass, lastSocket, type FakeWebSocket } from '../websocket/fake-websocket.helper-spec';
+import { REQUEST_REF } from 'nest-realtime/protocol';
 import { RoomsClient } from './rooms-client';
 
 const TS = '2026-01-01T00:00:00.000Z';
@@ -31,6 +34,36 @@ function historyMessage(id: number, content: string, from: number, to: number): 
     message_type: 'text',
     created_at: TS,
   };
+}
+
+/** A frame the client sent. */
+interface SentFrame {
+  type: string;
+  data?: unknown;
+  ref?: string;
+}
+
+function sentFrames(socket: FakeWebSocket): SentFrame[] {
+  return socket.sent.map((text) => JSON.parse(text) as SentFrame);
+}
+
+function lastSentFrame(socket: FakeWebSocket): SentFrame {
+  const frame = sentFrames(socket).at(-1);
+  if (!frame) throw new Error('the client sent nothing');
+  return frame;
+}
+
+/** The last frame the client sent, without its ref (for the specs where the server echoes none). */
+function lastSent(socket: FakeWebSocket): SentFrame {
+  const { ref: _ref, ...frame } = lastSentFrame(socket);
+  return frame;
+}
+
+/** The ref of the last frame the client sent; fails the spec if it has none. */
+function lastRef(socket: FakeWebSocket): string {
+  const { ref } = lastSentFrame(socket);
+  if (ref === undefined) throw new Error('the last frame has no ref');
+  return ref;
 }
 
 function directMessage(id: number, content: string, from: number, to: number): DirectMessagePayload {
@@ -64,7 +97,7 @@ describe('RoomsClient (scripted server)', () => {
   /** Opens the socket and answers the opening ping: the token is accepted. */
   async function accept(socket: FakeWebSocket): Promise<void> {
     socket.serverOpen();
-    expect(socket.sentFrames().at(-1)).toEqual({ type: 'ping', data: {} });
+    expect(lastSent(socket)).toEqual({ type: 'ping', data: {} });
     socket.serverSend({ type: 'pong', data: { timestamp: TS }, timestamp: TS });
     await jest.advanceTimersByTimeAsync(0);
   }
@@ -72,7 +105,7 @@ describe('RoomsClient (scripted server)', () => {
   /** First connection: accepted, and the newest direct message of the user so far is `newestDm`. */
   async function acceptFirst(socket: FakeWebSocket, newestDm?: { with_user: number; last_id: number }) {
     await accept(socket);
-    expect(socket.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: {} });
+    expect(lastSent(socket)).toEqual({ type: 'dm_conversations', data: {} });
     socket.serverSend({
       type: 'dm_conversations',
       data: { conversations: newestDm ? [newestDm] : [], has_more: false },
@@ -92,7 +125,7 @@ describe('RoomsClient (scripted server)', () => {
     await jest.advanceTimersByTimeAsync(0);
     // Synchronising: the newest direct conversation sets the watermark of a later catch-up.
     expect(client.state).toBe('CONNECTED');
-    expect(socket.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: {} });
+    expect(lastSent(socket)).toEqual({ type: 'dm_conversations', data: {} });
     socket.serverSend({ type: 'dm_conversations', data: { conversations: [], has_more: false } });
     await connected;
     expect(client.state).toBe('ACTIVE');
@@ -106,7 +139,7 @@ describe('RoomsClient (scripted server)', () => {
     await acceptFirst(lastSocket(sockets));
     await connected;
     await jest.advanceTimersByTimeAsync(30000);
-    expect(lastSocket(sockets).sentFrames().at(-1)).toEqual({ type: 'ping', data: {} });
+    expect(lastSentFrame(lastSocket(sockets))).toEqual({ type: 'ping', data: {} });
     await jest.advanceTimersByTimeAsync(9999);
     expect(client.state).toBe('ACTIVE');
     await jest.advanceTimersByTimeAsync(1);
@@ -128,7 +161,7 @@ describe('RoomsClient (scripted server)', () => {
     const joined = client.joinRoom('general');
     first.serverSend({ type: 'join_room_ack', data: { room: 'general', success: true, message: 'Joined' } });
     await jest.advanceTimersByTimeAsync(0);
-    expect(first.sentFrames().at(-1)).toEqual({ type: 'room_history', data: { room: 'general', limit: 1 } });
+    expect(lastSent(first)).toEqual({ type: 'room_history', data: { room: 'general', limit: 1 } });
     first.serverSend({
       type: 'message_history',
       data: { room: 'general', messages: [], total: 0, has_more: false },
@@ -142,12 +175,12 @@ describe('RoomsClient (scripted server)', () => {
     const second = lastSocket(sockets);
     await accept(second);
     expect(client.state).toBe('CONNECTED');
-    expect(second.sentFrames().at(-1)).toEqual({ type: 'join_room', data: { room: 'general' } });
+    expect(lastSent(second)).toEqual({ type: 'join_room', data: { room: 'general' } });
     second.serverSend({ type: 'join_room_ack', data: { room: 'general', success: true, message: 'Joined' } });
     // A live message overtakes the catch-up; it must come out after 11 and 12, and once.
     second.serverSend({ type: 'room_message', data: roomMessage(13, 'live 13') });
     await jest.advanceTimersByTimeAsync(0);
-    expect(second.sentFrames().at(-1)).toEqual({
+    expect(lastSent(second)).toEqual({
       type: 'room_history',
       data: { room: 'general', after_id: 10, limit: 50 },
     });
@@ -162,7 +195,7 @@ describe('RoomsClient (scripted server)', () => {
     });
     await jest.advanceTimersByTimeAsync(0);
     // Direct conversations with messages after the newest id seen before the drop.
-    expect(second.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: { after_id: 10 } });
+    expect(lastSent(second)).toEqual({ type: 'dm_conversations', data: { after_id: 10 } });
     second.serverSend({ type: 'dm_conversations', data: { conversations: [], has_more: false } });
     await jest.advanceTimersByTimeAsync(0);
     expect(client.state).toBe('ACTIVE');
@@ -189,7 +222,7 @@ describe('RoomsClient (scripted server)', () => {
     await jest.advanceTimersByTimeAsync(100);
     const second = lastSocket(sockets);
     await accept(second);
-    expect(second.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: { after_id: 21 } });
+    expect(lastSent(second)).toEqual({ type: 'dm_conversations', data: { after_id: 21 } });
     // A live message from a new peer overtakes the catch-up.
     second.serverSend({ type: 'direct_message', data: directMessage(31, 'live 31', 9, 7) });
     second.serverSend({
@@ -203,7 +236,7 @@ describe('RoomsClient (scripted server)', () => {
       },
     });
     await jest.advanceTimersByTimeAsync(0);
-    expect(second.sentFrames().at(-1)).toEqual({
+    expect(lastSent(second)).toEqual({
       type: 'dm_conversations',
       data: { after_id: 21, before_id: 25 },
     });
@@ -226,7 +259,7 @@ describe('RoomsClient (scripted server)', () => {
       [{ with_user: 'bot', after_id: 21, limit: 50 }, [historyMessage(23, 'missed 23', 0, 7)]],
     ];
     for (const [request, messages] of histories) {
-      expect(second.sentFrames().at(-1)).toEqual({ type: 'dm_history', data: request });
+      expect(lastSent(second)).toEqual({ type: 'dm_history', data: request });
       const withUser = (request as { with_user: number | string }).with_user;
       second.serverSend({
         type: 'message_history',
@@ -251,7 +284,7 @@ describe('RoomsClient (scripted server)', () => {
     await connected;
     const answer = client.dmConversations(42);
     await jest.advanceTimersByTimeAsync(0);
-    expect(socket.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: { after_id: 42 } });
+    expect(lastSent(socket)).toEqual({ type: 'dm_conversations', data: { after_id: 42 } });
     const data = { conversations: [{ with_user: 3, last_id: 50 }], has_more: false };
     socket.serverSend({ type: 'dm_conversations', data, timestamp: TS });
     await expect(answer).resolves.toEqual(data);
@@ -263,7 +296,7 @@ describe('RoomsClient (scripted server)', () => {
     const connected = client.connect();
     const socket = lastSocket(sockets);
     await accept(socket);
-    expect(socket.sentFrames().at(-1)).toEqual({ type: 'dm_conversations', data: {} });
+    expect(lastSent(socket)).toEqual({ type: 'dm_conversations', data: {} });
     socket.serverSend({
       type: 'error',
       data: { code: 'INVALID_FORMAT', message: 'Unknown message type "dm_conversations"' },
@@ -292,6 +325,193 @@ describe('RoomsClient (scripted server)', () => {
     await expect(connected).rejects.toMatchObject({
       code: 'AUTH_FAILED',
       message: 'AUTH_FAILED: Token expired',
+    });
+  });
+
+  describe('request ids (ref)', () => {
+    /** A connection to a server that echoes refs: the pong and the synchronisation's answer carry them. */
+    async function connectEchoing() {
+      const { client, sockets } = setup();
+      const connected = client.connect();
+      const socket = lastSocket(sockets);
+      socket.serverOpen();
+      expect(lastSent(socket)).toEqual({ type: 'ping', data: {} });
+      socket.serverSend({ type: 'pong', data: { timestamp: TS }, timestamp: TS, ref: lastRef(socket) });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(lastSent(socket)).toEqual({ type: 'dm_conversations', data: {} });
+      socket.serverSend({
+        type: 'dm_conversations',
+        data: { conversations: [], has_more: false },
+        timestamp: TS,
+        ref: lastRef(socket),
+      });
+      await connected;
+      return { client, socket, sockets };
+    }
+
+    /** Calls `send` and returns its promise with the ref of the frame it wrote. */
+    async function sent<T>(socket: FakeWebSocket, send: () => Promise<T>): Promise<[Promise<T>, string]> {
+      const promise = send();
+      await jest.advanceTimersByTimeAsync(0);
+      return [promise, lastRef(socket)];
+    }
+
+    const ownCopy = (id: number, content: string, ref?: string) => ({
+      type: 'room_message',
+      data: roomMessage(id, content, 7),
+      timestamp: TS,
+      user_id: 7,
+      ...(ref === undefined ? {} : { ref }),
+    });
+
+    it('sends a ref with the opening ping and every request, unique on the connection; none on heartbeat pings', async () => {
+      const { client, socket } = await connectEchoing();
+      const [history, historyRef] = await sent(socket, () => client.roomHistory({ room: 'general' }));
+      const [message, messageRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      socket.serverSend({
+        type: 'message_history',
+        data: { room: 'general', messages: [], total: 0, has_more: false },
+        ref: historyRef,
+      });
+      socket.serverSend(ownCopy(1, 'hi', messageRef));
+      await Promise.all([history, message]);
+
+      const refs = sentFrames(socket).map((frame) => frame.ref);
+      expect(sentFrames(socket).map((frame) => frame.type)).toEqual([
+        'ping',
+        'dm_conversations',
+        'room_history',
+        'room_message',
+      ]);
+      expect(new Set(refs).size).toBe(4);
+      for (const ref of refs) expect(ref).toMatch(REQUEST_REF);
+      await jest.advanceTimersByTimeAsync(30000);
+      expect(lastSentFrame(socket)).toEqual({ type: 'ping', data: {} });
+      client.close();
+    });
+
+    it('resolves two sends of the same text to one room each with its own copy, answers in reverse order', async () => {
+      const { client, socket } = await connectEchoing();
+      const [first, firstRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      const [second, secondRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      socket.serverSend(ownCopy(2, 'hi', secondRef));
+      socket.serverSend(ownCopy(1, 'hi', firstRef));
+      await expect(first).resolves.toMatchObject({ id: 1 });
+      await expect(second).resolves.toMatchObject({ id: 2 });
+      client.close();
+    });
+
+    it("is not resolved by another tab's copy of the same text (no ref), and still delivers it", async () => {
+      const { client, socket } = await connectEchoing();
+      const rooms: number[] = [];
+      const directs: number[] = [];
+      client.on('room_message', (message) => rooms.push(message.id));
+      client.on('direct_message', (message) => directs.push(message.id));
+
+      const [roomSend, roomRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      socket.serverSend(ownCopy(1, 'hi'));
+      socket.serverSend(ownCopy(2, 'hi', roomRef));
+      await expect(roomSend).resolves.toMatchObject({ id: 2 });
+
+      const [directSend, directRef] = await sent(socket, () => client.sendDirectMessage(5, 'hi'));
+      socket.serverSend({ type: 'direct_message', data: directMessage(3, 'hi', 7, 5), user_id: 7 });
+      socket.serverSend({
+        type: 'direct_message',
+        data: directMessage(4, 'hi', 7, 5),
+        user_id: 7,
+        ref: directRef,
+      });
+      await expect(directSend).resolves.toMatchObject({ id: 4 });
+
+      expect(rooms).toEqual([1, 2]);
+      expect(directs).toEqual([3, 4]);
+      client.close();
+    });
+
+    it('rejects the request an error names by its ref, not the oldest one', async () => {
+      const { client, socket } = await connectEchoing();
+      const [general, generalRef] = await sent(socket, () => client.roomHistory({ room: 'general' }));
+      const [secret, secretRef] = await sent(socket, () => client.roomHistory({ room: 'secret' }));
+      socket.serverSend({
+        type: 'error',
+        data: { code: 'PERMISSION_DENIED', message: 'Not a member of secret', details: { room: 'secret' } },
+        ref: secretRef,
+      });
+      await expect(secret).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      const page = { room: 'general', messages: [], total: 0, has_more: false };
+      socket.serverSend({ type: 'message_history', data: page, ref: generalRef });
+      await expect(general).resolves.toEqual(page);
+      client.close();
+    });
+
+    it('emits an error whose ref answers no waiting request; an error without ref still fails the oldest', async () => {
+      const { client, socket } = await connectEchoing();
+      const errors: string[] = [];
+      client.on('error', (error) => errors.push(error.code));
+      const [history] = await sent(socket, () => client.roomHistory({ room: 'general' }));
+      socket.serverSend({ type: 'error', data: { code: 'RATE_LIMITED', message: 'Slow down' }, ref: 'gone' });
+      expect(errors).toEqual(['RATE_LIMITED']);
+      socket.serverSend({
+        type: 'error',
+        data: { code: 'INVALID_FORMAT', message: 'Frame is not valid JSON' },
+      });
+      await expect(history).rejects.toMatchObject({ code: 'INVALID_FORMAT' });
+      expect(errors).toEqual(['RATE_LIMITED']);
+      client.close();
+    });
+
+    it('matches the frames of an outbound message_batch by their own refs', async () => {
+      const { client, socket } = await connectEchoing();
+      const [first, firstRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      const [second, secondRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      socket.serverSend({
+        type: 'message_batch',
+        data: { messages: [ownCopy(2, 'hi', secondRef), ownCopy(1, 'hi', firstRef)] },
+        timestamp: TS,
+      });
+      await expect(first).resolves.toMatchObject({ id: 1 });
+      await expect(second).resolves.toMatchObject({ id: 2 });
+      client.close();
+    });
+
+    it('against a server that echoes no ref, matches answers by content and fails the oldest request on an error', async () => {
+      const { client, sockets } = setup();
+      const connected = client.connect();
+      const socket = lastSocket(sockets);
+      await acceptFirst(socket);
+      await connected;
+      const [one] = await sent(socket, () => client.sendRoomMessage('general', 'one'));
+      const [two] = await sent(socket, () => client.sendRoomMessage('general', 'two'));
+      socket.serverSend(ownCopy(2, 'two'));
+      socket.serverSend(ownCopy(1, 'one'));
+      await expect(one).resolves.toMatchObject({ id: 1, content: 'one' });
+      await expect(two).resolves.toMatchObject({ id: 2, content: 'two' });
+
+      const [general] = await sent(socket, () => client.roomHistory({ room: 'general' }));
+      const [other] = await sent(socket, () => client.roomHistory({ room: 'other' }));
+      socket.serverSend({ type: 'error', data: { code: 'RATE_LIMITED', message: 'Slow down' } });
+      await expect(general).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      const page = { room: 'other', messages: [], total: 0, has_more: false };
+      socket.serverSend({ type: 'message_history', data: page });
+      await expect(other).resolves.toEqual(page);
+      client.close();
+    });
+
+    it('after reconnecting to a server that echoes no ref, matches by content again', async () => {
+      const { client, socket: first, sockets } = await connectEchoing();
+      first.serverClose(1006);
+      await jest.advanceTimersByTimeAsync(100);
+      const second = lastSocket(sockets);
+      expect(second).not.toBe(first);
+      await accept(second);
+      expect(lastSent(second)).toMatchObject({ type: 'dm_conversations' });
+      second.serverSend({ type: 'dm_conversations', data: { conversations: [], has_more: false } });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(client.state).toBe('ACTIVE');
+      const [message] = await sent(second, () => client.sendRoomMessage('general', 'hi'));
+      second.serverSend(ownCopy(1, 'hi'));
+      await expect(message).resolves.toMatchObject({ id: 1 });
+      client.close();
     });
   });
 });

@@ -1,9 +1,11 @@
 // Rooms client: rooms and direct messages over the raw WebSocket endpoint, with the connection
 // lifecycle. After a reconnection it rejoins its rooms, asks which direct conversations have new
 // messages (peers it never talked to included), fetches what it missed by `after_id`, and delivers
-// every message once, in id order.
+// every message once, in id order. Every request carries a request id (ref) that the server echoes on
+// its answer; against a server that echoes none, answers are recognised by their content.
 import {
   decodeEnvelope,
+  isRequestRef,
   RealtimeErrorCode,
   type DirectMessagePayload,
   type DmConversationListData,
@@ -90,14 +92,25 @@ const DM_PREFIX = 'dm:';
 /** The rooms wire protocol as the transport sees it. */
 class RoomsWireProtocol implements WireProtocol<Envelope> {
   readonly authenticatedByPong = true;
+  /**
+   * The server of the current connection echoed a ref. Such a server echoes the ref of every request
+   * of this client, so a frame without one answers none of them: it is, for instance, the copy of a
+   * message another tab of the same user sent with the same text.
+   */
+  echoesRefs = false;
 
-  constructor(private readonly endpoint: string) {}
+  constructor(
+    private readonly endpoint: string,
+    private readonly nextRef: () => string,
+  ) {}
 
   url(token: string | undefined): string {
     return token === undefined ? this.endpoint : `${this.endpoint}?token=${encodeURIComponent(token)}`;
   }
+  /** The opening ping carries a ref, so its pong tells at once whether this server echoes refs. */
   openingFrame(): string {
-    return encodeClientFrame('ping', {});
+    this.echoesRefs = false;
+    return encodeClientFrame('ping', {}, this.nextRef());
   }
   pingFrame(): string {
     return encodeClientFrame('ping', {});
@@ -106,6 +119,10 @@ class RoomsWireProtocol implements WireProtocol<Envelope> {
     const decoded = decodeEnvelope(text);
     if (!decoded.ok) return { kind: 'ignored' };
     const frame: Envelope = { type: decoded.type, data: decoded.data };
+    if (decoded.ref !== undefined) {
+      frame.ref = decoded.ref;
+      this.echoesRefs = true;
+    }
     if (frame.type === 'pong') return { kind: 'pong' };
     if (frame.type === 'error') {
       const error = frame.data as RealtimeErrorPayload;
@@ -116,8 +133,12 @@ class RoomsWireProtocol implements WireProtocol<Envelope> {
   }
 }
 
-function encodeClientFrame<K extends keyof RoomsClientFrames>(type: K, data: RoomsClientFrames[K]): string {
-  return JSON.stringify({ type, data });
+function encodeClientFrame<K extends keyof RoomsClientFrames>(
+  type: K,
+  data: RoomsClientFrames[K],
+  ref?: string,
+): string {
+  return JSON.stringify(ref === undefined ? { type, data } : { type, data, ref });
 }
 
 function isFrame<K extends keyof RoomsServerFrames>(
@@ -130,6 +151,7 @@ function isFrame<K extends keyof RoomsServerFrames>(
 export class RoomsClient extends ManagedClient<RoomsSyncReport> {
   protected readonly lifecycle: ConnectionLifecycle<RoomsSyncReport>;
   private readonly transport: WebSocketTransport<Envelope>;
+  private readonly protocol: RoomsWireProtocol;
   private readonly events = new TypedEmitter<RoomsClientEvents>();
   private readonly pending: PendingRequests<Envelope>;
   private readonly tracker = new ConversationTracker();
@@ -140,6 +162,8 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
   private readonly userIdClaim: string;
   /** Live messages received while synchronising, delivered after the catch-up. */
   private syncBuffer: Envelope[] | undefined;
+  /** Last request id sent: a counter keeps refs unique on every connection of this client. */
+  private lastRef = 0;
 
   constructor(options: RoomsClientOptions) {
     super();
@@ -152,9 +176,10 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
     this.pageSize = options.catchUpPageSize ?? 50;
     this.userIdOption = options.userId === undefined ? undefined : String(options.userId);
     this.userIdClaim = options.userIdClaim ?? 'sub';
+    this.protocol = new RoomsWireProtocol(endpoint, () => this.nextRef());
     this.transport = new WebSocketTransport(
       resolveWebSocket(options.webSocket),
-      new RoomsWireProtocol(endpoint),
+      this.protocol,
       heartbeat,
       (frame) => this.receive(frame),
     );
@@ -221,7 +246,10 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
     return ack.data as LeaveRoomAckData;
   }
 
-  /** Sends a room message; resolves with it as stored (with its id) when the server echoes it back. */
+  /**
+   * Sends a room message; resolves with it as stored (with its id): the copy the server sends back to
+   * this connection.
+   */
   async sendRoomMessage(
     room: string,
     content: string,
@@ -306,30 +334,51 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
         new RealtimeClientError(ClientErrorCode.CONNECTION_LOST, `Connection lost before ${type}`),
       );
     }
-    const answer = this.pending.add(type, answers);
-    this.transport.send(encodeClientFrame(type, data));
+    const ref = this.nextRef();
+    const answer = this.pending.add(type, answers, ref);
+    this.transport.send(encodeClientFrame(type, data, ref));
     return answer;
+  }
+
+  private nextRef(): string {
+    this.lastRef += 1;
+    return String(this.lastRef);
   }
 
   private receive(frame: Envelope): void {
     if (isFrame(frame, 'message_batch')) {
-      for (const inner of frame.data.messages) this.receive({ type: inner.type, data: inner.data });
+      for (const inner of frame.data.messages) {
+        // Inner frames were not decoded one by one: keep only a well-formed ref.
+        const ref = isRequestRef(inner.ref) ? { ref: inner.ref } : {};
+        this.receive({ type: inner.type, data: inner.data, ...ref });
+      }
       return;
     }
     if (isFrame(frame, 'error')) {
       const error = RealtimeClientError.fromPayload(frame.data);
-      if (!this.pending.rejectOldest(error)) this.events.emit('error', frame.data);
+      // Without a ref (an older server, or a frame the server could not read) the oldest request
+      // is the best guess: the server answers one connection's frames in order.
+      const answered =
+        frame.ref === undefined ? this.pending.rejectOldest(error) : this.pending.rejectRef(frame.ref, error);
+      if (!answered) this.events.emit('error', frame.data);
       return;
     }
     if (isFrame(frame, 'room_message') || isFrame(frame, 'direct_message')) {
       if (this.syncBuffer) this.syncBuffer.push(frame);
       else this.deliver(frame);
-      this.pending.resolveMatching(frame);
+      this.answer(frame);
       return;
     }
-    if (this.pending.resolveMatching(frame)) return;
+    if (this.answer(frame)) return;
     if (isFrame(frame, 'user_connected')) this.events.emit('user_connected', frame.data);
     else if (isFrame(frame, 'user_disconnected')) this.events.emit('user_disconnected', frame.data);
+  }
+
+  /** Settles the request this frame answers: by its ref, or by its content from a server without refs. */
+  private answer(frame: Envelope): boolean {
+    if (frame.ref !== undefined) return this.pending.resolveRef(frame.ref, frame);
+    if (this.protocol.echoesRefs) return false;
+    return this.pending.resolveMatching(frame);
   }
 
   /** Emits a message unless it was delivered already; returns whether it was. */

@@ -1,6 +1,6 @@
 // The seed 003 envelope: decodeEnvelope answers every malformed frame with an INVALID_FORMAT payload
-// (never throws); encodeEnvelope stamps an ISO timestamp and adds user_id only when given.
-import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope';
+// (never throws); encodeEnvelope stamps an ISO timestamp and adds user_id and the request id only when given.
+import { decodeEnvelope, encodeEnvelope, isRequestRef, REQUEST_REF, type Envelope } from './envelope';
 import { RealtimeErrorCode } from './error-codes';
 
 describe('decodeEnvelope', () => {
@@ -48,7 +48,67 @@ describe('decodeEnvelope', () => {
     });
   });
 
+  describe('request id (ref)', () => {
+    it.each([
+      ['a counter', 'r1'],
+      ['every allowed character', 'Tab-2_req.7:a'],
+      ['one character', 'x'],
+      ['64 characters', 'a'.repeat(64)],
+    ])('returns %s as ref', (_label, ref) => {
+      expect(decodeEnvelope(JSON.stringify({ type: 'ping', data: {}, ref }))).toEqual({
+        ok: true,
+        type: 'ping',
+        data: {},
+        ref,
+      });
+    });
+
+    it('returns no ref key when the frame has none', () => {
+      expect(decodeEnvelope('{"type":"ping","data":{}}')).not.toHaveProperty('ref');
+    });
+
+    it.each([
+      ['too long', 'a'.repeat(65)],
+      ['empty', ''],
+      ['with a space', 'r 1'],
+      ['with a slash', 'r/1'],
+      ['with a quote', 'r"1'],
+      ['not ASCII', 'réf'],
+      ['a number', 7],
+      ['null', null],
+      ['an object', { id: 'r1' }],
+    ])('answers a ref that is %s with INVALID_FORMAT on field ref', (_label, ref) => {
+      expect(decodeEnvelope(JSON.stringify({ type: 'ping', data: {}, ref }))).toEqual({
+        ok: false,
+        error: {
+          code: RealtimeErrorCode.INVALID_FORMAT,
+          message: 'Frame "ref" must be 1 to 64 letters, digits, "-", "_", "." or ":"',
+          details: { field: 'ref' },
+        },
+      });
+    });
+
+    it('checks the type before the ref', () => {
+      expect(decodeEnvelope('{"ref":7}')).toMatchObject({ ok: false, error: { details: { field: 'type' } } });
+    });
+
+    it('shares its rule through REQUEST_REF and isRequestRef', () => {
+      expect(REQUEST_REF.test('a:b.c-d_e')).toBe(true);
+      expect(REQUEST_REF.test('a'.repeat(65))).toBe(false);
+      expect(isRequestRef('r1')).toBe(true);
+      expect(isRequestRef(1)).toBe(false);
+    });
+  });
+
   describe("with the 'payload' key", () => {
+    it('ignores a ref key, which the log stream does not define', () => {
+      expect(decodeEnvelope('{"type":"subscribe","payload":{},"ref":7}', 'payload')).toEqual({
+        ok: true,
+        type: 'subscribe',
+        data: {},
+      });
+    });
+
     it('reads the data from payload', () => {
       expect(decodeEnvelope('{"type":"subscribe","payload":{"level":"warn"}}', 'payload')).toEqual({
         ok: true,
@@ -107,6 +167,43 @@ describe('encodeEnvelope', () => {
 
   it('keeps a falsy user id such as 0', () => {
     expect(parse(encodeEnvelope('message', {}, 0)).user_id).toBe(0);
+  });
+
+  it('adds ref when given, last, so that the frame extends its copy without ref', () => {
+    const withRef = encodeEnvelope('room_message', { content: 'hi' }, 42, 'r1');
+    const withoutRef = encodeEnvelope('room_message', { content: 'hi' }, 42);
+    expect(parse(withRef)).toEqual({
+      type: 'room_message',
+      data: { content: 'hi' },
+      timestamp: NOW,
+      user_id: 42,
+      ref: 'r1',
+    });
+    expect(withRef).toBe(`${withoutRef.slice(0, -1)},"ref":"r1"}`);
+    expect(parse(encodeEnvelope('pong', {}, undefined, 'r2'))).toEqual({
+      type: 'pong',
+      data: {},
+      timestamp: NOW,
+      ref: 'r2',
+    });
+  });
+
+  it('writes the same bytes as before when no ref is given', () => {
+    expect(encodeEnvelope('message', { content: 'hi' }, 42)).toBe(
+      `{"type":"message","data":{"content":"hi"},"timestamp":"${NOW}","user_id":42}`,
+    );
+    expect(encodeEnvelope('message', { content: 'hi' })).toBe(
+      `{"type":"message","data":{"content":"hi"},"timestamp":"${NOW}"}`,
+    );
+  });
+
+  it('produces a frame that decodes back to the same type, data and ref', () => {
+    expect(decodeEnvelope(encodeEnvelope('pong', { a: 1 }, undefined, 'r:9'))).toEqual({
+      ok: true,
+      type: 'pong',
+      data: { a: 1 },
+      ref: 'r:9',
+    });
   });
 
   it('produces a frame that decodes back to the same type and data', () => {

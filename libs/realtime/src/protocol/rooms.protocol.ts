@@ -105,6 +105,8 @@ export type PingData = Record<string, never>;
 export interface InboundBatchItem {
   type: Exclude<RoomsInboundType, 'message_batch'>;
   data?: unknown;
+  /** Request id of this message (`REQUEST_REF`), echoed on its answer, its errors and the sender's copy. */
+  ref?: string;
 }
 export interface InboundMessageBatchData {
   /** 1 to 50 messages. */
