@@ -100,6 +100,8 @@ export class ServerProcess {
     const [command, args] = pinned(0, [
       '--expose-gc',
       '--max-old-space-size=4096',
+      // Diagnostics of a run, e.g. BENCH_SERVER_NODE_ARGS='--trace-gc' or '--cpu-prof'.
+      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
       ...tree.nodeArgs(`bench/servers/${name}`),
     ]);
     const child = spawn(command, args, {

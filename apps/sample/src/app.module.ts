@@ -6,6 +6,7 @@ import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { RealtimeModule, type RealtimeModuleOptions } from 'nest-realtime';
 import { mkdirSync } from 'fs';
 import { join } from 'path';
+import { AnnouncementsModule } from './announcements/announcements.module';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { HealthController } from './health/health.controller';
@@ -13,8 +14,9 @@ import { ModuleEntity } from './modules/module.entity';
 import { ModulesController } from './modules/modules.controller';
 import { ModulesService } from './modules/modules.service';
 import { ModulesStateModule } from './modules/modules-state.module';
+import { RoomPolicyModule } from './rooms/room-policy.module';
 import { RoomsController } from './rooms/rooms.controller';
-import type { SampleConfig } from './sample.config';
+import { DEFAULT_ANNOUNCEMENTS_PER_MINUTE, type SampleConfig } from './sample.config';
 import { SAMPLE_CONFIG } from './sample.constants';
 
 /** Library options from the sample's configuration; `overrides` lets tests shorten limits. */
@@ -68,6 +70,10 @@ export class AppModule {
         TypeOrmModule.forFeature([ModuleEntity]),
         // The modules table as the events API's ModuleStateSource (rt_sync and dedupe after a restart).
         ModulesStateModule,
+        // The room policy: "admins-" rooms are for admins only (docs/sample-app.md).
+        RoomPolicyModule,
+        // Admin announcements on both transports: the library's guards, @Roles and rate limiter in a host gateway.
+        AnnouncementsModule.register(config.announcementsPerMinute ?? DEFAULT_ANNOUNCEMENTS_PER_MINUTE),
         JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
         TerminusModule,
       ],

@@ -40,6 +40,16 @@ export { RealtimeError } from './core/errors/realtime-error';
 export type { RealtimeIdentity } from './core/auth/realtime-identity';
 export { ConnectedUser } from './core/auth/connected-user.decorator';
 export { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
+export { RealtimeRolesGuard } from './core/auth/realtime-roles.guard';
+export { Roles } from './core/auth/roles.decorator';
+export {
+  RealtimeRateLimiter,
+  type RealtimeRateLimitBucket,
+  type RealtimeRateLimitVerdict,
+  type RealtimeRateLimitWindow,
+} from './conversations/realtime-rate-limiter.service';
+export { RealtimeThrottle } from './conversations/realtime-throttle.decorator';
+export { RealtimeThrottleGuard } from './conversations/realtime-throttle.guard';
 export { TokenVerifier } from './core/auth/token-verifier.service';
 export {
   ConnectionRegistry,
@@ -76,6 +86,7 @@ export { RealtimeApi } from './events/realtime-api.service';
 export { ChatService } from './chat/chat.service';
 export { PresenceService } from './chat/presence.service';
 export { RoomDirectory } from './conversations/room-directory.service';
+export { InjectRoomPolicy, ROOM_POLICY, type RoomAction, type RoomPolicy } from './conversations/room-policy';
 export { MessagesService } from './conversations/messages.service';
 export { DirectConversationsService } from './conversations/direct-conversations.service';
 export { ConversationBus } from './conversations/conversation-bus';

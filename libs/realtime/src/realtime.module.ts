@@ -9,19 +9,23 @@ import { UserEvents } from './events/user-events.service';
 import { ConversationBus } from './conversations/conversation-bus';
 import { DirectConversationsService } from './conversations/direct-conversations.service';
 import { MessagesService } from './conversations/messages.service';
-import { MessageRateLimiter } from './conversations/rate-limiter.service';
+import { RealtimeRateLimiter } from './conversations/realtime-rate-limiter.service';
+import { RealtimeThrottleGuard } from './conversations/realtime-throttle.guard';
 import { RoomDirectory } from './conversations/room-directory.service';
 import { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
+import { RealtimeRolesGuard } from './core/auth/realtime-roles.guard';
 import { TokenVerifier } from './core/auth/token-verifier.service';
 import { ConnectionRegistry } from './core/connection-registry.service';
 import { TransportCounters } from './core/metrics/transport-counters.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
+import { ConnectionLiveness } from './core/transport/connection-liveness';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
 import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS } from './realtime-option-keys';
 import type { RealtimeModuleOptions } from './realtime.options';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
 import { SqliteCheckpointer } from './storage/typeorm/sqlite-checkpointer.service';
+import { RoomsMonitor } from './rooms/rooms-monitor.service';
 
 const SERVICES = [
   TokenVerifier,
@@ -30,20 +34,32 @@ const SERVICES = [
   SocketIoServerRef,
   ConnectionLifecycle,
   RealtimeAuthGuard,
+  RealtimeRolesGuard,
   EventsManager,
   ModuleEvents,
   UserEvents,
   AdminEvents,
   RealtimeApi,
   ConversationBus,
-  MessageRateLimiter,
+  // One instance for the messages and the host's own buckets (MessageRateLimiter is its other name).
+  RealtimeRateLimiter,
+  RealtimeThrottleGuard,
   RoomDirectory,
   MessagesService,
   DirectConversationsService,
 ];
 
 @Module({
-  providers: [...SERVICES, redisClientsProvider, RedisShutdown, SqliteCheckpointer],
+  // ConnectionLiveness is the adapter's (found with app.get), not the host's: not exported.
+  // RoomsMonitor sits here, not with the rooms feature: the Prometheus exposition injects it either way.
+  providers: [
+    ...SERVICES,
+    ConnectionLiveness,
+    redisClientsProvider,
+    RedisShutdown,
+    SqliteCheckpointer,
+    RoomsMonitor,
+  ],
   exports: SERVICES,
 })
 export class RealtimeModule extends ConfigurableModuleClass {

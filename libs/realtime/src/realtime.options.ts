@@ -230,8 +230,9 @@ export interface RealtimeRoomsOptions {
   /** Most rooms in storage; past it, auto-creation refuses new rooms with ROOM_NOT_FOUND. @default 1000 */
   maxRooms?: number;
   /**
-   * Rate-limit storage shared by every transport (an `@nestjs/throttler` ThrottlerStorage, e.g. a
-   * Redis-backed one for several nodes). @default undefined (per-user sliding windows in memory)
+   * Rate-limit storage shared by every transport and by the host's `RealtimeRateLimiter` buckets (an
+   * `@nestjs/throttler` ThrottlerStorage, e.g. a Redis-backed one for several nodes).
+   * @default undefined (per-user sliding windows in memory)
    */
   rateLimitStorage?: RealtimeRateLimitStorage;
 }
@@ -370,7 +371,11 @@ export interface RealtimeDefaults {
   events: Required<RealtimeEventsOptions>;
   chat: Required<RealtimeChatOptions>;
   compression: Required<RealtimeCompressionOptions>;
-  rooms: { initial: ReadonlyArray<{ name: string; isPrivate?: boolean }>; autoCreate: boolean; maxRooms: number };
+  rooms: {
+    initial: ReadonlyArray<{ name: string; isPrivate?: boolean }>;
+    autoCreate: boolean;
+    maxRooms: number;
+  };
   redis: Required<Omit<RealtimeRedisOptions, 'url'>>;
   stream: Required<
     Pick<
