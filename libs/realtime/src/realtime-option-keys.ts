@@ -95,6 +95,7 @@ export const OPTION_KEYS = {
     initial: [{ name: true, isPrivate: true }],
     autoCreate: true,
     maxRooms: true,
+    logMessages: true,
     rateLimitStorage: true,
   } satisfies Keys<RealtimeRoomsOptions>,
   redis: { url: true, keyPrefix: true, connectTimeoutMs: true } satisfies Keys<RealtimeRedisOptions>,

@@ -230,6 +230,12 @@ export interface RealtimeRoomsOptions {
   /** Most rooms in storage; past it, auto-creation refuses new rooms with ROOM_NOT_FOUND. @default 1000 */
   maxRooms?: number;
   /**
+   * Write one `WS_MESSAGE` line per inbound frame of the rooms endpoint (type, user, room, handling
+   * time; never the content), at debug level of the host's logger. Off, no per-frame line is built.
+   * @default false
+   */
+  logMessages?: boolean;
+  /**
    * Rate-limit storage shared by every transport and by the host's `RealtimeRateLimiter` buckets (an
    * `@nestjs/throttler` ThrottlerStorage, e.g. a Redis-backed one for several nodes).
    * @default undefined (per-user sliding windows in memory)
@@ -335,6 +341,7 @@ export interface ResolvedRealtimeOptions {
     initial: Array<{ name: string; isPrivate: boolean }>;
     autoCreate: boolean;
     maxRooms: number;
+    logMessages: boolean;
     rateLimitStorage: RealtimeRateLimitStorage | null;
   };
   /** The host's stores, or null for the default TypeORM ones on `database`. */
@@ -375,6 +382,7 @@ export interface RealtimeDefaults {
     initial: ReadonlyArray<{ name: string; isPrivate?: boolean }>;
     autoCreate: boolean;
     maxRooms: number;
+    logMessages: boolean;
   };
   redis: Required<Omit<RealtimeRedisOptions, 'url'>>;
   stream: Required<
@@ -418,7 +426,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   events: { modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 },
   chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
   compression: { enabled: false, threshold: 1024 },
-  rooms: { initial: [{ name: 'general' }], autoCreate: true, maxRooms: 1000 },
+  rooms: { initial: [{ name: 'general' }], autoCreate: true, maxRooms: 1000, logMessages: false },
   redis: { keyPrefix: 'rt', connectTimeoutMs: 5000 },
   stream: {
     port: null,
@@ -702,13 +710,15 @@ function resolveRooms(rooms: MergedOptions['rooms']): ResolvedRealtimeOptions['r
       'must implement increment() (any @nestjs/throttler ThrottlerStorage does)',
     );
   }
-  if (typeof rooms.autoCreate !== 'boolean') {
-    throw new RealtimeOptionsError('rooms.autoCreate', 'must be true or false');
+  for (const key of ['autoCreate', 'logMessages'] as const) {
+    if (typeof rooms[key] !== 'boolean')
+      throw new RealtimeOptionsError(`rooms.${key}`, 'must be true or false');
   }
   return {
     initial: resolved,
     autoCreate: rooms.autoCreate,
     maxRooms: positiveInt('rooms.maxRooms', rooms.maxRooms),
+    logMessages: rooms.logMessages,
     rateLimitStorage: storage,
   };
 }
