@@ -143,20 +143,110 @@ export class TestWs {
     });
   }
 
-  async closedWithin(timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number; reason: string }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  closedWithin(timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number; reason: string }> {
+    return closedWithin(this.closed, timeoutMs);
   }
 
   close(): void {
     this.socket.close();
+  }
+}
+
+async function closedWithin(
+  closed: Promise<{ code: number; reason: string }>,
+  timeoutMs: number,
+): Promise<{ code: number; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not closed within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A Socket.IO peer spoken at the engine.io level (protocol v4, websocket transport, no
+ * socket.io-client): it connects the main namespace, then never answers the server's pings, as a
+ * client behind a dead network would. Packets: the server opens with `0{…}`, the peer sends `40` with
+ * its auth to connect the namespace (`40{…}` accepted, `44{…}` refused), the server pings with `2`,
+ * which a live client answers with `3`.
+ */
+export class SilentIoPeer {
+  /** Engine pings received (none answered). */
+  pings = 0;
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly socket: WebSocket) {
+    this.closed = new Promise((resolve) => {
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    socket.on('message', (raw) => {
+      if ((raw as Buffer).toString('utf8') === '2') this.pings += 1;
+    });
+  }
+
+  /** Resolves once the namespace is connected; rejects if it is refused or the wait runs out. */
+  static open(
+    url: string,
+    auth: Record<string, unknown>,
+    { path = '/socket.io', timeoutMs = DEFAULT_WAIT_MS } = {},
+  ): Promise<SilentIoPeer> {
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}${path}/?EIO=4&transport=websocket`);
+    const peer = new SilentIoPeer(socket);
+    return new Promise((resolve, reject) => {
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        socket.terminate();
+        reject(error);
+      };
+      const timer = setTimeout(
+        () => fail(new Error(`namespace not connected within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      socket.on('message', (raw) => {
+        const packet = (raw as Buffer).toString('utf8');
+        if (packet.startsWith('0')) socket.send(`40${JSON.stringify(auth)}`);
+        else if (packet.startsWith('40')) {
+          clearTimeout(timer);
+          resolve(peer);
+        } else if (packet.startsWith('44')) fail(new Error(`namespace refused: ${packet.slice(2)}`));
+      });
+      socket.once('error', fail);
+    });
+  }
+
+  closedWithin(timeoutMs = DEFAULT_WAIT_MS): Promise<{ code: number; reason: string }> {
+    return closedWithin(this.closed, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** The clients a test opened, closed after it: `afterEach(() => clients.closeAll())`. */
+export class Clients {
+  private readonly open: Array<{ close(): void }> = [];
+
+  async io(url: string, auth: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Socket> {
+    return this.track(await connectIo(url, auth, extra));
+  }
+
+  async ws(url: string, options: WebSocket.ClientOptions = {}): Promise<TestWs> {
+    return this.track(await TestWs.open(url, options));
+  }
+
+  /** Closes `client` with the others. */
+  track<T extends { close(): void }>(client: T): T {
+    this.open.push(client);
+    return client;
+  }
+
+  closeAll(): void {
+    while (this.open.length) this.open.pop()?.close();
   }
 }
 

@@ -116,7 +116,10 @@ export interface RealtimeLimitOptions {
   /**
    * A connection that sends no application frame (a raw ws message, a Socket.IO event) for this long
    * is closed, on every transport alike; answered heartbeats do not count as activity. 0: a peer that
-   * answers heartbeats is never closed for silence (listeners stay connected). @default 0
+   * answers heartbeats is never closed for silence (listeners stay connected). Checked every
+   * idleTimeoutMs / 2 (or every heartbeat interval if that is shorter): an idle connection is closed
+   * between idleTimeoutMs and 1.5 × idleTimeoutMs after its last application frame, raw ws clients
+   * getting an `error` IDLE_TIMEOUT frame before close 4408. @default 0
    */
   idleTimeoutMs?: number;
   /** Longest message content in characters. @default 4096 */

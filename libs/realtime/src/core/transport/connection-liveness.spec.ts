@@ -1,5 +1,6 @@
 // ConnectionLiveness with fake timers: heartbeat misses, the idle timeout (off by default), token
 // expiry on time for listeners, and every timer cleared when the transports stop or the app shuts down.
+import { Logger } from '@nestjs/common';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { resolveRealtimeOptions, type RealtimeLimitOptions } from '../../realtime.options';
 import { ConnectionLiveness, type LivenessEnding, type LivenessTransport } from './connection-liveness';
@@ -134,6 +135,105 @@ describe('ConnectionLiveness', () => {
     }
     expect(rawTalker.open && ioTalker.open).toBe(true);
     rule.beforeApplicationShutdown();
+  });
+
+  it('closes an idle connection within 1.5 × idleTimeoutMs even when the heartbeat interval is longer, pinging once per interval still', () => {
+    const rule = liveness({ heartbeatIntervalMs: 30_000, idleTimeoutMs: 5_000 });
+    const raw = fakeTransport(true);
+    const io = fakeTransport(false);
+    rule.watch(raw.transport);
+    rule.watch(io.transport);
+    const rawIdle = raw.connect('raw idle');
+    const ioIdle = io.connect('io idle');
+    const rawTalker = raw.connect('raw talker');
+    const ioTalker = io.connect('io talker');
+    const talk = (): void => {
+      rawTalker.lastInboundAt = Date.now();
+      ioTalker.lastInboundAt = Date.now();
+      rawTalker.missed = 0;
+    };
+
+    for (let elapsed = 0; elapsed < 5_000; elapsed += 2_500) {
+      talk();
+      jest.advanceTimersByTime(2_500);
+    }
+    expect(rawIdle.open && ioIdle.open).toBe(true); // not idle for longer than 5 s yet
+    talk();
+    jest.advanceTimersByTime(2_500);
+    expect(rawIdle.ended).toMatchObject({ kind: 'idle' });
+    expect(ioIdle.ended).toMatchObject({ kind: 'idle' });
+    expect(rawTalker.pings).toBe(0); // the idle checks between sweeps send no ping
+
+    for (let elapsed = 7_500; elapsed < 90_000; elapsed += 2_500) {
+      talk();
+      jest.advanceTimersByTime(2_500);
+    }
+    // 90 s: three heartbeat intervals, three pings; the talkers were never idle for 5 s.
+    expect(rawTalker).toMatchObject({ open: true, pings: 3, dropped: false });
+    expect(ioTalker.open).toBe(true);
+    rule.beforeApplicationShutdown();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('keeps the "two missed pings" of a heartbeat interval when idle checks run in between', () => {
+    const rule = liveness({ heartbeatIntervalMs: 30_000, idleTimeoutMs: 5_000 });
+    const raw = fakeTransport(true);
+    rule.watch(raw.transport);
+    const mute = raw.connect('mute');
+    for (let elapsed = 0; elapsed < 60_000; elapsed += 2_500) {
+      mute.lastInboundAt = Date.now(); // active, but it answers no ping
+      jest.advanceTimersByTime(2_500);
+    }
+    expect(mute).toMatchObject({ pings: 2, dropped: false });
+    for (let elapsed = 60_000; elapsed < 90_000; elapsed += 2_500) {
+      mute.lastInboundAt = Date.now();
+      jest.advanceTimersByTime(2_500);
+    }
+    expect(mute).toMatchObject({ pings: 2, dropped: true, ended: null });
+    rule.beforeApplicationShutdown();
+  });
+
+  it('logs a transport that throws for one connection and goes on with the others, at sweeps and expiries', () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const rule = liveness({ heartbeatIntervalMs: 1000 });
+      const raw = fakeTransport(true);
+      rule.watch(raw.transport);
+      // The failing connections come first: the ones after them show that the sweep went on.
+      const broken = raw.connect('broken', Date.now() + 10);
+      const unpingable = raw.connect('unpingable');
+      const brokenLater = raw.connect('broken, expiring later', Date.now() + 1_500);
+      const expired = raw.connect('expired', Date.now() + 10);
+      const listener = raw.connect('listener');
+      const later = raw.connect('expiring later', Date.now() + 1_500);
+      const { end, heartbeat } = raw.transport;
+      if (!heartbeat) throw new Error('the fake raw transport has a heartbeat');
+      const ping = heartbeat.ping;
+      raw.transport.end = (connection, ending) => {
+        if (connection === broken || connection === brokenLater) throw new Error('socket gone');
+        end(connection, ending);
+      };
+      heartbeat.ping = (connection) => {
+        if (connection === unpingable) throw new Error('ping failed');
+        ping(connection);
+      };
+
+      expect(() => jest.advanceTimersByTime(1000)).not.toThrow(); // the sweep
+      expect(expired.ended).toMatchObject({ kind: 'token-expired' });
+      expect(listener).toMatchObject({ open: true, pings: 1 });
+      expect(later).toMatchObject({ open: true, pings: 1 });
+
+      expect(() => jest.advanceTimersByTime(500)).not.toThrow(); // the expiry timer
+      expect(later.ended).toMatchObject({ kind: 'token-expired' });
+      expect(logged.mock.calls).toEqual([
+        ['Liveness check of a connection failed: Error: socket gone', expect.any(String)],
+        ['Liveness check of a connection failed: Error: ping failed', expect.any(String)],
+        ['Liveness check of a connection failed: Error: socket gone', expect.any(String)],
+      ]);
+      rule.beforeApplicationShutdown();
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('ends a listener whose token expires at its expiry, between two sweeps, and leaves a re-authenticated one', () => {

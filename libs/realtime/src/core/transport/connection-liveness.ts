@@ -1,8 +1,9 @@
 // The one connection-liveness rule of every transport: a peer that misses heartbeats is dropped, a
 // connection whose token expires is told and closed, and, when limits.idleTimeoutMs > 0, a connection
 // that sent no application frame for that long is closed. Transports stamp their inbound frames;
-// one sweep per heartbeat interval applies the rule to all of them.
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+// one sweep per heartbeat interval applies the rule to all of them (and, when the idle timeout is
+// shorter than two heartbeat intervals, an idle check every idleTimeoutMs / 2 in between).
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
@@ -90,8 +91,11 @@ interface DueExpiry {
 
 @Injectable()
 export class ConnectionLiveness implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ConnectionLiveness.name);
   private readonly transports = new Set<LivenessTransport<unknown>>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** The idle check between two sweeps, when idleTimeoutMs / 2 is shorter than a heartbeat interval. */
+  private idleTimer: NodeJS.Timeout | null = null;
   /** Tokens expiring before the next sweep, earliest first, and the one timer for the earliest. */
   private due: DueExpiry[] = [];
   private dueTimer: NodeJS.Timeout | null = null;
@@ -112,6 +116,11 @@ export class ConnectionLiveness implements BeforeApplicationShutdown {
       this.sweepTimer = setInterval(() => this.sweep(), this.intervalMs);
       this.sweepTimer.unref();
       this.nextSweepAt = Date.now() + this.intervalMs;
+      const idleCheckMs = Math.max(1, Math.floor(this.idleTimeoutMs / 2));
+      if (this.idleTimeoutMs > 0 && idleCheckMs < this.intervalMs) {
+        this.idleTimer = setInterval(() => this.closeIdle(), idleCheckMs);
+        this.idleTimer.unref();
+      }
     }
     return {
       admit: (connection) => this.admit(watched, connection),
@@ -128,36 +137,77 @@ export class ConnectionLiveness implements BeforeApplicationShutdown {
    * Once per heartbeat interval, for every connection: an expired token ends it; a peer that left
    * MAX_MISSED_HEARTBEATS pings unanswered is dropped; an idle one is closed; the others are pinged.
    * Tokens expiring before the next sweep get the expiry timer, so that expiry is on time.
+   *
+   * Idle precision: idleness is also checked every idleTimeoutMs / 2 between sweeps (when that is
+   * shorter than the heartbeat interval), so an idle connection is closed between idleTimeoutMs and
+   * 1.5 × idleTimeoutMs after its last application frame, whatever the heartbeat interval. Pings
+   * still go out once per heartbeat interval only.
+   *
+   * A transport that throws for one connection (in `end`, `ping`, `drop`…) is logged and the sweep
+   * goes on with the next one: one faulty connection must not stop liveness for all the others.
    */
   private sweep(now = Date.now()): void {
-    const idle = this.idleTimeoutMs;
     const nextSweep = now + this.intervalMs;
     this.nextSweepAt = nextSweep;
     const due: DueExpiry[] = [];
-    for (const transport of this.transports) {
+    this.forEachConnection((transport, connection) => {
       const heartbeat = transport.heartbeat;
-      for (const connection of transport.connections()) {
-        const identity = transport.identityOf(connection);
-        if (identity !== null && isExpired(identity, now)) {
-          transport.end(connection, tokenExpiredEnding());
-          continue;
-        }
-        if (heartbeat && heartbeat.missed(connection) >= MAX_MISSED_HEARTBEATS) {
-          heartbeat.drop(connection);
-          continue;
-        }
-        if (idle > 0 && now - transport.lastInboundAt(connection) > idle) {
-          transport.end(connection, idleTimeoutEnding(idle));
-          continue;
-        }
-        if (identity !== null && identity.expiresAt !== null && identity.expiresAt < nextSweep) {
-          due.push({ transport, connection, identity, expiresAt: identity.expiresAt });
-        }
-        heartbeat?.ping(connection);
+      const identity = transport.identityOf(connection);
+      if (identity !== null && isExpired(identity, now)) {
+        transport.end(connection, tokenExpiredEnding());
+        return;
       }
-    }
+      if (heartbeat && heartbeat.missed(connection) >= MAX_MISSED_HEARTBEATS) {
+        heartbeat.drop(connection);
+        return;
+      }
+      if (this.endIfIdle(transport, connection, now)) return;
+      if (identity !== null && identity.expiresAt !== null && identity.expiresAt < nextSweep) {
+        due.push({ transport, connection, identity, expiresAt: identity.expiresAt });
+      }
+      heartbeat?.ping(connection);
+    });
     this.due = due.sort((a, b) => a.expiresAt - b.expiresAt);
     this.armDue(now);
+  }
+
+  /** Between two sweeps: closes the connections idle for longer than idleTimeoutMs, nothing else. */
+  private closeIdle(now = Date.now()): void {
+    this.forEachConnection((transport, connection) => {
+      this.endIfIdle(transport, connection, now);
+    });
+  }
+
+  private endIfIdle(transport: LivenessTransport<unknown>, connection: unknown, now: number): boolean {
+    const idle = this.idleTimeoutMs;
+    if (idle <= 0 || now - transport.lastInboundAt(connection) <= idle) return false;
+    transport.end(connection, idleTimeoutEnding(idle));
+    return true;
+  }
+
+  /** Runs `work` for every connection of every transport; a throw is logged and the next one goes on. */
+  private forEachConnection(
+    work: (transport: LivenessTransport<unknown>, connection: unknown) => void,
+  ): void {
+    for (const transport of this.transports) {
+      try {
+        for (const connection of transport.connections()) {
+          try {
+            work(transport, connection);
+          } catch (error) {
+            this.logFailure(error);
+          }
+        }
+      } catch (error) {
+        // The transport's own listing failed: its other connections wait for the next sweep.
+        this.logFailure(error);
+      }
+    }
+  }
+
+  private logFailure(error: unknown): void {
+    const stack = error instanceof Error ? error.stack : undefined;
+    this.logger.error(`Liveness check of a connection failed: ${String(error)}`, stack);
   }
 
   private admit(transport: LivenessTransport<unknown>, connection: unknown): void {
@@ -180,8 +230,10 @@ export class ConnectionLiveness implements BeforeApplicationShutdown {
 
   private stop(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.idleTimer) clearInterval(this.idleTimer);
     if (this.dueTimer) clearTimeout(this.dueTimer);
     this.sweepTimer = null;
+    this.idleTimer = null;
     this.dueTimer = null;
     this.due = [];
   }
@@ -203,8 +255,12 @@ export class ConnectionLiveness implements BeforeApplicationShutdown {
       expired += 1;
       const { transport, connection, identity } = entry;
       // A connection closed meanwhile, or re-authenticated with a fresh token, is left alone.
-      if (transport.isOpen(connection) && transport.identityOf(connection) === identity) {
-        transport.end(connection, tokenExpiredEnding());
+      try {
+        if (transport.isOpen(connection) && transport.identityOf(connection) === identity) {
+          transport.end(connection, tokenExpiredEnding());
+        }
+      } catch (error) {
+        this.logFailure(error);
       }
     }
     this.due = this.due.slice(expired);

@@ -34,11 +34,12 @@ export function closeCodeFor(error: RealtimeError): number {
 }
 
 /**
- * Ends a raw ws connection for the liveness rule: an expired token gets its error frame (the log
- * stream's codec makes it `auth_error`) before the close; an idle close says it all in its code.
+ * Ends a raw ws connection for the liveness rule: the client is told why in its endpoint's codec
+ * (an expired token: `error` AUTH_FAILED, the log stream's `auth_error`; idle: `error` IDLE_TIMEOUT
+ * on both), then the connection is closed with the ending's code (4401, 4408).
  */
 function endRawWsConnection(connection: RawWsConnection, ending: LivenessEnding): void {
-  if (ending.kind === 'token-expired') connection.sendError(ending.error);
+  connection.sendError(ending.error);
   connection.close(ending.closeCode, ending.reason);
 }
 
