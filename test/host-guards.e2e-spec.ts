@@ -1,5 +1,5 @@
 // The library's guards and rate limiter in a host's own handlers: `@UseGuards(RealtimeAuthGuard,
-// RealtimeRolesGuard) @Roles('admin')` on Socket.IO and raw ws gateway handlers (the sample's
+// RealtimeRolesGuard) @RealtimeRoles('admin')` on Socket.IO and raw ws gateway handlers (the sample's
 // announcements, RealtimeModule global) and in a host module importing RealtimeModule without
 // isGlobal (a deferred-authentication ws gateway, an HTTP controller, @RealtimeThrottle); refusals
 // are error codes with the connection kept, and a host bucket of RealtimeRateLimiter refuses past
@@ -30,11 +30,11 @@ import {
   RealtimeGateway,
   RealtimeIoExceptionFilter,
   RealtimeModule,
+  RealtimeRoles,
   RealtimeRolesGuard,
   RealtimeThrottle,
   RealtimeThrottleGuard,
   RealtimeWsExceptionFilter,
-  Roles,
   WsConnection,
   type RawWsConnection,
   type RawWsServer,
@@ -46,7 +46,7 @@ import {
   AnnouncementEvent,
   type Announcement,
 } from '../apps/sample/src/announcements/announcement.types';
-import { connectIo, nextEvent, signToken, TestWs } from './support/clients';
+import { Clients, nextEvent, signToken } from './support/clients';
 import { startSample, TEST_SECRET, type RunningSample } from './support/sample-app';
 
 let sequence = 0;
@@ -58,27 +58,6 @@ function tokenOf(role: 'admin' | 'member'): { token: string; userId: string } {
     token: signToken({ sub: userId, username: userId, roles: role === 'admin' ? ['admin'] : [] }),
     userId,
   };
-}
-
-/** The clients a test opened, closed after it. */
-class Clients {
-  private readonly open: Array<{ close(): void }> = [];
-
-  async io(url: string, token: string): Promise<Socket> {
-    const socket = await connectIo(url, { token });
-    this.open.push(socket);
-    return socket;
-  }
-
-  async ws(url: string): Promise<TestWs> {
-    const client = await TestWs.open(url);
-    this.open.push(client);
-    return client;
-  }
-
-  closeAll(): void {
-    while (this.open.length) this.open.pop()?.close();
-  }
 }
 
 const wsUrl = (sample: RunningSample, token: string) =>
@@ -111,8 +90,8 @@ describe('Guarded host gateways of the sample (announcements, RealtimeModule glo
     });
 
     it('Socket.IO: a member gets PERMISSION_DENIED naming the role and stays connected; an admin announces', async () => {
-      const member = await clients.io(sample.url, tokenOf('member').token);
-      const admin = await clients.io(sample.url, tokenOf('admin').token);
+      const member = await clients.io(sample.url, { token: tokenOf('member').token });
+      const admin = await clients.io(sample.url, { token: tokenOf('admin').token });
 
       expect(await announceIo(member, 'hello')).toEqual({
         error: {
@@ -150,7 +129,7 @@ describe('Guarded host gateways of the sample (announcements, RealtimeModule glo
 
     it('an admin past its announcements per minute, across both transports, gets RATE_LIMITED with retry_after_ms', async () => {
       const { token } = tokenOf('admin');
-      const io = await clients.io(sample.url, token);
+      const io = await clients.io(sample.url, { token });
       const ws = await clients.ws(wsUrl(sample, token));
 
       expect(await announceIo(io, 'one')).toHaveProperty('announced');
@@ -180,7 +159,7 @@ describe('Guarded host gateways of the sample (announcements, RealtimeModule glo
     });
 
     it('an announcement of the wrong shape is INVALID_FORMAT naming the field', async () => {
-      const admin = await clients.io(sample.url, tokenOf('admin').token);
+      const admin = await clients.io(sample.url, { token: tokenOf('admin').token });
       const error = nextEvent<RealtimeErrorPayload>(admin, 'error');
       admin.emit(AnnouncementEvent.ANNOUNCE, { text: '' });
       expect(await error).toMatchObject({ code: 'INVALID_FORMAT', details: { field: 'text' } });
@@ -221,7 +200,7 @@ describe('Guarded host gateways of the sample (announcements, RealtimeModule glo
     it('counts an admin’s announcements on either node in one window', async () => {
       const [a, b] = nodes as [RunningSample, RunningSample];
       const { token, userId } = tokenOf('admin');
-      const onA = await clients.io(a.url, token);
+      const onA = await clients.io(a.url, { token });
       const onB = await clients.ws(wsUrl(b, token));
 
       expect(await announceIo(onA, 'one')).toHaveProperty('announced');
@@ -271,7 +250,7 @@ class DeferredGateway implements OnGatewayInit<RawWsServer> {
 
   @SubscribeMessage('purge')
   @UseGuards(RealtimeAuthGuard, RealtimeRolesGuard)
-  @Roles('admin')
+  @RealtimeRoles('admin')
   purge(): WsResponse<object> {
     return { event: 'purged', data: {} };
   }
@@ -299,7 +278,7 @@ class ReportsController {
 
   @Post()
   @HttpCode(200)
-  @Roles('admin')
+  @RealtimeRoles('admin')
   @RealtimeThrottle({ name: 'report', perMinute: 1 })
   create(@ConnectedUser() user: RealtimeIdentity): { by: string } {
     return { by: user.userId };
@@ -394,7 +373,7 @@ describe('Guards in a host module importing RealtimeModule without isGlobal', ()
   });
 
   it('Socket.IO: @RealtimeThrottle refuses past the limit with RATE_LIMITED, the socket kept', async () => {
-    const socket = await clients.io(url, tokenOf('member').token);
+    const socket = await clients.io(url, { token: tokenOf('member').token });
     const nudged = nextEvent(socket, 'nudged');
     socket.emit('nudge', {});
     await nudged;

@@ -101,6 +101,20 @@ describe('installable packages (npm run pack)', () => {
     },
   );
 
+  it('leaves members marked @internal out of the typings (TransportCounters keeps its public counters)', () => {
+    const typings = execFileSync(
+      'tar',
+      [
+        'xzOf',
+        tarballs.get('nest-realtime') as string,
+        'package/dist/core/metrics/transport-counters.service.d.ts',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(typings).toContain('snapshot(): TransportCounterSnapshot;');
+    expect(typings).not.toMatch(/monitorEndpoint|monitorOf|RawWsMonitor/);
+  });
+
   it('declares the host’s shared packages as peers, for Nest 11 and 12, and takes socket.io from the host', () => {
     const server = tarballManifest(tarballs.get('nest-realtime') as string);
     for (const peer of [

@@ -1,5 +1,5 @@
 // Announcements on Socket.IO: any authenticated client gets `announcement`; only admins may
-// `announce` (`@Roles('admin')`, checked by the library's guards on the handler).
+// `announce` (`@RealtimeRoles('admin')`, checked by the library's guards on the handler).
 import { UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, type WsResponse } from '@nestjs/websockets';
 import {
@@ -8,8 +8,8 @@ import {
   RealtimeAuthGuard,
   RealtimeGateway,
   RealtimeIoExceptionFilter,
+  RealtimeRoles,
   RealtimeRolesGuard,
-  Roles,
   type RealtimeIdentity,
 } from 'nest-realtime';
 import { AnnounceDto } from './announce.dto';
@@ -25,7 +25,7 @@ export class AnnouncementsIoGateway {
 
   @SubscribeMessage(AnnouncementEvent.ANNOUNCE)
   @UseGuards(RealtimeAuthGuard, RealtimeRolesGuard)
-  @Roles('admin')
+  @RealtimeRoles('admin')
   async announce(
     @ConnectedUser() user: RealtimeIdentity,
     @MessageBody() dto: AnnounceDto,

@@ -1,5 +1,5 @@
 // Announcements on raw WebSocket at /ws/announcements: every announcement as a frame to every
-// listener; only admins may `announce` (`@Roles('admin')`, checked by the library's guards).
+// listener; only admins may `announce` (`@RealtimeRoles('admin')`, checked by the library's guards).
 import { UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { MessageBody, SubscribeMessage, type OnGatewayInit, type WsResponse } from '@nestjs/websockets';
 import {
@@ -9,9 +9,9 @@ import {
   fanOut,
   RealtimeAuthGuard,
   RealtimeGateway,
+  RealtimeRoles,
   RealtimeRolesGuard,
   RealtimeWsExceptionFilter,
-  Roles,
   type RawWsServer,
   type RealtimeIdentity,
 } from 'nest-realtime';
@@ -35,7 +35,7 @@ export class AnnouncementsWsGateway implements OnGatewayInit<RawWsServer> {
 
   @SubscribeMessage(AnnouncementEvent.ANNOUNCE)
   @UseGuards(RealtimeAuthGuard, RealtimeRolesGuard)
-  @Roles('admin')
+  @RealtimeRoles('admin')
   async announce(
     @ConnectedUser() user: RealtimeIdentity,
     @MessageBody() dto: AnnounceDto,

@@ -1,6 +1,6 @@
-// RealtimeRolesGuard with @Roles: one of the roles or an admin gets through; anyone else gets
+// RealtimeRolesGuard with @RealtimeRoles: one of the roles or an admin gets through; anyone else gets
 // PERMISSION_DENIED naming the roles (403 on HTTP, the connection kept on a socket); the handler's
-// @Roles replaces the class's; without @Roles everyone passes.
+// @RealtimeRoles replaces the class's; without @RealtimeRoles everyone passes.
 import { HttpException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { RealtimeErrorCode } from '../../protocol';
@@ -15,17 +15,17 @@ import {
 } from './guard-context.helper-spec';
 import type { RealtimeIdentity } from './realtime-identity';
 import { RealtimeRolesGuard } from './realtime-roles.guard';
-import { Roles } from './roles.decorator';
+import { RealtimeRoles } from './realtime-roles.decorator';
 
-@Roles('staff')
+@RealtimeRoles('staff')
 class HostHandlers {
-  @Roles('admin')
+  @RealtimeRoles('admin')
   announce(): void {}
 
-  @Roles('editor', 'reviewer')
+  @RealtimeRoles('editor', 'reviewer')
   publish(): void {}
 
-  /** Only the class's @Roles. */
+  /** Only the class's @RealtimeRoles. */
   listDrafts(): void {}
 }
 
@@ -88,7 +88,7 @@ describe('RealtimeRolesGuard', () => {
       });
     });
 
-    it('reads the class’s @Roles where the handler has none, and lets everyone through without any', () => {
+    it('reads the class’s @RealtimeRoles where the handler has none, and lets everyone through without any', () => {
       expect(outcome(contextOf(identity('u1', ['staff']), target('listDrafts')))).toBe('ok');
       expect(outcome(contextOf(identity('u2'), target('listDrafts')))).toMatchObject({
         message: 'Requires the role "staff"',
@@ -121,7 +121,7 @@ describe('RealtimeRolesGuard', () => {
     }
   });
 
-  it('@Roles() refuses an empty role name at decoration time', () => {
-    expect(() => Roles('')).toThrow('@Roles(): a role is a non-empty string (got "")');
+  it('@RealtimeRoles() refuses an empty role name at decoration time', () => {
+    expect(() => RealtimeRoles('')).toThrow('@RealtimeRoles(): a role is a non-empty string (got "")');
   });
 });

@@ -1,23 +1,23 @@
-// RealtimeRolesGuard: refuses a caller lacking the roles of @Roles(...) with PERMISSION_DENIED, on
-// HTTP controllers and on host gateway handlers of both transports.
+// RealtimeRolesGuard: refuses a caller lacking the roles of @RealtimeRoles(...) with
+// PERMISSION_DENIED, on HTTP controllers and on host gateway handlers of both transports.
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { identityInContext } from './connected-user.decorator';
 import { notAuthenticated, permissionDenied } from './guard-refusals';
-import { RolesMetadata } from './roles.decorator';
+import { RealtimeRolesMetadata } from './realtime-roles.decorator';
 
 /**
  * Lets through a caller holding one of the required roles, or an admin (its roles hold
- * `auth.adminRole`: the identity's `isAdmin`). Without @Roles it lets everyone through. On HTTP it
- * reads the identity RealtimeAuthGuard verified, so it comes after it: `@UseGuards(RealtimeAuthGuard,
- * RealtimeRolesGuard)`; on a socket the connection's identity.
+ * `auth.adminRole`: the identity's `isAdmin`). Without @RealtimeRoles it lets everyone through. On
+ * HTTP it reads the identity RealtimeAuthGuard verified, so it comes after it:
+ * `@UseGuards(RealtimeAuthGuard, RealtimeRolesGuard)`; on a socket the connection's identity.
  */
 @Injectable()
 export class RealtimeRolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const required = this.reflector.getAllAndOverride(RolesMetadata, [
+    const required = this.reflector.getAllAndOverride(RealtimeRolesMetadata, [
       context.getHandler(),
       context.getClass(),
     ]);

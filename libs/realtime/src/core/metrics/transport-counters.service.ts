@@ -23,12 +23,16 @@ export class TransportCounters {
    * Has every raw ws connection opened at `path` from now on report to `monitor`. Registered by path
    * rather than by gateway so that a connection refused at the handshake (before any gateway hook)
    * is reported too.
+   * @internal The library's own endpoints only (RawWsMonitor is not public); not in the typings.
    */
   monitorEndpoint(path: string, monitor: RawWsMonitor): void {
     this.monitors.set(withoutTrailingSlash(path), monitor);
   }
 
-  /** The monitor of a raw ws connection's path, if its endpoint has one. */
+  /**
+   * The monitor of a raw ws connection's path, if its endpoint has one.
+   * @internal Read by the raw ws transport; not in the typings.
+   */
   monitorOf(path: string): RawWsMonitor | null {
     if (this.monitors.size === 0) return null;
     return this.monitors.get(withoutTrailingSlash(path)) ?? null;
