@@ -1,5 +1,6 @@
 // Rooms that come into being on first use and the host's room policy, end to end on the sample app:
-// the chat (Socket.IO) and the rooms endpoint (raw ws) see the same rooms and get the same answers.
+// the chat (Socket.IO) and the rooms endpoint (raw ws) see the same rooms and get the same answers;
+// a refused or rate-limited creation stores nothing.
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
 import {
@@ -229,6 +230,68 @@ describe('rooms on first use and the room policy (default options, the sample po
     expect((await wsHistory(rootWs, 'admins-ops')).messages.map((m) => m.content)).toEqual(['for admins']);
     // Other rooms are the library's rules as usual.
     expect(await post(socket, 'elsewhere', 'not-admins-ops')).toHaveProperty('id');
+  });
+});
+
+describe('the room policy and the creation limit before a room is created (default options, the sample policy)', () => {
+  let sample: RunningSample;
+  let clients: Clients;
+
+  beforeAll(async () => {
+    sample = await startSample();
+    clients = new Clients(sample);
+  });
+  afterEach(() => clients.close());
+  afterAll(() => sample.close());
+
+  it("stores no room for a join or a post the sample's policy refuses, on either endpoint", async () => {
+    const someone = await clients.user('creator');
+    const directory = sample.app.get(RoomDirectory);
+
+    const socket = await clients.chat(someone);
+    expect(ackError(await post(socket, 'mine now', 'admins-x'))).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      details: { room: 'admins-x' },
+    });
+    expect(ackError(await chatJoin(socket, 'admins-x')).code).toBe('PERMISSION_DENIED');
+    expect(await directory.find('admins-x')).toBeNull();
+
+    const ws = await clients.rooms(someone);
+    expect(await wsError(ws, joinFrame('admins-y'))).toMatchObject({
+      code: 'PERMISSION_DENIED',
+      details: { room: 'admins-y' },
+    });
+    expect(await directory.find('admins-y')).toBeNull();
+  });
+
+  it('answers RATE_LIMITED with retry_after_ms once a user has created its rooms for the minute, and stores no more', async () => {
+    // The room-create bucket of docs/rooms.md: 10 rooms per user per minute, 30 per hour.
+    const perMinute = 10;
+    const busy = await clients.user('busy');
+    const directory = sample.app.get(RoomDirectory);
+    const ws = await clients.rooms(busy);
+    for (let index = 0; index < perMinute; index += 1) await wsJoin(ws, `busy-room-${index}`);
+    const before = (await directory.list()).length;
+
+    const limited = {
+      code: 'RATE_LIMITED',
+      details: {
+        bucket: 'room-create',
+        window: 'minute',
+        limit: perMinute,
+        retry_after_ms: expect.any(Number),
+      },
+    };
+    expect(await wsError(ws, joinFrame('busy-room-extra'))).toMatchObject(limited);
+    const socket = await clients.chat(busy);
+    expect(ackError(await post(socket, 'one more', 'busy-room-chat'))).toMatchObject(limited);
+    expect((await directory.list()).length).toBe(before);
+    expect(await directory.find('busy-room-extra')).toBeNull();
+
+    // Rooms that exist stay open to the user, and other users create their own.
+    expect(await post(socket, 'still here', 'busy-room-0')).toHaveProperty('id');
+    const other = await clients.chat(await clients.user('calm'));
+    expect(await post(other, 'my room', 'calm-room')).toHaveProperty('id');
   });
 });
 

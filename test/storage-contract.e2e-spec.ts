@@ -5,6 +5,7 @@ import {
   inMemoryStorage,
   RealtimeError,
   RealtimeErrorCode,
+  RealtimeRateLimiter,
   resolveRealtimeOptions,
   RoomDirectory,
   type MessageRecord,
@@ -96,7 +97,7 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
 
       it('refuses a second create of one name, so a node that lost the race to create a room uses the winner’s', async () => {
         const options = resolveRealtimeOptions({ auth: { secret: SECRET } });
-        const first = new RoomDirectory(storage.rooms, options);
+        const first = new RoomDirectory(storage.rooms, options, new RealtimeRateLimiter(options));
         // The other node looked the name up before the first created it: its lookup saw nothing.
         let staleLookups = 1;
         const late: RoomStore = Object.create(storage.rooms, {
@@ -105,7 +106,7 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
               staleLookups-- > 0 ? Promise.resolve(null) : storage.rooms.findByName(name),
           },
         }) as RoomStore;
-        const second = new RoomDirectory(late, options);
+        const second = new RoomDirectory(late, options, new RealtimeRateLimiter(options));
 
         const winner = await first.findOrCreate('contract-raced', '1');
         const create = jest.spyOn(storage.rooms, 'create');

@@ -57,6 +57,9 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     global: extras.isGlobal ?? false,
     imports: [
       optionsModule,
+      // forRootAsync's imports serve the options factory, and are the module's own too: a host
+      // provider they export (a RoomPolicy under ROOM_POLICY) reaches the library's services.
+      ...(definition.imports ?? []),
       RealtimeDataSourceModule.register(optionsModule),
       // The library's own JwtService (TokenVerifier passes its keys and checks per call): the host's
       // JwtModule, if any, keeps its own configuration.

@@ -1,6 +1,7 @@
 // Chat rules on top of the shared conversation layer: which room a message goes to, and
 // delivery of every stored room message to the room's Socket.IO sockets (whatever transport sent it).
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import type { Subscription } from 'rxjs';
 import type { Server } from 'socket.io';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
@@ -15,6 +16,9 @@ import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { toChatMessage } from './chat.frames';
 import type { ChatMessageDto } from './dto/chat-message.dto';
 
+/** Users' memberships recorded by this node's chat, remembered so that a message repeats no join. */
+const RECORDED_JOINS_MAX = 50_000;
+
 /** The Socket.IO room of a chat room. */
 export function chatRoom(name: string): string {
   return ROOM_PREFIX.room + name;
@@ -26,6 +30,12 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   /** Chat rooms whose last local socket left, and when (connection state recovery may still want them). */
   private readonly emptiedAt = new Map<string, number>();
   private watched: Server | null = null;
+  /**
+   * `${userId}\u0000${room}` of the joins this node recorded (rooms are never renamed or deleted).
+   * A message to one of them skips the join, its `canJoin` and its membership write; posting still
+   * checks the private-room rule and asks `canPost`.
+   */
+  private readonly recordedJoins = new LRUCache<string, true>({ max: RECORDED_JOINS_MAX });
 
   constructor(
     private readonly messages: MessagesService,
@@ -88,9 +98,9 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
    * The room a message goes to (`context.roomId`, else the lobby), after joining the user to it (a
    * missing room comes into being when auto-creation allows, as on the rooms endpoint). The caller
    * joins the socket to it before posting, so the sender sees its message.
-   * A socket already in a room other than the lobby (`socketRooms`) joined it through `join` or an
-   * earlier message: its membership is recorded and posting checks access again, so the join is not
-   * repeated for every message. (Sockets enter the lobby at connection, without a recorded join.)
+   * The join is made once per user and room on this node (its membership is then recorded, and
+   * posting checks access again), not for every message; a socket already in a room other than the
+   * lobby (`socketRooms`) joined it too. (Sockets enter the lobby at connection, without a join.)
    */
   async roomFor(
     user: RealtimeIdentity,
@@ -104,7 +114,8 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
       });
     }
     const room = roomId ?? this.lobbyRoom;
-    if (room === this.lobbyRoom || !socketRooms.has(chatRoom(room))) await this.rooms.join(user, room);
+    if (room !== this.lobbyRoom && socketRooms.has(chatRoom(room))) return room;
+    if (!this.recordedJoins.has(joinKey(user, room))) await this.join(user, room);
     return room;
   }
 
@@ -121,6 +132,7 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
   /** An explicit `join`: checks access (and the room policy), creating the room on first use when allowed. */
   async join(user: RealtimeIdentity, room: string): Promise<void> {
     await this.rooms.join(user, room);
+    this.recordedJoins.set(joinKey(user, room), true);
   }
 
   private replyTarget(value: unknown): number | undefined {
@@ -136,4 +148,8 @@ export class ChatService implements OnApplicationBootstrap, BeforeApplicationShu
     }
     return id;
   }
+}
+
+function joinKey(user: RealtimeIdentity, room: string): string {
+  return `${user.userId}\u0000${room}`;
 }

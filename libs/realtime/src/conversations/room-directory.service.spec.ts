@@ -1,7 +1,8 @@
 // RoomDirectory on the in-memory room store: rooms that come into being on first use (within the
 // room-name rule, the off switch and the cap, and across racing nodes), and the host's RoomPolicy
-// asked after the private-room rule; plus how a host registers a policy (a global module) or is told
-// at boot that the library cannot see it.
+// asked after the private-room rule and before a room is created (with the per-user creation limit);
+// plus how a host registers a policy (a global module, or forRootAsync's imports) or is told at boot
+// that the library cannot see it.
 import {
   Global,
   Injectable,
@@ -20,7 +21,8 @@ import { resolveRealtimeOptions, type RealtimeRoomsOptions } from '../realtime.o
 import { InMemoryRoomStore } from '../storage/memory/in-memory-storage';
 import type { RoomRecord, RoomStore } from '../storage/realtime-storage.interface';
 import type { RoomSummary } from './conversation.types';
-import { RoomDirectory } from './room-directory.service';
+import { RealtimeRateLimiter } from './realtime-rate-limiter.service';
+import { ROOM_CREATION_BUCKET, RoomDirectory } from './room-directory.service';
 import { ROOM_POLICY, type RoomAction, type RoomPolicy } from './room-policy';
 
 const SECRET = 'room-directory-spec-secret-0123456789';
@@ -31,7 +33,7 @@ function identity(userId: string, isAdmin = false): RealtimeIdentity {
 
 function directory(store: RoomStore, rooms: RealtimeRoomsOptions = {}, policy?: RoomPolicy): RoomDirectory {
   const options = resolveRealtimeOptions({ auth: { secret: SECRET }, rooms: { initial: [], ...rooms } });
-  return new RoomDirectory(store, options, policy);
+  return new RoomDirectory(store, options, new RealtimeRateLimiter(options), policy);
 }
 
 /** The error a call rejected with (fails the test when it resolved). */
@@ -206,11 +208,11 @@ describe('RoomDirectory: access', () => {
     const store = new InMemoryRoomStore();
     const { policy, asked } = recordingPolicy((action, user) => user.isAdmin || action === 'read');
     const rooms = directory(store, {}, policy);
+    const room = await rooms.findOrCreate('guarded');
 
     const joinError = await failure(rooms.join(identity('1'), 'guarded'));
     expect(joinError.code).toBe('PERMISSION_DENIED');
     expect(joinError.details).toEqual({ room: 'guarded' });
-    const room = await rooms.requireSummary('guarded');
     expect(asked).toEqual([{ action: 'join', user: '1', room }]);
     // The refused joiner is no member.
     expect(await store.isMember(room.id, '1')).toBe(false);
@@ -243,6 +245,129 @@ describe('RoomDirectory: access', () => {
   });
 });
 
+describe('RoomDirectory: the policy and the creation limit come before a room is created', () => {
+  const refuseAll = () => recordingPolicy(() => false);
+
+  it('stores nothing for refused joins and posts, so a refused user cannot spend maxRooms', async () => {
+    const store = new InMemoryRoomStore();
+    const { policy, asked } = recordingPolicy((_action, user) => user.isAdmin);
+    const rooms = directory(store, { maxRooms: 3 }, policy);
+
+    for (const name of ['r1', 'r2', 'r3', 'r4']) {
+      const error = await failure(rooms.join(identity('1'), name));
+      expect(error.code).toBe('PERMISSION_DENIED');
+      expect(error.details).toEqual({ room: name });
+      expect(await rooms.find(name)).toBeNull();
+    }
+    const postError = await failure(rooms.findOrCreateFor('post', identity('1'), 'r5'));
+    expect(postError.code).toBe('PERMISSION_DENIED');
+    expect(await rooms.find('r5')).toBeNull();
+    expect(await store.count()).toBe(0);
+    // Asked on the provisional summary of the room that does not exist yet.
+    expect(asked[0]).toEqual({ action: 'join', user: '1', room: { id: 0, name: 'r1', isPrivate: false } });
+    expect(asked[4]).toEqual({ action: 'post', user: '1', room: { id: 0, name: 'r5', isPrivate: false } });
+
+    // The cap is still whole for a user the policy admits.
+    for (const name of ['a1', 'a2', 'a3']) {
+      await expect(rooms.join(identity('9', true), name)).resolves.toMatchObject({ name });
+    }
+  });
+
+  it("asks the action's check once when it creates the room (the provisional answer stands)", async () => {
+    const { policy, asked } = recordingPolicy(() => true);
+    const rooms = directory(new InMemoryRoomStore(), {}, policy);
+
+    const room = await rooms.join(identity('1'), 'once');
+
+    expect(asked).toEqual([{ action: 'join', user: '1', room: { id: 0, name: 'once', isPrivate: false } }]);
+    expect(room.id).toBeGreaterThan(0);
+  });
+
+  it("asks canCreate(user, name) instead of the provisional check when the policy has it, then the action's check", async () => {
+    const store = new InMemoryRoomStore();
+    const { policy, asked } = recordingPolicy(() => true);
+    const created: Array<[string, string]> = [];
+    const withCreate: RoomPolicy = {
+      ...policy,
+      canCreate: (user, name) => {
+        created.push([user.userId, name]);
+        return user.userId !== 'nope';
+      },
+    };
+    const rooms = directory(store, {}, withCreate);
+
+    const error = await failure(rooms.join(identity('nope'), 'made'));
+    expect(error.code).toBe('PERMISSION_DENIED');
+    expect(error.message).toBe('The room policy does not let this user create the room');
+    expect(error.details).toEqual({ room: 'made' });
+    expect(await rooms.find('made')).toBeNull();
+    expect(asked).toEqual([]);
+
+    const room = await rooms.join(identity('2'), 'made');
+    expect(created).toEqual([
+      ['nope', 'made'],
+      ['2', 'made'],
+    ]);
+    expect(asked).toEqual([{ action: 'join', user: '2', room }]);
+    // An existing room asks no canCreate.
+    await rooms.join(identity('3'), 'made');
+    expect(created).toHaveLength(2);
+  });
+
+  it('does not give a refused user the creation a concurrent admitted user starts', async () => {
+    const store = new InMemoryRoomStore();
+    const { policy } = recordingPolicy((_action, user) => user.userId === 'ok');
+    const rooms = directory(store, {}, policy);
+
+    const [refused, admitted] = await Promise.allSettled([
+      rooms.join(identity('no'), 'contested'),
+      rooms.join(identity('ok'), 'contested'),
+    ]);
+
+    expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'PERMISSION_DENIED' } });
+    expect(admitted).toMatchObject({ status: 'fulfilled', value: { name: 'contested' } });
+    expect(await store.count()).toBe(1);
+  });
+
+  it("counts each creation in the user's room-create bucket: past it RATE_LIMITED, and nothing more is stored", async () => {
+    const store = new InMemoryRoomStore();
+    const rooms = directory(store, { maxRooms: 100 });
+    const perMinute = ROOM_CREATION_BUCKET.perMinute ?? 0;
+    for (let index = 0; index < perMinute; index += 1) await rooms.join(identity('1'), `mine-${index}`);
+
+    const error = await failure(rooms.join(identity('1'), 'one-more'));
+
+    expect(error.code).toBe('RATE_LIMITED');
+    expect(error.details).toMatchObject({
+      bucket: 'room-create',
+      window: 'minute',
+      limit: perMinute,
+      retry_after_ms: expect.any(Number),
+    });
+    expect(await rooms.find('one-more')).toBeNull();
+    expect(await store.count()).toBe(perMinute);
+    // Posts that create count too; joining and posting to existing rooms count nothing.
+    expect((await failure(rooms.findOrCreateFor('post', identity('1'), 'by-post'))).code).toBe(
+      'RATE_LIMITED',
+    );
+    await expect(rooms.join(identity('1'), 'mine-0')).resolves.toMatchObject({ name: 'mine-0' });
+    await expect(rooms.findOrCreateFor('post', identity('1'), 'mine-1')).resolves.toMatchObject({
+      name: 'mine-1',
+    });
+    // Another user's bucket is its own.
+    await expect(rooms.join(identity('2'), 'theirs')).resolves.toMatchObject({ name: 'theirs' });
+  });
+
+  it('asks no policy and counts nothing for a missing room it would not create anyway', async () => {
+    const store = new InMemoryRoomStore();
+    const { policy, asked } = refuseAll();
+    const rooms = directory(store, { autoCreate: false }, policy);
+
+    expect((await failure(rooms.join(identity('1'), 'nowhere'))).code).toBe('ROOM_NOT_FOUND');
+    expect(asked).toEqual([]);
+  });
+});
+
 describe('RoomDirectory: registering a RoomPolicy', () => {
   const apps: INestApplication[] = [];
 
@@ -265,6 +390,9 @@ describe('RoomDirectory: registering a RoomPolicy', () => {
 
   @Module({ providers: [{ provide: ROOM_POLICY, useClass: AdminsOnly }] })
   class HiddenPolicyModule {}
+
+  @Module({ providers: [{ provide: ROOM_POLICY, useClass: AdminsOnly }], exports: [ROOM_POLICY] })
+  class ExportedPolicyModule {}
 
   async function boot(metadata: ModuleMetadata): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule(metadata).compile();
@@ -293,11 +421,32 @@ describe('RoomDirectory: registering a RoomPolicy', () => {
     });
   });
 
+  it('is used from a non-global module listed in forRootAsync({ imports }) that exports it', async () => {
+    const app = await boot({
+      imports: [
+        RealtimeModule.forRootAsync({
+          imports: [ExportedPolicyModule],
+          useFactory: () => ({ database: { type: 'sqlite', path: ':memory:' }, auth: { secret: SECRET } }),
+        }),
+      ],
+    });
+
+    const error = await failure(app.get(RoomDirectory).join(identity('1'), 'general'));
+
+    expect(error.code).toBe('PERMISSION_DENIED');
+    await expect(app.get(RoomDirectory).join(identity('2', true), 'general')).resolves.toMatchObject({
+      name: 'general',
+    });
+  });
+
   it('stops the boot, naming the module and the fix, when the policy sits in a non-global module', async () => {
     const booting = boot({ imports: [realtime(), HiddenPolicyModule] });
 
     await expect(booting).rejects.toThrow(RealtimeSetupError);
     await expect(booting).rejects.toThrow(/in HiddenPolicyModule, which RealtimeModule cannot see/);
     await expect(booting).rejects.toThrow('@Global() @Module({ providers: [{ provide: ROOM_POLICY');
+    await expect(booting).rejects.toThrow(
+      'list that module in RealtimeModule.forRootAsync({ imports: [...] })',
+    );
   });
 });

@@ -1,6 +1,7 @@
 // Rooms: created at start from the options, through this service, or on first use (a join or a post
-// naming a missing room); who may join, post and read is the library's rule plus the host's
-// RoomPolicy. Storage is the RoomStore's (no SQL here).
+// naming a missing room, once the host's RoomPolicy and the per-user creation limit allow it); who may
+// join, post and read is the library's rule plus the host's RoomPolicy. Storage is the RoomStore's
+// (no SQL here).
 import { Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { LRUCache } from 'lru-cache';
@@ -13,7 +14,8 @@ import { ROOM_NAME } from '../protocol';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { InjectRoomStore, type RoomRecord, type RoomStore } from '../storage/realtime-storage.interface';
 import type { RoomSummary } from './conversation.types';
-import { ROOM_POLICY, type RoomAction, type RoomPolicy } from './room-policy';
+import { RealtimeRateLimiter, type RealtimeRateLimitBucket } from './realtime-rate-limiter.service';
+import { PROVISIONAL_ROOM_ID, ROOM_POLICY, type RoomAction, type RoomPolicy } from './room-policy';
 
 function summary(room: RoomSummary): RoomSummary {
   return { id: room.id, name: room.name, isPrivate: room.isPrivate };
@@ -36,6 +38,21 @@ const REFUSALS: Record<RoomAction, string> = {
 /** Rooms whose id and privacy are remembered (neither changes once a room exists). */
 const KNOWN_ROOMS_MAX = 10_000;
 
+/**
+ * Rooms one user may bring into being by first use (a join or a post naming a missing room), counted
+ * by the module's RealtimeRateLimiter (in memory, or on `rooms.rateLimitStorage` across nodes), so
+ * that one user cannot spend `rooms.maxRooms` for everyone. Past it: RATE_LIMITED with
+ * `details.retry_after_ms` and `details.bucket: 'room-create'` (docs/rooms.md).
+ */
+export const ROOM_CREATION_BUCKET: Readonly<RealtimeRateLimitBucket> = {
+  name: 'room-create',
+  perMinute: 10,
+  perHour: 30,
+};
+
+/** The actions that may bring a missing room into being. */
+type CreatingAction = Extract<RoomAction, 'join' | 'post'>;
+
 @Injectable()
 export class RoomDirectory implements OnApplicationBootstrap {
   private readonly logger = new Logger('RoomDirectory');
@@ -50,6 +67,7 @@ export class RoomDirectory implements OnApplicationBootstrap {
   constructor(
     @InjectRoomStore() private readonly rooms: RoomStore,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    private readonly limiter: RealtimeRateLimiter,
     // Optional: without a host policy the library's own rule alone applies.
     @Optional() @Inject(ROOM_POLICY) private readonly policy?: RoomPolicy,
     @Optional() private readonly modulesContainer?: ModulesContainer,
@@ -106,22 +124,56 @@ export class RoomDirectory implements OnApplicationBootstrap {
   }
 
   /**
-   * The room a join or a post names (remembered once found: the hot path of posting). A missing one
-   * comes into being, public, when `rooms.autoCreate` is on, the name follows the room-name rule
-   * (INVALID_FORMAT otherwise) and the store holds fewer than `rooms.maxRooms` rooms; otherwise
-   * ROOM_NOT_FOUND (with `details.reason: 'room_limit'` at the cap). Private rooms are never made here.
+   * The room a server-side call names (remembered once found). A missing one comes into being, public,
+   * when `rooms.autoCreate` is on, the name follows the room-name rule (INVALID_FORMAT otherwise) and
+   * the store holds fewer than `rooms.maxRooms` rooms; otherwise ROOM_NOT_FOUND (with
+   * `details.reason: 'room_limit'` at the cap). Private rooms are never made here. Neither the host's
+   * RoomPolicy nor the per-user creation limit is asked: a user's join or post goes through
+   * {@link findOrCreateFor}.
    */
   async findOrCreate(name: string, createdBy: string | null = null): Promise<RoomSummary> {
-    const known = this.known.get(name);
-    if (known) return known;
-    const room = await this.find(name);
-    if (room) return this.remember(room);
-    let pending = this.creating.get(name);
-    if (!pending) {
-      pending = this.createOnFirstUse(name, createdBy).finally(() => this.creating.delete(name));
-      this.creating.set(name, pending);
+    return (await this.lookUp(name)) ?? this.createShared(name, createdBy);
+  }
+
+  /**
+   * The room a user's join or post names, with that action authorized (the hot path of posting: a
+   * known room costs no lookup). A missing room is created, as {@link findOrCreate} would, only once
+   * the host's RoomPolicy allows it, asked before anything is stored: its `canCreate(user, name)`, or
+   * without one the action's own check (`canJoin` / `canPost`) on the provisional summary
+   * `{ id: PROVISIONAL_ROOM_ID (0), name, isPrivate: false }`; a refusal is PERMISSION_DENIED. Then
+   * the creation counts in the user's {@link ROOM_CREATION_BUCKET} (RATE_LIMITED past it). Nothing is
+   * stored when either refuses.
+   */
+  async findOrCreateFor(action: CreatingAction, user: RealtimeIdentity, name: string): Promise<RoomSummary> {
+    const existing = await this.lookUp(name);
+    if (existing) {
+      await this.authorize(action, user, existing);
+      return existing;
     }
-    return pending;
+    await this.assertMayCreate(name);
+    const policy = this.policy;
+    if (policy?.canCreate) {
+      if ((await policy.canCreate(user, name)) !== true) {
+        throw new RealtimeError(
+          RealtimeErrorCode.PERMISSION_DENIED,
+          'The room policy does not let this user create the room',
+          { room: name },
+        );
+      }
+    } else if (policy) {
+      const provisional: RoomSummary = { id: PROVISIONAL_ROOM_ID, name, isPrivate: false };
+      if ((await this.askPolicy(policy, action, user, provisional)) !== true) {
+        throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, REFUSALS[action], { room: name });
+      }
+    }
+    // Joining a creation already in flight on this node creates nothing more: only creations count.
+    if (!this.creating.has(name)) await this.limiter.consume(user.userId, ROOM_CREATION_BUCKET);
+    const room = await this.createShared(name, user.userId);
+    // The action was asked on the provisional summary, and a room created here is public (the library's
+    // rule admits everyone). Still asked: with canCreate, the action itself; and a room another node
+    // or the host made under this name meanwhile, which may be private.
+    if (policy?.canCreate || room.isPrivate) await this.authorize(action, user, room);
+    return room;
   }
 
   /**
@@ -172,10 +224,12 @@ export class RoomDirectory implements OnApplicationBootstrap {
     }
   }
 
-  /** Finds or creates the room, checks the join and records the membership (public rooms); returns the room. */
+  /**
+   * Finds or creates the room (see {@link findOrCreateFor}), checks the join and records the
+   * membership (public rooms); returns the room.
+   */
   async join(user: RealtimeIdentity, name: string): Promise<RoomSummary> {
-    const room = await this.findOrCreate(name, user.userId);
-    await this.authorize('join', user, room);
+    const room = await this.findOrCreateFor('join', user, name);
     if (!room.isPrivate) await this.rooms.addMember(room.id, user.userId, Date.now());
     return summary(room);
   }
@@ -194,6 +248,24 @@ export class RoomDirectory implements OnApplicationBootstrap {
       case 'read':
         return policy.canRead(user, room);
     }
+  }
+
+  /** The room if it exists (remembered once found), else null. */
+  private async lookUp(name: string): Promise<RoomSummary | null> {
+    const known = this.known.get(name);
+    if (known) return known;
+    const room = await this.find(name);
+    return room ? this.remember(room) : null;
+  }
+
+  /** Creates a missing room on first use; concurrent first uses of one name on this node share it. */
+  private createShared(name: string, createdBy: string | null): Promise<RoomSummary> {
+    let pending = this.creating.get(name);
+    if (!pending) {
+      pending = this.createOnFirstUse(name, createdBy).finally(() => this.creating.delete(name));
+      this.creating.set(name, pending);
+    }
+    return pending;
   }
 
   private async createOnFirstUse(name: string, createdBy: string | null): Promise<RoomSummary> {
@@ -238,9 +310,9 @@ export class RoomDirectory implements OnApplicationBootstrap {
   }
 
   /**
-   * A policy the host registered in a non-global module (or did not export) is invisible to this
-   * module and would be ignored without a word, leaving rooms open that the host meant to close.
-   * Stop the boot with the fix.
+   * A policy the host registered in a non-global module that RealtimeModule does not import (or did
+   * not export) is invisible to this module and would be ignored without a word, leaving rooms open
+   * that the host meant to close. Stop the boot with the fix.
    */
   private assertNoHiddenPolicy(): void {
     const holder = [...(this.modulesContainer?.values() ?? [])].find((module) =>
@@ -252,7 +324,8 @@ export class RoomDirectory implements OnApplicationBootstrap {
         'cannot see, so joins, posts and history reads would ignore it. Provide and export it from a ' +
         'global module imported once by the application module:\n' +
         '  @Global() @Module({ providers: [{ provide: ROOM_POLICY, useClass: MyRoomPolicy }], ' +
-        'exports: [ROOM_POLICY] })',
+        'exports: [ROOM_POLICY] })\n' +
+        'or export it from its module and list that module in RealtimeModule.forRootAsync({ imports: [...] })',
     );
   }
 }

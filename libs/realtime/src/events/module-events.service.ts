@@ -119,9 +119,9 @@ export class ModuleEvents implements OnApplicationBootstrap {
   }
 
   /**
-   * A source the host registered in a non-global module (or did not export) is invisible to this
-   * module and would be ignored without a word: the bug it was meant to fix would stay. Stop the
-   * boot with the fix.
+   * A source the host registered in a non-global module that RealtimeModule does not import (or did
+   * not export) is invisible to this module and would be ignored without a word: the bug it was meant
+   * to fix would stay. Stop the boot with the fix.
    */
   private assertNoHiddenSource(): void {
     const holder = [...(this.modulesContainer?.values() ?? [])].find((module) =>
@@ -133,7 +133,8 @@ export class ModuleEvents implements OnApplicationBootstrap {
         'RealtimeModule cannot see, so rt_sync and change detection would ignore it. Provide and export it ' +
         'from a global module imported once by the application module:\n' +
         '  @Global() @Module({ providers: [{ provide: MODULE_STATE_SOURCE, useClass: MyModuleStateSource }], ' +
-        'exports: [MODULE_STATE_SOURCE] })',
+        'exports: [MODULE_STATE_SOURCE] })\n' +
+        'or export it from its module and list that module in RealtimeModule.forRootAsync({ imports: [...] })',
     );
   }
 

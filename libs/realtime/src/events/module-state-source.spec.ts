@@ -203,6 +203,13 @@ describe('Registering a ModuleStateSource in a host', () => {
   })
   class GlobalStatesModule {}
 
+  /** The other way: a module of the host that exports the token, listed in forRootAsync's imports. */
+  @Module({
+    providers: [{ provide: MODULE_STATE_SOURCE, useClass: HostModuleStates }],
+    exports: [MODULE_STATE_SOURCE],
+  })
+  class ExportedStatesModule {}
+
   /** The mistake: the same provider in a module RealtimeModule cannot see. */
   @Module({ providers: [{ provide: MODULE_STATE_SOURCE, useClass: HostModuleStates }] })
   class HiddenStatesModule {}
@@ -238,6 +245,22 @@ describe('Registering a ModuleStateSource in a host', () => {
     const state = await app.get(EventsGateway).sync(admin);
 
     expect(state.modules).toEqual(STORED);
+    expect(app.get(RealtimeApi).emitModuleUpdated({ moduleId: 'm1', name: 'Pump', type: 'pump' })).toBe(
+      false,
+    );
+  });
+
+  it('is used from a non-global module listed in forRootAsync({ imports }) that exports it', async () => {
+    const app = await boot({
+      imports: [
+        RealtimeModule.forRootAsync({
+          imports: [ExportedStatesModule],
+          useFactory: () => ({ database: { type: 'sqlite', path: ':memory:' }, auth: { secret: SECRET } }),
+        }),
+      ],
+    });
+
+    // The cache was seeded from the source: an update to the stored state sends nothing.
     expect(app.get(RealtimeApi).emitModuleUpdated({ moduleId: 'm1', name: 'Pump', type: 'pump' })).toBe(
       false,
     );
