@@ -22,6 +22,12 @@ export interface LoadSpec {
   durationSec: number;
   /** Publisher clock period; smaller spreads the load more evenly. @default 5 */
   tickMs?: number;
+  /**
+   * The publisher gives each room_message a request id (`ref`), as the SDK does: the rooms gateway
+   * then writes the publisher's own copy apart, with the id. Subscribers' copies, the only ones
+   * counted, are the same either way. ws only. @default false
+   */
+  ref?: boolean;
 }
 
 export interface LoadResult {
@@ -90,11 +96,12 @@ async function openWs(
     socket.send(JSON.stringify({ type: 'join_room', data: { room: BENCH_ROOM } }));
     await joined;
   }
+  let refs = 0;
   return {
-    send: (content) =>
-      socket.send(
-        JSON.stringify({ type: 'room_message', data: { room: BENCH_ROOM, content, message_type: 'text' } }),
-      ),
+    send: (content) => {
+      const frame = { type: 'room_message', data: { room: BENCH_ROOM, content, message_type: 'text' } };
+      socket.send(JSON.stringify(spec.ref === true ? { ...frame, ref: `p${(refs += 1)}` } : frame));
+    },
     close: () => socket.terminate(),
   };
 }

@@ -9,12 +9,21 @@ export interface Target {
   server: ServerName;
   transport: 'ws' | 'socket.io';
   auth: boolean;
+  /** The publisher sends a request id with each message (see LoadSpec.ref). */
+  ref?: boolean;
 }
 
 export const TARGETS: Record<string, Target> = {
   bareWs: { label: 'bare ws', server: 'bare-ws', transport: 'ws', auth: false },
   bareWsFramed: { label: 'bare ws, framed once', server: 'bare-ws-framed', transport: 'ws', auth: false },
   rooms: { label: 'rooms gateway (/ws/chat)', server: 'sample', transport: 'ws', auth: true },
+  roomsRef: {
+    label: 'rooms gateway, messages with request ids',
+    server: 'sample',
+    transport: 'ws',
+    auth: true,
+    ref: true,
+  },
   uws: { label: 'uWebSockets.js publish', server: 'uws', transport: 'ws', auth: false },
   bareIo: { label: 'bare Socket.IO', server: 'bare-socketio', transport: 'socket.io', auth: false },
   chat: { label: 'chat gateway (Socket.IO)', server: 'sample', transport: 'socket.io', auth: true },

@@ -1,6 +1,7 @@
 // The RoomsClient (seed 003) against the real sample app: lifecycle states, messages and DMs, a
 // server restart in the middle of a conversation (catch-up exactly once, in order), AUTH_FAILED with
-// and without a token provider, retries while the server refuses connections, the send-queue bound.
+// and without a token provider, retries while the server refuses connections, the send-queue bound,
+// two tabs of one user sending the same text (answers matched by request id).
 import {
   ConnectionState,
   RealtimeClientError,
@@ -72,6 +73,31 @@ describe('RoomsClient against the sample app', () => {
 
     const history = await b.roomHistory({ room: 'general', after_id: sent.id - 1 });
     expect(history.messages.map((m) => m.id)).toEqual([sent.id]);
+  });
+
+  it('two tabs of one user sending the same text to the same room at once: each promise resolves with its own message', async () => {
+    const alice = await sample.login('alice');
+    const tab1 = client({ token: alice.token });
+    const tab2 = client({ token: alice.token });
+    await Promise.all([tab1.connect(), tab2.connect()]);
+    await Promise.all([tab1.joinRoom('general'), tab2.joinRoom('general')]);
+    const atTab1 = collect<RoomMessagePayload>(tab1, 'room_message');
+    // Several rounds: matching by content would hand both tabs whichever copy arrived first.
+    for (let round = 0; round < 5; round += 1) {
+      const content = `same text ${round}`;
+      const [one, two] = await Promise.all([
+        tab1.sendRoomMessage('general', content),
+        tab2.sendRoomMessage('general', content),
+      ]);
+      expect(one.content).toBe(content);
+      expect(two.content).toBe(content);
+      expect(one.id).not.toBe(two.id);
+      await eventually(
+        () => [one.id, two.id].every((id) => atTab1.some((m) => m.id === id)),
+        5000,
+        'both messages reach the first tab',
+      );
+    }
   });
 
   it('rejects a request the server refuses with the server error code', async () => {

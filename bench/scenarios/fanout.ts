@@ -92,6 +92,7 @@ export async function loadOn(
     warmupSec: fanoutWarmupSec(smoke),
     durationSec: plan.seconds,
     tickMs: plan.tickMs,
+    ref: target.ref,
   };
   const { load, cpuMicros, cpuUserMicros, cpuSystemMicros } = await measureWindow(server, startLoad(spec));
   const deliveries = Math.max(load.deliveries, 1);
@@ -211,6 +212,8 @@ export function fanoutScenarios(smoke: boolean): FanoutScenario[] {
         ['rooms, 100 members', 'rooms', 'bareWs', 100, 200],
         ['rooms against bare ws framed once, 100 members', 'rooms', 'bareWsFramed', 100, 200],
         ['uWS reference, 100 members', 'uws', 'bareWs', 100, 200],
+        // The cost of request ids: the sender's copy written apart, one frame more per message.
+        ['rooms with request ids against without, 100 members', 'roomsRef', 'rooms', 100, 200],
         ['rooms, 1000 members', 'rooms', 'bareWs', 1000, 20],
         ['chat, 100 members', 'chat', 'bareIo', 100, 200],
         ['chat, 1000 members', 'chat', 'bareIo', 1000, 20],

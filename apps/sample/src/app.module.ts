@@ -72,7 +72,8 @@ export class AppModule {
         ModulesStateModule,
         // The room policy: "admins-" rooms are for admins only (docs/sample-app.md).
         RoomPolicyModule,
-        // Admin announcements on both transports: the library's guards, @Roles and rate limiter in a host gateway.
+        // Admin announcements on both transports: the library's guards, @RealtimeRoles and rate
+        // limiter in a host gateway.
         AnnouncementsModule.register(config.announcementsPerMinute ?? DEFAULT_ANNOUNCEMENTS_PER_MINUTE),
         JwtModule.register({ secret: config.jwtSecret, signOptions: { algorithm: 'HS256' } }),
         TerminusModule,

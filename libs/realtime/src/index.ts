@@ -41,7 +41,7 @@ export type { RealtimeIdentity } from './core/auth/realtime-identity';
 export { ConnectedUser } from './core/auth/connected-user.decorator';
 export { RealtimeAuthGuard } from './core/auth/realtime-auth.guard';
 export { RealtimeRolesGuard } from './core/auth/realtime-roles.guard';
-export { Roles } from './core/auth/roles.decorator';
+export { RealtimeRoles } from './core/auth/realtime-roles.decorator';
 export {
   RealtimeRateLimiter,
   type RealtimeRateLimitBucket,
@@ -86,7 +86,13 @@ export { RealtimeApi } from './events/realtime-api.service';
 export { ChatService } from './chat/chat.service';
 export { PresenceService } from './chat/presence.service';
 export { RoomDirectory } from './conversations/room-directory.service';
-export { InjectRoomPolicy, ROOM_POLICY, type RoomAction, type RoomPolicy } from './conversations/room-policy';
+export {
+  InjectRoomPolicy,
+  PROVISIONAL_ROOM_ID,
+  ROOM_POLICY,
+  type RoomAction,
+  type RoomPolicy,
+} from './conversations/room-policy';
 export { MessagesService } from './conversations/messages.service';
 export { DirectConversationsService } from './conversations/direct-conversations.service';
 export { ConversationBus } from './conversations/conversation-bus';

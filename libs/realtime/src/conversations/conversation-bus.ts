@@ -1,7 +1,8 @@
 // The message bus: every stored message is published once; each gateway delivers it to its own
 // connections. With `redis`, events are relayed to the other nodes over Redis pub/sub (in order per
 // publishing node), so a raw-ws member on node B receives a message stored on node A. Socket.IO
-// broadcasts need no relay (its Redis adapter reaches every node), hence `localEvents$`.
+// broadcasts need no relay (its Redis adapter reaches every node), hence `localEvents$`. An event's
+// origin (the posting connection) stays on this node: it is left out of what is relayed.
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Subject, filter, map, type Observable } from 'rxjs';
 import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
@@ -11,6 +12,13 @@ import type { ConversationEvent } from './conversation.types';
 interface BusItem {
   event: ConversationEvent;
   local: boolean;
+}
+
+/** The event as other nodes get it: a connection of this node means nothing there (nor serialises). */
+function withoutOrigin(event: ConversationEvent): ConversationEvent {
+  return event.kind === 'room'
+    ? { kind: 'room', room: event.room, message: event.message }
+    : { kind: 'direct', message: event.message };
 }
 
 @Injectable()
@@ -42,7 +50,10 @@ export class ConversationBus implements OnApplicationBootstrap, OnModuleDestroy 
   publish(event: ConversationEvent): void {
     this.subject.next({ event, local: true });
     // The message is stored: if the relay fails, other nodes' clients catch up by after_id.
-    void this.relay?.send(event, `message ${event.message.id}`);
+    void this.relay?.send(
+      event.origin === undefined ? event : withoutOrigin(event),
+      `message ${event.message.id}`,
+    );
   }
 
   onModuleDestroy(): void {

@@ -62,9 +62,20 @@ export interface RoomSummary {
   isPrivate: boolean;
 }
 
-/** What the bus carries after a message was stored. */
+/**
+ * Where a message was posted from, when the poster gave a request id: the sending connection (opaque
+ * here; the transport that posted recognises its own) and the id to echo on that connection's copy.
+ * It exists only on the node that stored the message: the bus never relays it.
+ */
+export interface MessageOrigin {
+  readonly connection: object;
+  readonly ref: string;
+}
+
+/** What the bus carries after a message was stored; `origin` only on the storing node, only with a ref. */
 export type ConversationEvent =
-  { kind: 'room'; room: string; message: StoredMessage } | { kind: 'direct'; message: StoredMessage };
+  | { kind: 'room'; room: string; message: StoredMessage; origin?: MessageOrigin }
+  | { kind: 'direct'; message: StoredMessage; origin?: MessageOrigin };
 
 /** Which direct conversations of a user to list (see DirectConversationsService). */
 export interface DirectConversationsQuery {

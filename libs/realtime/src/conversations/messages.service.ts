@@ -21,6 +21,7 @@ import {
   type HistoryQuery,
   type MessageFields,
   type MessageKind,
+  type MessageOrigin,
   type NewMessage,
   type StoredMessage,
 } from './conversation.types';
@@ -105,23 +106,42 @@ export class MessagesService {
 
   /**
    * Validates, rate-limits, stores, then publishes a room message. A missing room comes into being
-   * when auto-creation allows (see RoomDirectory.findOrCreate); private rooms: members only; the
-   * host's RoomPolicy is asked (canPost) for every message.
+   * when auto-creation, the room policy and the user's creation limit allow (see
+   * RoomDirectory.findOrCreateFor); private rooms: members only; the host's RoomPolicy is asked
+   * (canPost) for every message. `origin`: the posting connection and its
+   * request id, when it gave one (its own copy then carries the id).
    */
-  async postToRoom(sender: RealtimeIdentity, roomName: string, input: NewMessage): Promise<StoredMessage> {
-    const room = await this.rooms.findOrCreate(roomName, sender.userId);
-    await this.rooms.authorize('post', sender, room);
+  async postToRoom(
+    sender: RealtimeIdentity,
+    roomName: string,
+    input: NewMessage,
+    origin?: MessageOrigin,
+  ): Promise<StoredMessage> {
+    const room = await this.rooms.findOrCreateFor('post', sender, roomName);
     const kind = this.validate(input);
     if (input.replyTo !== undefined) await this.assertReplyTarget(input.replyTo, { roomId: room.id });
     await this.limiter.consume(sender.userId);
     const record = newMessageRecord(sender, input, kind, { roomId: room.id, dmKey: null, recipientId: null });
     const message = toStored(record, await this.messages.insert(record), room.name);
-    this.bus.publish({ kind: 'room', room: room.name, message });
+    // Without an origin, the event has the same shape (and relayed form) as before request ids.
+    this.bus.publish(
+      origin === undefined
+        ? { kind: 'room', room: room.name, message }
+        : { kind: 'room', room: room.name, message, origin },
+    );
     return message;
   }
 
-  /** Validates, rate-limits, stores, then publishes a direct message. USER_NOT_FOUND for an unknown recipient. */
-  async postDirect(sender: RealtimeIdentity, recipientId: string, input: NewMessage): Promise<StoredMessage> {
+  /**
+   * Validates, rate-limits, stores, then publishes a direct message. USER_NOT_FOUND for an unknown
+   * recipient. `origin` as for postToRoom.
+   */
+  async postDirect(
+    sender: RealtimeIdentity,
+    recipientId: string,
+    input: NewMessage,
+    origin?: MessageOrigin,
+  ): Promise<StoredMessage> {
     const recipient = await this.users.findById(recipientId);
     if (!recipient)
       throw new RealtimeError(RealtimeErrorCode.USER_NOT_FOUND, 'User not found', { user_id: recipientId });
@@ -131,7 +151,9 @@ export class MessagesService {
     await this.limiter.consume(sender.userId);
     const record = newMessageRecord(sender, input, kind, { roomId: null, dmKey: key, recipientId });
     const message = toStored(record, await this.messages.insert(record), null);
-    this.bus.publish({ kind: 'direct', message });
+    this.bus.publish(
+      origin === undefined ? { kind: 'direct', message } : { kind: 'direct', message, origin },
+    );
     return message;
   }
 

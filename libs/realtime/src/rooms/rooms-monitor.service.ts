@@ -1,6 +1,6 @@
 // Monitoring of the rooms endpoint: WS_CONNECT / WS_MESSAGE / WS_DISCONNECT log lines and the
 // Prometheus series of its messages in and out, errors, reconnections and message handling time.
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, Histogram, type Metric } from 'prom-client';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
@@ -8,6 +8,8 @@ import type { RawWsMonitor } from '../core/metrics/raw-ws-monitor';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import { RealtimeErrorCode, RoomsInbound, RoomsOutbound } from '../protocol';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
 
 /** A user's new connection within this long of losing one counts as a reconnection. */
 export const RECONNECTION_WINDOW_MS = 60_000;
@@ -50,7 +52,14 @@ export class RoomsMonitor implements RawWsMonitor {
   /** The series, registered by the Prometheus exposition in its registry (never the global one). */
   readonly metrics: readonly Metric[];
 
-  constructor(private readonly counters: TransportCounters) {
+  /** `rooms.logMessages`: one WS_MESSAGE debug line per inbound frame, left to the host logger's levels. */
+  private readonly logMessages: boolean;
+
+  constructor(
+    private readonly counters: TransportCounters,
+    @Inject(REALTIME_OPTIONS) options: ResolvedRealtimeOptions,
+  ) {
+    this.logMessages = options.rooms.logMessages;
     this.handling = new Histogram({
       name: 'realtime_rooms_message_handling_seconds',
       help: 'Time from the start of an inbound rooms message handling to its end (stored and fanned out), by type',
@@ -80,14 +89,13 @@ export class RoomsMonitor implements RawWsMonitor {
     this.openConnections += 1;
     const lostAt = this.lastDisconnection.get(user.userId);
     if (lostAt !== undefined && openedAt - lostAt <= RECONNECTION_WINDOW_MS) {
-      // One new connection answers one loss.
+      // Per user, not per connection: one timestamp (the user's last loss), cleared by the new
+      // connection that answers it, so two tabs dropping and coming back count once.
       this.reconnections += 1;
       this.lastDisconnection.delete(user.userId);
     }
-    const ip = connection.request?.socket?.remoteAddress ?? '-';
-    this.logger.log(
-      `WS_CONNECT: UserID=${field(user.userId)}, IP=${field(ip)}, Path=${field(connection.path)}`,
-    );
+    // No peer address: a log-level line of every connection is no place for personal data.
+    this.logger.log(`WS_CONNECT: UserID=${field(user.userId)}, Path=${field(connection.path)}`);
     // The close code is only given to 'close' listeners (Nest's disconnect hook drops it).
     connection.socket.once('close', (code: number) => this.closed(connection, user, openedAt, code));
   }
@@ -97,8 +105,9 @@ export class RoomsMonitor implements RawWsMonitor {
     const slot = this.inbound.get(type) ?? this.unknownInbound;
     slot.count += 1;
     slot.handling.observe(elapsedMs / 1000);
-    // Checked first: with debug off, no line is built.
-    if (Logger.isLevelEnabled('debug')) this.logMessage(connection, slot.type, data, elapsedMs);
+    // Off: no line is built. On: the host's logger filters the debug level (Nest's static level check
+    // is false for a default app and for a host logger instance, so it is not consulted).
+    if (this.logMessages) this.logMessage(connection, slot.type, data, elapsedMs);
   }
 
   unreadable(): void {

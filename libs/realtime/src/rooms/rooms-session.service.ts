@@ -5,7 +5,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DirectConversationsService } from '../conversations/direct-conversations.service';
 import { MessagesService } from '../conversations/messages.service';
 import { RoomDirectory } from '../conversations/room-directory.service';
-import type { HistoryQuery, NewMessage } from '../conversations/conversation.types';
+import type { HistoryQuery, MessageOrigin, NewMessage } from '../conversations/conversation.types';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
@@ -50,6 +50,12 @@ function toHistoryQuery(request: HistoryRequestFields, maxLimit: number): Histor
     offset: request.offset ?? 0,
     afterId: request.after_id,
   };
+}
+
+/** The posting connection and the request id of the frame being handled, when it carries one. */
+function originOf(connection: RawWsConnection): MessageOrigin | undefined {
+  const ref = connection.requestRef;
+  return ref === undefined ? undefined : { connection, ref };
 }
 
 /** `?batch=1` (or `true`) on the connection URL opts into outbound message_batch frames. */
@@ -132,7 +138,7 @@ export class RoomsSessionService {
    * Posts to a room this connection joined. Not joined: PERMISSION_DENIED when a join would succeed in
    * finding or creating the room (nothing is created), else the join's error (ROOM_NOT_FOUND, with
    * `reason: 'room_limit'` at the cap). Delivery, the sender's own connection included, follows from
-   * the bus once stored.
+   * the bus once stored; the posting connection's copy carries the frame's request id.
    */
   async postToRoom(
     connection: RawWsConnection,
@@ -146,13 +152,22 @@ export class RoomsSessionService {
         room,
       });
     }
-    await this.messages.postToRoom(user, room, toNewMessage(body));
+    await this.messages.postToRoom(user, room, toNewMessage(body), originOf(connection));
   }
 
-  /** Sends a direct message; the recipient's and the sender's connections receive it from the bus. */
-  async postDirect(user: RealtimeIdentity, to: WireUserId, body: MessageBodyFields): Promise<void> {
+  /**
+   * Sends a direct message; the recipient's and the sender's connections receive it from the bus, the
+   * posting connection's copy with the frame's request id.
+   */
+  async postDirect(
+    connection: RawWsConnection,
+    user: RealtimeIdentity,
+    to: WireUserId,
+    body: MessageBodyFields,
+  ): Promise<void> {
+    const origin = originOf(connection);
     await this.withWireUserId(to, () =>
-      this.messages.postDirect(user, fromWireUserId(to), toNewMessage(body)),
+      this.messages.postDirect(user, fromWireUserId(to), toNewMessage(body), origin),
     );
   }
 

@@ -2,14 +2,16 @@
 // outbound batch concatenated from serialised frames is the JSON it claims to be.
 import type { StoredMessage } from '../conversations/conversation.types';
 import { storedMessage } from '../conversations/stored-message.helper-spec';
-import { fromWireUserId, toWireUserId, type Envelope } from '../protocol';
+import { encodeEnvelope, fromWireUserId, toWireUserId, type Envelope } from '../protocol';
 import {
   concatBatch,
   directMessagePayload,
   historyMessage,
   historyPayload,
   roomMessagePayload,
+  serializeDirectMessage,
   serializeRoomMessage,
+  withRequestRef,
 } from './rooms.frames';
 
 const CREATED = Date.parse('2023-11-20T10:30:00.000Z');
@@ -112,5 +114,27 @@ describe('rooms.frames', () => {
     expect(batch.type).toBe('message_batch');
     expect(batch.timestamp).toBe('2024-01-02T03:04:05.678Z');
     expect(batch.data.messages).toEqual(frames.map((text) => JSON.parse(text) as Envelope));
+  });
+});
+
+describe('withRequestRef', () => {
+  beforeEach(() => jest.useFakeTimers({ now: CREATED }));
+  afterEach(() => jest.useRealTimers());
+
+  // The sender's copy is spliced, not serialised again: it must be the exact bytes of an encoding
+  // with the ref, whatever the payload holds (quotes, braces, backslashes and non-ASCII text).
+  it.each<[string, () => string]>([
+    ['a text room message', () => serializeRoomMessage(stored(), 'général')],
+    [
+      'a message whose content ends like a frame',
+      () => serializeRoomMessage(stored({ content: 'say "}" and \\ then }' }), 'general'),
+    ],
+    ['a direct message', () => serializeDirectMessage(stored({ room: null, recipientId: 'u-7' }))],
+  ])('equals encoding with the ref: %s', (_, serialize) => {
+    const shared = serialize();
+    const frame = JSON.parse(shared) as Envelope;
+    for (const ref of ['1', 'tab-2:req_17.a', 'r'.repeat(64)]) {
+      expect(withRequestRef(shared, ref)).toBe(encodeEnvelope(frame.type, frame.data, frame.user_id, ref));
+    }
   });
 });

@@ -120,6 +120,16 @@ export function serializeDirectMessage(message: StoredMessage): string {
   );
 }
 
+/**
+ * The sending connection's copy of a serialised message frame: the same frame with its request id.
+ * `encodeEnvelope` writes `ref` last and a valid ref (`REQUEST_REF`) needs no escaping, so inserting
+ * it before the closing brace gives the bytes that encoding with the ref would, without serialising
+ * the message again.
+ */
+export function withRequestRef(serialized: string, ref: string): string {
+  return `${serialized.slice(0, -1)},"ref":"${ref}"}`;
+}
+
 /** Serialised `user_connected` / `user_disconnected` frame. */
 export function serializePresence(
   type: typeof RoomsOutbound.USER_CONNECTED | typeof RoomsOutbound.USER_DISCONNECTED,

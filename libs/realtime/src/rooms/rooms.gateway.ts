@@ -59,7 +59,7 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
       this.roomMessage(connection, identityOfClient(connection), dto),
     );
     server.routeDirect(RoomsInbound.DIRECT_MESSAGE, DirectMessageDto, (connection, dto) =>
-      this.directMessage(identityOfClient(connection), dto),
+      this.directMessage(connection, identityOfClient(connection), dto),
     );
   }
 
@@ -94,14 +94,21 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     };
   }
 
-  /** No direct answer: the stored message comes back as a `room_message` to every member, sender included. */
+  /**
+   * No direct answer: the stored message comes back as a `room_message` to every member, sender
+   * included (the sending connection's copy with the frame's `ref`, when it has one).
+   */
   async roomMessage(connection: RawWsConnection, user: RealtimeIdentity, dto: RoomMessageDto): Promise<void> {
     await this.sessions.postToRoom(connection, user, dto.room, dto);
   }
 
   /** No direct answer: the stored message reaches the recipient's and the sender's connections. */
-  async directMessage(user: RealtimeIdentity, dto: DirectMessageDto): Promise<void> {
-    await this.sessions.postDirect(user, dto.to_user_id, dto);
+  async directMessage(
+    connection: RawWsConnection,
+    user: RealtimeIdentity,
+    dto: DirectMessageDto,
+  ): Promise<void> {
+    await this.sessions.postDirect(connection, user, dto.to_user_id, dto);
   }
 
   @SubscribeMessage(RoomsInbound.ROOM_HISTORY)

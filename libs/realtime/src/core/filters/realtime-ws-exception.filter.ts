@@ -8,12 +8,18 @@ import { RawWsConnection } from '../transport/raw-ws-connection';
 
 /**
  * What a raw ws client gets for an exception, from a gateway handler or from the adapter's own
- * dispatch: an `error` frame with the code; a RealtimeError AUTH_FAILED also closes (a host's 401 does
- * not). Unexpected errors are logged.
+ * dispatch: an `error` frame with the code, echoing the request id of the frame that caused it (by
+ * default the one being handled); a RealtimeError AUTH_FAILED also closes (a host's 401 does not).
+ * Unexpected errors are logged.
  */
-export function answerWsException(client: RawWsConnection, exception: unknown, logger: Logger): void {
+export function answerWsException(
+  client: RawWsConnection,
+  exception: unknown,
+  logger: Logger,
+  ref: string | undefined = client.requestRef,
+): void {
   const error = logUnexpected(exception, `on ${client.path}`, logger);
-  client.sendError(error);
+  client.sendError(error, ref);
   if (endsSession(exception)) client.close(RealtimeCloseCode.AUTH_FAILED, error.message);
 }
 

@@ -4,13 +4,17 @@ import type { RealtimeError } from '../errors/realtime-error';
 
 export interface FrameCodec {
   decode(text: string): DecodedFrame;
-  encode(type: string, body: unknown): string;
-  encodeError(error: RealtimeError): string;
+  /** `ref`: the request id the frame answers; a protocol without request ids ignores it. */
+  encode(type: string, body: unknown, ref?: string): string;
+  encodeError(error: RealtimeError, ref?: string): string;
 }
 
-/** Rooms protocol: `{ type, data, timestamp, user_id? }`; errors are `error` frames `{ message, code, details }`. */
+/**
+ * Rooms protocol: `{ type, data, timestamp, user_id?, ref? }`; errors are `error` frames
+ * `{ message, code, details }`.
+ */
 export const dataEnvelopeCodec: FrameCodec = {
   decode: (text) => decodeEnvelope(text, 'data'),
-  encode: (type, body) => encodeEnvelope(type, body),
-  encodeError: (error) => encodeEnvelope('error', error.toPayload()),
+  encode: (type, body, ref) => encodeEnvelope(type, body, undefined, ref),
+  encodeError: (error, ref) => encodeEnvelope('error', error.toPayload(), undefined, ref),
 };

@@ -27,6 +27,12 @@ export class RawWsConnection {
   /** Pings sent without a pong since (heartbeat). */
   missedPongs = 0;
   /**
+   * The request id (`ref`) of the message being handled, set by the dispatcher while its handler runs
+   * (frames of one connection are handled one at a time): its errors carry it, and a message it posts
+   * carries it back on this connection's own copy.
+   */
+  requestRef: string | undefined = undefined;
+  /**
    * The upgrade request, while the connection is being set up (the gateway's `handleConnection`
    * reads the URL and headers there); null afterwards, so that an idle connection does not keep the
    * request, its headers and its token.
@@ -80,9 +86,9 @@ export class RawWsConnection {
     return this.codec.decode(text);
   }
 
-  /** Encodes and sends one frame. */
-  send(type: string, body: unknown): boolean {
-    return this.sendSerialized(this.codec.encode(type, body));
+  /** Encodes and sends one frame; `ref` is the request id it answers, if any. */
+  send(type: string, body: unknown, ref?: string): boolean {
+    return this.sendSerialized(this.codec.encode(type, body, ref));
   }
 
   /** Sends an already serialised frame. */
@@ -116,9 +122,10 @@ export class RawWsConnection {
     return true;
   }
 
-  sendError(error: RealtimeError): boolean {
+  /** Sends an `error` frame; `ref` is the request id of the frame that caused it, if any. */
+  sendError(error: RealtimeError, ref?: string): boolean {
     this.counters.error();
-    const written = this.sendSerialized(this.codec.encodeError(error));
+    const written = this.sendSerialized(this.codec.encodeError(error, ref));
     this.monitor?.error(error.code, written);
     return written;
   }

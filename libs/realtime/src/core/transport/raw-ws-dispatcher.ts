@@ -2,10 +2,11 @@
 // order (Nest's WsAdapter does not guarantee it), with back-pressure on a client that sends faster
 // than its frames are handled, inbound batches, and direct routes ahead of Nest's handlers. Every bad
 // frame is answered with an error frame, never dropped. An endpoint's monitor (rooms) hears of every
-// message handled, with its handling time, and of every response sent.
+// message handled, with its handling time, and of every response sent. A frame's request id (`ref`)
+// is echoed on its answers and errors, and is the connection's `requestRef` while its handler runs.
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { RealtimeCloseCode } from '../../protocol';
+import { isRequestRef, RealtimeCloseCode } from '../../protocol';
 import { isExpired } from '../auth/realtime-identity';
 import { RealtimeError } from '../errors/realtime-error';
 import { answerWsException } from '../filters/realtime-ws-exception.filter';
@@ -95,6 +96,8 @@ export class RawWsDispatcher {
     isBinary: boolean,
   ): Promise<void> {
     if (!connection.isOpen) return;
+    // Known once decoded; the errors of the frame's own handling echo it.
+    let ref: string | undefined;
     try {
       if (connection.identity && isExpired(connection.identity)) {
         connection.sendError(RealtimeError.authFailed('Token expired'));
@@ -117,30 +120,35 @@ export class RawWsDispatcher {
         );
         return;
       }
+      ref = decoded.ref;
       const batchType = connection.batchType;
       if (batchType !== undefined && decoded.type === batchType) {
-        await this.dispatchBatch(connection, dispatch, decoded.data, batchType);
+        await this.dispatchBatch(connection, dispatch, decoded.data, batchType, ref);
         return;
       }
-      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data);
+      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data, ref);
     } catch (error) {
-      answerWsException(connection, error, this.log);
+      answerWsException(connection, error, this.log, ref);
     }
   }
 
   /**
    * Handles one decoded message with its direct route or its gateway handler (Nest answers the
    * handler's errors through the gateway's filter; a route's errors are thrown to the caller).
+   * `ref` is the message's request id: its answers carry it, and so does the connection while the
+   * handler runs (for the filter, and for the own copy of a message it posts).
    */
   private async dispatchMessage(
     connection: RawWsConnection,
     dispatch: RawWsDispatch,
     type: string,
     data: unknown,
+    ref: string | undefined,
   ): Promise<void> {
     const monitor = connection.monitor;
     // Read only when monitored: the unmonitored path (the log stream) pays nothing.
     const startedAt = monitor === null ? 0 : performance.now();
+    connection.requestRef = ref;
     try {
       let result: unknown;
       const route = dispatch.routes.get(type);
@@ -149,27 +157,33 @@ export class RawWsDispatcher {
       } else {
         const handler = dispatch.byType.get(type);
         if (handler === undefined) {
-          connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }));
+          connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }), ref);
           return;
         }
         result = handler(data, type);
       }
       // Every response is sent as it comes; the next frame waits until the handler is done.
       await forEachHandlerValue(result, (value) => {
-        if (isWsResponse(value) && connection.send(value.event, value.data)) monitor?.sent(value.event, 1);
+        if (isWsResponse(value) && connection.send(value.event, value.data, ref))
+          monitor?.sent(value.event, 1);
       });
     } finally {
+      connection.requestRef = undefined;
       // A failed message is handled too (its error frame follows from the caller's catch).
       monitor?.handled(connection, type, data, startedAt);
     }
   }
 
-  /** Inbound batch: each inner `{ type, data }` in order, each answered as if sent alone. */
+  /**
+   * Inbound batch: each inner `{ type, data, ref? }` in order, each answered as if sent alone (with its
+   * own request id, never the batch's); `ref` is the batch frame's, echoed on its own errors.
+   */
   private async dispatchBatch(
     connection: RawWsConnection,
     dispatch: RawWsDispatch,
     data: unknown,
     batchType: string,
+    ref: string | undefined,
   ): Promise<void> {
     const messages = (data as { messages?: unknown } | null)?.messages;
     if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
@@ -182,35 +196,52 @@ export class RawWsDispatcher {
             max: MAX_BATCH,
           },
         ),
+        ref,
       );
       return;
     }
     for (const [index, inner] of messages.entries()) {
       if (!connection.isOpen) return;
-      const message = inner as { type?: unknown; data?: unknown } | null;
-      if (
-        typeof message !== 'object' ||
-        message === null ||
-        typeof message.type !== 'string' ||
-        message.type === batchType
-      ) {
+      const message = inner as { type?: unknown; data?: unknown; ref?: unknown } | null;
+      if (typeof message !== 'object' || message === null) {
+        this.badInner(connection, index, undefined);
+        continue;
+      }
+      // An invalid id cannot be echoed: its error goes without one, as for an invalid top-level ref.
+      const innerRef = message.ref;
+      if (innerRef !== undefined && !isRequestRef(innerRef)) {
         connection.monitor?.unreadable();
         connection.sendError(
           RealtimeError.invalidFormat(
-            `messages[${index}] must be an object with a "type" (batches do not nest)`,
-            {
-              field: `messages[${index}].type`,
-              index,
-            },
+            `messages[${index}].ref must be 1 to 64 letters, digits, "-", "_", "." or ":"`,
+            { field: 'ref', index },
           ),
         );
         continue;
       }
+      if (typeof message.type !== 'string' || message.type === batchType) {
+        this.badInner(connection, index, innerRef);
+        continue;
+      }
       try {
-        await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {});
+        await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {}, innerRef);
       } catch (error) {
-        answerWsException(connection, error, this.log);
+        answerWsException(connection, error, this.log, innerRef);
       }
     }
+  }
+
+  private badInner(connection: RawWsConnection, index: number, ref: string | undefined): void {
+    connection.monitor?.unreadable();
+    connection.sendError(
+      RealtimeError.invalidFormat(
+        `messages[${index}] must be an object with a "type" (batches do not nest)`,
+        {
+          field: `messages[${index}].type`,
+          index,
+        },
+      ),
+      ref,
+    );
   }
 }
