@@ -48,38 +48,25 @@ export class PendingRequests<F> {
 
   /** Settles the oldest request this frame answers; false when none does. */
   resolveMatching(frame: F): boolean {
-    const entry = this.pending.find((candidate) => candidate.matches(frame));
-    if (!entry) return false;
-    this.remove(entry);
-    entry.resolve(frame);
-    return true;
+    return this.take(
+      this.pending.find((candidate) => candidate.matches(frame)),
+      (entry) => entry.resolve(frame),
+    );
   }
 
   /** Settles the request sent with this ref; false when none waits (answered already, or timed out). */
   resolveRef(ref: string, frame: F): boolean {
-    const entry = this.withRef(ref);
-    if (!entry) return false;
-    this.remove(entry);
-    entry.resolve(frame);
-    return true;
+    return this.take(this.withRef(ref), (entry) => entry.resolve(frame));
   }
 
   /** Fails the request sent with this ref; false when none waits. */
   rejectRef(ref: string, error: RealtimeClientError): boolean {
-    const entry = this.withRef(ref);
-    if (!entry) return false;
-    this.remove(entry);
-    entry.reject(error);
-    return true;
+    return this.take(this.withRef(ref), (entry) => entry.reject(error));
   }
 
   /** Fails the oldest request; false when none waits. */
   rejectOldest(error: RealtimeClientError): boolean {
-    const entry = this.pending[0];
-    if (!entry) return false;
-    this.remove(entry);
-    entry.reject(error);
-    return true;
+    return this.take(this.pending[0], (entry) => entry.reject(error));
   }
 
   rejectAll(error: RealtimeClientError): void {
@@ -89,6 +76,14 @@ export class PendingRequests<F> {
       clearTimeout(entry.timer);
       entry.reject(error);
     }
+  }
+
+  /** Removes the entry (and its timer) and settles it; false when there is none. */
+  private take(entry: Pending<F> | undefined, settle: (entry: Pending<F>) => void): boolean {
+    if (!entry) return false;
+    this.remove(entry);
+    settle(entry);
+    return true;
   }
 
   private withRef(ref: string): Pending<F> | undefined {
