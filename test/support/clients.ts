@@ -79,6 +79,8 @@ export interface WsFrame {
   payload?: unknown;
   timestamp?: string;
   user_id?: number | string;
+  /** The request id the server echoes on answers to a frame that carried one. */
+  ref?: string;
 }
 
 /** A ws client that queues every frame, so a spec can await frames in order. */
@@ -121,11 +123,20 @@ export class TestWs {
 
   /** The next frame of that type (already received or arriving within the wait). */
   next(type: string, timeoutMs = DEFAULT_WAIT_MS): Promise<WsFrame> {
-    const index = this.frames.findIndex((f) => f.type === type);
+    return this.nextMatching((f) => f.type === type, timeoutMs, `"${type}"`);
+  }
+
+  /** The next frame that passes `test` (already received or arriving within the wait). */
+  nextMatching(
+    test: (f: WsFrame) => boolean,
+    timeoutMs = DEFAULT_WAIT_MS,
+    what = 'matching',
+  ): Promise<WsFrame> {
+    const index = this.frames.findIndex(test);
     if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0] as WsFrame);
     return new Promise((resolve, reject) => {
       const waiter = {
-        test: (f: WsFrame) => f.type === type,
+        test,
         resolve: (f: WsFrame) => {
           clearTimeout(timer);
           resolve(f);
@@ -135,7 +146,7 @@ export class TestWs {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(
           new Error(
-            `no "${type}" frame within ${timeoutMs} ms (have: ${this.frames.map((f) => f.type).join(', ')})`,
+            `no ${what} frame within ${timeoutMs} ms (have: ${this.frames.map((f) => f.type).join(', ')})`,
           ),
         );
       }, timeoutMs);

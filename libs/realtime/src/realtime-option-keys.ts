@@ -98,7 +98,13 @@ export const OPTION_KEYS = {
     logMessages: true,
     rateLimitStorage: true,
   } satisfies Keys<RealtimeRoomsOptions>,
-  redis: { url: true, keyPrefix: true, connectTimeoutMs: true } satisfies Keys<RealtimeRedisOptions>,
+  redis: {
+    url: true,
+    keyPrefix: true,
+    connectTimeoutMs: true,
+    nodeExpiryMs: true,
+    socketIoAdapter: true,
+  } satisfies Keys<RealtimeRedisOptions>,
   storage: true,
 } as const satisfies Keys<RealtimeModuleOptions>;
 

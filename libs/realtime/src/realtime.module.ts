@@ -23,6 +23,7 @@ import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
 import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS } from './realtime-option-keys';
 import type { RealtimeModuleOptions } from './realtime.options';
+import { DeploymentPresence } from './core/scale-out/deployment-presence.service';
 import { redisClientsProvider, RedisShutdown } from './core/scale-out/redis-clients.provider';
 import { SqliteCheckpointer } from './storage/typeorm/sqlite-checkpointer.service';
 import { RoomsMonitor } from './rooms/rooms-monitor.service';
@@ -31,6 +32,7 @@ const SERVICES = [
   TokenVerifier,
   TransportCounters,
   ConnectionRegistry,
+  DeploymentPresence,
   SocketIoServerRef,
   ConnectionLifecycle,
   RealtimeAuthGuard,

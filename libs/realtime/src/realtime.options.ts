@@ -240,8 +240,8 @@ export interface RealtimeRoomsOptions {
   logMessages?: boolean;
   /**
    * Rate-limit storage shared by every transport and by the host's `RealtimeRateLimiter` buckets (an
-   * `@nestjs/throttler` ThrottlerStorage, e.g. a Redis-backed one for several nodes).
-   * @default undefined (per-user sliding windows in memory)
+   * `@nestjs/throttler` ThrottlerStorage). With `redis`, the throttler's in-memory storage is refused.
+   * @default undefined (per-user sliding windows in memory; with `redis`, `@nest-lab/throttler-storage-redis` on the library's Redis connection, shared by every node)
    */
   rateLimitStorage?: RealtimeRateLimitStorage;
 }
@@ -254,6 +254,20 @@ export interface RealtimeRedisOptions {
   keyPrefix?: string;
   /** Time allowed to connect at start before boot fails. @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * How long the other nodes keep counting the connections of a node that stopped without closing
+   * them (killed, cut from Redis). Each node renews its presence a third of this often; past it, the
+   * node's users go offline for the deployment within this time plus one sweep (a third of it).
+   * @default 15000
+   */
+  nodeExpiryMs?: number;
+  /**
+   * How Socket.IO broadcasts travel between nodes: `'streams'` (Redis Streams: a client that
+   * reconnects to another node recovers the events it missed) or `'pubsub'` (classic pub/sub, no
+   * recovery across nodes).
+   * @default 'streams'
+   */
+  socketIoAdapter?: 'streams' | 'pubsub';
 }
 
 /** Options of RealtimeModule.forRoot / the factory of forRootAsync. */
@@ -339,7 +353,13 @@ export interface ResolvedRealtimeOptions {
     | { type: 'postgres'; url: string; schema: string; poolSize: number };
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
-  redis: { url: string; keyPrefix: string; connectTimeoutMs: number } | null;
+  redis: {
+    url: string;
+    keyPrefix: string;
+    connectTimeoutMs: number;
+    nodeExpiryMs: number;
+    socketIoAdapter: 'streams' | 'pubsub';
+  } | null;
   rooms: {
     initial: Array<{ name: string; isPrivate: boolean }>;
     autoCreate: boolean;
@@ -430,7 +450,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
   compression: { enabled: false, threshold: 1024 },
   rooms: { initial: [{ name: 'general' }], autoCreate: true, maxRooms: 1000, logMessages: false },
-  redis: { keyPrefix: 'rt', connectTimeoutMs: 5000 },
+  redis: { keyPrefix: 'rt', connectTimeoutMs: 5000, nodeExpiryMs: 15_000, socketIoAdapter: 'streams' },
   stream: {
     port: null,
     metricsIntervalMs: 5000,
@@ -600,7 +620,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     },
     socketIo: { cors: options.socketIo?.cors },
     redis: resolveRedis(merged.redis),
-    rooms: resolveRooms(merged.rooms),
+    rooms: resolveRooms(merged.rooms, merged.redis !== null),
     stream: resolveStream(merged.stream, merged.database),
     chat: {
       lobbyRoom: roomName('chat.lobbyRoom', chat.lobbyRoom),
@@ -691,10 +711,21 @@ function resolveRedis(redis: MergedOptions['redis']): ResolvedRealtimeOptions['r
   if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(keyPrefix)) {
     throw new RealtimeOptionsError('redis.keyPrefix', 'must be 1-32 letters, digits, _ . : or -');
   }
-  return { url, keyPrefix, connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs) };
+  const nodeExpiryMs = positiveInt('redis.nodeExpiryMs', redis.nodeExpiryMs);
+  if (nodeExpiryMs < 1000) throw new RealtimeOptionsError('redis.nodeExpiryMs', 'must be at least 1000');
+  if (redis.socketIoAdapter !== 'streams' && redis.socketIoAdapter !== 'pubsub') {
+    throw new RealtimeOptionsError('redis.socketIoAdapter', "must be 'streams' or 'pubsub'");
+  }
+  return {
+    url,
+    keyPrefix,
+    connectTimeoutMs: positiveInt('redis.connectTimeoutMs', redis.connectTimeoutMs),
+    nodeExpiryMs,
+    socketIoAdapter: redis.socketIoAdapter,
+  };
 }
 
-function resolveRooms(rooms: MergedOptions['rooms']): ResolvedRealtimeOptions['rooms'] {
+function resolveRooms(rooms: MergedOptions['rooms'], scaledOut: boolean): ResolvedRealtimeOptions['rooms'] {
   const initial: unknown = rooms.initial;
   if (!Array.isArray(initial)) throw new RealtimeOptionsError('rooms.initial', 'must be an array');
   const resolved = (initial as Array<{ name?: unknown; isPrivate?: unknown } | null>).map((room, index) => {
@@ -711,6 +742,14 @@ function resolveRooms(rooms: MergedOptions['rooms']): ResolvedRealtimeOptions['r
     throw new RealtimeOptionsError(
       'rooms.rateLimitStorage',
       'must implement increment() (any @nestjs/throttler ThrottlerStorage does)',
+    );
+  }
+  // @nestjs/throttler's in-memory storage counts per process: with several nodes a user would get the
+  // limit once per node. With `redis`, the limits are shared through Redis unless a shared storage is given.
+  if (scaledOut && storage?.constructor?.name === 'ThrottlerStorageService') {
+    throw new RealtimeOptionsError(
+      'rooms.rateLimitStorage',
+      "is @nestjs/throttler's in-memory storage, which counts per node; with `redis` leave it unset (the limits are then shared through Redis) or give a shared storage",
     );
   }
   for (const key of ['autoCreate', 'logMessages'] as const) {

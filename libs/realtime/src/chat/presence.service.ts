@@ -1,5 +1,6 @@
 // Chat presence: `userStatus` when a user's first connection opens and when the last one
-// closes (several tabs, or a chat socket and a ws connection, are one presence); lastSeen is stored.
+// closes (several tabs, or a chat socket and a ws connection, are one presence; with `redis`, on any
+// node of the deployment: sent once, by the node that saw the transition); lastSeen is stored.
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -8,7 +9,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import { ConnectionRegistry, type ConnectionChange } from '../core/connection-registry.service';
+import { DeploymentPresence, type UserTransition } from '../core/scale-out/deployment-presence.service';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
 import type { OnlineUsersPayload, UserStatusPayload } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
@@ -21,14 +22,14 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
   private subscription: Subscription | null = null;
 
   constructor(
-    private readonly registry: ConnectionRegistry,
+    private readonly presence: DeploymentPresence,
     private readonly serverRef: SocketIoServerRef,
     @InjectUserDirectory() private readonly users: UserDirectory,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.subscription = this.registry.changes$.subscribe((change) => this.onChange(change));
+    this.subscription = this.presence.users$.subscribe((transition) => this.onTransition(transition));
   }
 
   beforeApplicationShutdown(): void {
@@ -37,9 +38,11 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Online users, then the most recently seen offline ones with their lastSeen. */
   async onlineUsers(): Promise<OnlineUsersPayload> {
-    const online: UserStatusPayload[] = this.registry
-      .onlineUsers()
-      .map(({ userId, username }) => ({ userId, username, isOnline: true }));
+    const online: UserStatusPayload[] = (await this.presence.onlineUsers()).map(({ userId, username }) => ({
+      userId,
+      username,
+      isOnline: true,
+    }));
     const onlineIds = new Set(online.map((user) => user.userId));
     const recent = await this.users.recentlySeen(this.options.chat.recentlySeenLimit + onlineIds.size);
     const offline: UserStatusPayload[] = recent
@@ -54,19 +57,17 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     return { users: [...online, ...offline] };
   }
 
-  private onChange(change: ConnectionChange): void {
-    const { userId, username } = change.entry.identity;
-    if (change.kind === 'connected' && change.userConnections === 1) {
+  private onTransition({ online, userId, username, at }: UserTransition): void {
+    if (online) {
       this.emit({ userId, username, isOnline: true });
-    } else if (change.kind === 'disconnected' && change.userConnections === 0) {
-      const at = Date.now();
-      this.emit({ userId, username, isOnline: false, lastSeen: new Date(at).toISOString() });
-      this.users.markSeen(userId, at).catch((error: unknown) => {
-        this.logger.warn(
-          `Could not store lastSeen of ${userId}: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
+      return;
     }
+    this.emit({ userId, username, isOnline: false, lastSeen: new Date(at).toISOString() });
+    this.users.markSeen(userId, at).catch((error: unknown) => {
+      this.logger.warn(
+        `Could not store lastSeen of ${userId}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
   }
 
   private emit(status: UserStatusPayload): void {

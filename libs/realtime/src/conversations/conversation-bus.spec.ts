@@ -16,6 +16,10 @@ function fakeRedis(): { clients: RealtimeRedisClients; published: string[] } {
     on: () => connection,
     off: () => connection,
     quit: () => Promise.resolve('OK'),
+    eval: () => Promise.reject(new Error('not used by the bus')),
+    hgetall: () => Promise.resolve({}),
+    hmget: (_key, ...fields) => Promise.resolve(fields.map(() => null)),
+    hset: () => Promise.resolve(1),
   };
   return { clients: { pub: connection, sub: connection, keyPrefix: 'rt' }, published };
 }

@@ -1,9 +1,14 @@
 // RealtimeRateLimiter: per-user sliding windows of a minute and an hour, for the chat's and rooms'
 // messages and for a host's own events (named buckets), in memory or on the shared @nestjs/throttler
-// storage of `rooms.rateLimitStorage`.
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+// storage of `rooms.rateLimitStorage` (with `redis` and no storage given: Redis, shared by the nodes).
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { RealtimeErrorCode } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
+import {
+  REALTIME_REDIS,
+  redisRateLimitStorage,
+  type RealtimeRedisClients,
+} from '../core/scale-out/redis-clients.provider';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { RealtimeRateLimitStorage, ResolvedRealtimeOptions } from '../realtime.options';
 import { SlidingWindowLog } from './sliding-window-log';
@@ -83,8 +88,14 @@ export class RealtimeRateLimiter implements OnApplicationShutdown {
   private readonly local = new Map<string, Map<string, UserWindows>>();
   private sweep: NodeJS.Timeout | null = null;
   private readonly messages: ResolvedBucket;
+  /** The host's storage, else with `redis` the deployment's; null: the in-memory windows. */
+  private readonly shared: RealtimeRateLimitStorage | null;
 
-  constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {
+  constructor(
+    @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
+    @Optional() @Inject(REALTIME_REDIS) redis?: RealtimeRedisClients | null,
+  ) {
+    this.shared = options.rooms.rateLimitStorage ?? (redis ? redisRateLimitStorage(redis) : null);
     const { perMinute, perHour } = options.limits.rateLimit;
     this.messages = {
       localKey: '',
@@ -111,7 +122,7 @@ export class RealtimeRateLimiter implements OnApplicationShutdown {
       throw new TypeError('RealtimeRateLimiter: userId must be a non-empty string');
     }
     const resolved = bucket === undefined ? this.messages : this.resolve(bucket);
-    const shared = this.options.rooms.rateLimitStorage;
+    const shared = this.shared;
     return shared ? this.hitShared(shared, resolved, userId) : this.hitLocal(resolved, userId, Date.now());
   }
 

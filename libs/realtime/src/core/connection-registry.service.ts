@@ -3,6 +3,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Subject } from 'rxjs';
 import type { RealtimeIdentity } from './auth/realtime-identity';
+import type { RealtimeError } from './errors/realtime-error';
 
 export type RealtimeTransport = 'socket.io' | 'ws';
 
@@ -11,6 +12,8 @@ export interface ConnectionEntry {
   transport: RealtimeTransport;
   identity: RealtimeIdentity;
   connectedAt: number;
+  /** Closes the connection with an error (a limit found after it was admitted, e.g. across nodes). */
+  end?: (error: RealtimeError) => void;
 }
 
 export interface ConnectionChange {
@@ -76,9 +79,19 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return [...this.perUser.keys()];
   }
 
-  add(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {
+  /** Every open connection of this node. */
+  connections(): IterableIterator<ConnectionEntry> {
+    return this.entries.values();
+  }
+
+  add(
+    id: string,
+    transport: RealtimeTransport,
+    identity: RealtimeIdentity,
+    end?: (error: RealtimeError) => void,
+  ): void {
     if (this.entries.has(id)) return;
-    const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now() };
+    const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now(), end };
     this.entries.set(id, entry);
     this.perTransport[transport] += 1;
     const count = (this.perUser.get(identity.userId)?.count ?? 0) + 1;

@@ -3,9 +3,10 @@
 import { Logger } from '@nestjs/common';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { ConnectionRegistry } from '../core/connection-registry.service';
+import { DeploymentPresence } from '../core/scale-out/deployment-presence.service';
 import { SocketIoServerRef } from '../core/transport/socket-io-server.ref';
 import type { GlobalStats } from '../protocol';
-import { resolveRealtimeOptions } from '../realtime.options';
+import { resolveRealtimeOptions, type ResolvedRealtimeOptions } from '../realtime.options';
 import type { UserDirectory } from '../storage/user-directory.interface';
 import { AdminEvents } from './admin-events.service';
 import { EventsManager } from './events-manager.service';
@@ -31,6 +32,13 @@ function fakeDirectory(count: () => Promise<number>): UserDirectory {
   };
 }
 
+/** The one-node presence over a registry, listening to it (as after the app's bootstrap). */
+function presenceOf(registry: ConnectionRegistry, options: ResolvedRealtimeOptions): DeploymentPresence {
+  const presence = new DeploymentPresence(registry, null, options);
+  void presence.onApplicationBootstrap();
+  return presence;
+}
+
 describe('AdminEvents', () => {
   let registry: ConnectionRegistry;
   let events: EventsManager;
@@ -48,7 +56,7 @@ describe('AdminEvents', () => {
       auth: { secret: 'a-test-secret-of-32-characters!!' },
       events: { statsThrottleMs: THROTTLE_MS },
     });
-    admin = new AdminEvents(events, registry, fakeDirectory(count), options);
+    admin = new AdminEvents(events, presenceOf(registry, options), fakeDirectory(count), options);
     admin.onApplicationBootstrap();
   });
 
@@ -132,11 +140,12 @@ describe('AdminEvents', () => {
 
   it('does not listen to the registry before bootstrap', async () => {
     const otherRegistry = new ConnectionRegistry();
+    const otherOptions = resolveRealtimeOptions({ auth: { secret: 'a-test-secret-of-32-characters!!' } });
     const notBootstrapped = new AdminEvents(
       events,
-      otherRegistry,
+      presenceOf(otherRegistry, otherOptions),
       fakeDirectory(count),
-      resolveRealtimeOptions({ auth: { secret: 'a-test-secret-of-32-characters!!' } }),
+      otherOptions,
     );
     otherRegistry.add('c1', 'ws', identity('u1'));
     expect(jest.getTimerCount()).toBe(0);

@@ -1,5 +1,5 @@
-// Admin events of the events API: rt_global_stats_updated with real figures, coalesced over a short window
-// and sent to admins only when a figure changed.
+// Admin events of the events API: rt_global_stats_updated with the deployment's figures, coalesced over a
+// short window and sent to admins only when a figure changed.
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -12,7 +12,7 @@ import type { Subscription } from 'rxjs';
 import type { GlobalStats } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
-import { ConnectionRegistry } from '../core/connection-registry.service';
+import { DeploymentPresence } from '../core/scale-out/deployment-presence.service';
 import { InjectUserDirectory, type UserDirectory } from '../storage/user-directory.interface';
 import { EventsManager } from './events-manager.service';
 
@@ -27,13 +27,13 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
 
   constructor(
     private readonly events: EventsManager,
-    private readonly registry: ConnectionRegistry,
+    private readonly presence: DeploymentPresence,
     @InjectUserDirectory() private readonly users: UserDirectory,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.subscription = this.registry.changes$.subscribe(() => this.scheduleStatsUpdate());
+    this.subscription = this.presence.changes$.subscribe(() => this.scheduleStatsUpdate());
   }
 
   beforeApplicationShutdown(): void {
@@ -44,12 +44,8 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async getStats(): Promise<GlobalStats> {
-    return {
-      totalUsers: await this.users.count(),
-      activeUsers: this.registry.activeUsers,
-      connections: this.registry.size,
-      connectionsByTransport: this.registry.countByTransport(),
-    };
+    const [totalUsers, live] = await Promise.all([this.users.count(), this.presence.stats()]);
+    return { totalUsers, ...live };
   }
 
   /** Asks for a stats update; several requests within the window make one computation. */
@@ -72,7 +68,8 @@ export class AdminEvents implements OnApplicationBootstrap, BeforeApplicationShu
       // A computation that was already running when the app shut down sends nothing.
       if (this.stopped || fingerprint === this.lastSent) return false;
       this.lastSent = fingerprint;
-      // Connection figures are this node's: with several nodes, each tells its own admins.
+      // The figures are the deployment's; each node tells its own admins when they change (a change
+      // on another node reaches this one as a notice), so an admin hears each change once.
       this.events.emitToLocalAdmins('rt_global_stats_updated', { stats });
       return true;
     } catch (error) {

@@ -1,20 +1,25 @@
 // Module events of the events API (rt_module_*, rt_telemetry_updated), sent to the modules page and the
 // admins; an update that does not change the module's state is suppressed. With a host ModuleStateSource,
-// the dedupe cache is seeded from it at bootstrap and rt_sync reads the host's current states.
+// the dedupe cache is seeded from it at bootstrap and rt_sync reads the host's current states. With
+// `redis`, the dedupe is the deployment's (SharedModuleStates): two nodes never send the same change.
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import stringify from 'safe-stable-stringify';
 import type { ModuleAddedPayload, ModuleStateSnapshot, ModuleUpdatedPayload } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
 import { RealtimeSetupError } from '../core/transport/adapter-check.service';
 import { EventsManager, type EventPayload } from './events-manager.service';
-import { ModuleStateCache } from './module-state.cache';
+import { ModuleStateCache, type ModuleAspect } from './module-state.cache';
+import { SharedModuleStates } from './shared-module-states';
 import { MODULE_STATE_SOURCE, toModuleStateSnapshots, type ModuleStateSource } from './module-state-source';
 
 @Injectable()
 export class ModuleEvents implements OnApplicationBootstrap {
   private readonly logger = new Logger('ModuleEvents');
   private readonly cache: ModuleStateCache;
+  private readonly shared: SharedModuleStates | null;
 
   constructor(
     private readonly events: EventsManager,
@@ -22,8 +27,10 @@ export class ModuleEvents implements OnApplicationBootstrap {
     // Optional: a host without stored module states keeps the in-memory behaviour.
     @Optional() @Inject(MODULE_STATE_SOURCE) private readonly source?: ModuleStateSource,
     private readonly modulesContainer?: ModulesContainer,
+    @Optional() @Inject(REALTIME_REDIS) redis?: RealtimeRedisClients | null,
   ) {
     this.cache = new ModuleStateCache(options.events.stateCacheSize);
+    this.shared = redis ? new SharedModuleStates(redis) : null;
   }
 
   /**
@@ -49,28 +56,41 @@ export class ModuleEvents implements OnApplicationBootstrap {
     }
     const states = toModuleStateSnapshots(answer);
     for (const state of states) this.cache.seed(state);
+    if (this.shared) {
+      try {
+        await this.shared.seed(
+          states.map((state) => ({ moduleId: state.moduleId, fingerprints: fingerprintsOf(state) })),
+        );
+      } catch (error) {
+        this.logger.error(
+          'Could not seed the shared module states in Redis; the first change of each module may be sent again',
+          error instanceof Error ? error.stack : String(error),
+        );
+      }
+    }
     this.logger.log(`Seeded the module state cache with ${states.length} stored module(s)`);
   }
 
   /** `rt_module_online`; returns false (nothing sent) when the module was already online. */
   emitModuleOnline(moduleId: string, data: { lastSeen?: string; [extra: string]: unknown } = {}): boolean {
-    if (!this.cache.update(moduleId, 'status', 'online')) return false;
-    this.logger.log(`Module ${moduleId} is now ONLINE`);
-    this.send('rt_module_online', { ...data, moduleId, lastSeen: data.lastSeen ?? new Date().toISOString() });
-    return true;
+    const payload = { ...data, moduleId, lastSeen: data.lastSeen ?? new Date().toISOString() };
+    return this.ifChanged(moduleId, 'status', 'online', () => {
+      this.logger.log(`Module ${moduleId} is now ONLINE`);
+      this.send('rt_module_online', payload);
+    });
   }
 
   /** `rt_module_offline`; returns false when the module was already offline. */
   emitModuleOffline(moduleId: string, disconnectedAt: string = new Date().toISOString()): boolean {
-    if (!this.cache.update(moduleId, 'status', 'offline')) return false;
-    this.logger.log(`Module ${moduleId} is now OFFLINE`);
-    this.send('rt_module_offline', { moduleId, disconnectedAt });
-    return true;
+    return this.ifChanged(moduleId, 'status', 'offline', () => {
+      this.logger.log(`Module ${moduleId} is now OFFLINE`);
+      this.send('rt_module_offline', { moduleId, disconnectedAt });
+    });
   }
 
   /** `rt_module_added`: always sent; records the definition. */
   emitModuleAdded(userId: string, module: Omit<ModuleAddedPayload, 'userId'>): boolean {
-    this.cache.update(module.moduleId, 'definition', { name: module.name, type: module.type });
+    this.record(module.moduleId, 'definition', { name: module.name, type: module.type });
     this.send('rt_module_added', { moduleId: module.moduleId, name: module.name, type: module.type, userId });
     return true;
   }
@@ -78,23 +98,26 @@ export class ModuleEvents implements OnApplicationBootstrap {
   /** `rt_module_removed`: always sent; forgets the module's state. */
   emitModuleRemoved(userId: string, moduleId: string): boolean {
     this.cache.forget(moduleId);
+    this.shared?.forget(moduleId).catch((error: unknown) => this.sharedFailed('forget', moduleId, error));
     this.send('rt_module_removed', { moduleId, userId });
     return true;
   }
 
   /** `rt_module_updated`; returns false when name and type are unchanged. */
   emitModuleUpdated(module: ModuleUpdatedPayload): boolean {
-    if (!this.cache.update(module.moduleId, 'definition', { name: module.name, type: module.type }))
-      return false;
-    this.send('rt_module_updated', { moduleId: module.moduleId, name: module.name, type: module.type });
-    return true;
+    const payload = { moduleId: module.moduleId, name: module.name, type: module.type };
+    return this.ifChanged(module.moduleId, 'definition', { name: module.name, type: module.type }, () =>
+      this.send('rt_module_updated', payload),
+    );
   }
 
   /** `rt_telemetry_updated`; returns false when the telemetry equals the last one (key order ignored). */
   emitTelemetryUpdated(moduleId: string, telemetry: Record<string, unknown>): boolean {
-    if (!this.cache.update(moduleId, 'telemetry', telemetry)) return false;
-    this.send('rt_telemetry_updated', { moduleId, telemetry });
-    return true;
+    // A copy: the caller may change its object before a deployment-wide check answers.
+    const sent = this.shared ? structuredClone(telemetry) : telemetry;
+    return this.ifChanged(moduleId, 'telemetry', sent, () =>
+      this.send('rt_telemetry_updated', { moduleId, telemetry: sent }),
+    );
   }
 
   /** Last state sent of every cached module (what connected clients were told). */
@@ -109,11 +132,13 @@ export class ModuleEvents implements OnApplicationBootstrap {
    * (the client gets an error ack rather than an empty list it would take for "no modules").
    */
   async currentStates(): Promise<ModuleStateSnapshot[]> {
-    if (!this.source) return this.cache.snapshot();
+    const sentStates = this.shared ? await this.shared.snapshot() : null;
+    if (!this.source) return sentStates ?? this.cache.snapshot();
+    const sentById = sentStates ? new Map(sentStates.map((state) => [state.moduleId, state])) : null;
     // Narrowed at the boundary: the host's objects (entity rows) never reach the wire as they are.
     const stored = toModuleStateSnapshots(await this.source.currentStates());
     return stored.map((state) => {
-      const sent = this.cache.get(state.moduleId);
+      const sent = sentById ? sentById.get(state.moduleId) : this.cache.get(state.moduleId);
       return sent ? { ...structuredClone(sent), ...state } : state;
     });
   }
@@ -138,6 +163,55 @@ export class ModuleEvents implements OnApplicationBootstrap {
     );
   }
 
+  /**
+   * Sends when the aspect changed. One node: decided now, against this node's cache, and the answer
+   * says whether it was sent. With `redis`: decided by the deployment's shared states before sending
+   * (true means submitted); if Redis fails, the event is sent (a repeat rather than a loss).
+   */
+  private ifChanged<A extends ModuleAspect>(
+    moduleId: string,
+    aspect: A,
+    value: NonNullable<ModuleStateSnapshot[A]>,
+    send: () => void,
+  ): boolean {
+    if (!this.shared) {
+      if (!this.cache.update(moduleId, aspect, value)) return false;
+      send();
+      return true;
+    }
+    this.shared.update(moduleId, aspect, stringify(value) ?? '').then(
+      (changed) => {
+        if (!changed) return;
+        this.cache.update(moduleId, aspect, value);
+        send();
+      },
+      (error: unknown) => {
+        this.sharedFailed('compare', moduleId, error);
+        this.cache.update(moduleId, aspect, value);
+        send();
+      },
+    );
+    return true;
+  }
+
+  /** Records an aspect without deciding a send (here and, with `redis`, for the deployment). */
+  private record<A extends ModuleAspect>(
+    moduleId: string,
+    aspect: A,
+    value: NonNullable<ModuleStateSnapshot[A]>,
+  ): void {
+    this.cache.update(moduleId, aspect, value);
+    this.shared
+      ?.update(moduleId, aspect, stringify(value) ?? '')
+      .catch((error: unknown) => this.sharedFailed('record', moduleId, error));
+  }
+
+  private sharedFailed(what: string, moduleId: string, error: unknown): void {
+    this.logger.warn(
+      `Could not ${what} the shared state of module ${moduleId} in Redis: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+
   private send<
     E extends
       | 'rt_module_online'
@@ -149,4 +223,14 @@ export class ModuleEvents implements OnApplicationBootstrap {
   >(event: E, data: EventPayload<E>): void {
     this.events.emitToTargets({ pages: [this.options.events.modulesPage], admins: true }, event, data);
   }
+}
+
+/** The stable JSON of each aspect a stored state has (what the dedupe compares). */
+function fingerprintsOf(state: ModuleStateSnapshot): Partial<Record<ModuleAspect, string>> {
+  const fingerprints: Partial<Record<ModuleAspect, string>> = {};
+  for (const aspect of ['status', 'definition', 'telemetry'] as const) {
+    const value = state[aspect];
+    if (value !== undefined) fingerprints[aspect] = stringify(value) ?? '';
+  }
+  return fingerprints;
 }

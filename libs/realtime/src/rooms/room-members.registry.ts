@@ -110,6 +110,22 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
     return this.users.get(userId);
   }
 
+  /** Each room and user with a connection of this node in it (a user's identity from one of them). */
+  *userRooms(): IterableIterator<{ room: string; identity: RealtimeIdentity }> {
+    for (const [room, counts] of this.usersInRoom) {
+      for (const userId of counts.keys()) {
+        const group = this.rooms.get(room);
+        if (!group) continue;
+        for (const connection of group) {
+          const identity = this.connections.get(connection)?.identity;
+          if (identity?.userId !== userId) continue;
+          yield { room, identity };
+          break;
+        }
+      }
+    }
+  }
+
   roomsOf(connection: RawWsConnection): ReadonlySet<string> {
     return this.connections.get(connection)?.rooms ?? new Set();
   }

@@ -61,6 +61,21 @@ export class RoomsDelivery implements OnApplicationBootstrap, BeforeApplicationS
     return delivered;
   }
 
+  /** A presence notice to the group's connections of other users than `userId` (not a hot path). */
+  toGroupExceptUser(group: ConnectionGroup | undefined, serialized: string, userId: string): number {
+    if (!group) return 0;
+    let delivered = 0;
+    for (const connection of group.direct) {
+      if (connection.identity?.userId !== userId && connection.sendSerialized(serialized)) delivered += 1;
+    }
+    for (const connection of group.batched) {
+      if (connection.identity?.userId !== userId && this.batcher.enqueue(connection, serialized))
+        delivered += 1;
+    }
+    if (delivered > 0) this.monitor.sentSerialized(serialized, delivered);
+    return delivered;
+  }
+
   /** The same frame to every connection of the group. */
   private toEveryone(group: ConnectionGroup, serialized: string): number {
     let delivered = fanOut(group.direct, serialized);

@@ -1,7 +1,8 @@
 // What a /ws/chat connection may do, on top of the transport-free conversation layer: join and leave
 // rooms (with presence notices), post to joined rooms, send direct messages, read history. The
 // gateway validates frames and calls one method here; the rules live in RoomDirectory/MessagesService.
-import { Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
 import { DirectConversationsService } from '../conversations/direct-conversations.service';
 import { MessagesService } from '../conversations/messages.service';
 import { RoomDirectory } from '../conversations/room-directory.service';
@@ -9,6 +10,7 @@ import type { HistoryQuery, MessageOrigin, NewMessage } from '../conversations/c
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
+import { DeploymentPresence, type RoomTransition } from '../core/scale-out/deployment-presence.service';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import {
@@ -65,15 +67,42 @@ export function wantsOutboundBatches(url: string | undefined): boolean {
 }
 
 @Injectable()
-export class RoomsSessionService {
+export class RoomsSessionService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private subscription: Subscription | null = null;
+
   constructor(
     private readonly rooms: RoomDirectory,
     private readonly messages: MessagesService,
     private readonly directConversations: DirectConversationsService,
     private readonly members: RoomMembersRegistry,
     private readonly delivery: RoomsDelivery,
+    private readonly presence: DeploymentPresence,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
+
+  /**
+   * With `redis`, a user's first connection in a room and their last one leaving it are counted for
+   * the deployment: each node hears every transition and tells its own members of the room.
+   */
+  onApplicationBootstrap(): void {
+    if (!this.presence.distributed) return;
+    this.presence.trackRooms(() => this.members.userRooms());
+    this.subscription = this.presence.rooms$.subscribe((transition) => this.announce(transition));
+  }
+
+  beforeApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+  }
+
+  private announce({ joined, room, userId, username }: RoomTransition): void {
+    const type = joined ? RoomsOutbound.USER_CONNECTED : RoomsOutbound.USER_DISCONNECTED;
+    this.delivery.toGroupExceptUser(
+      this.members.roomGroup(room),
+      serializePresence(type, { userId, username }, room),
+      userId,
+    );
+  }
 
   /** A connection opened (authenticated at the handshake). */
   open(connection: RawWsConnection, identity: RealtimeIdentity): void {
@@ -89,6 +118,10 @@ export class RoomsSessionService {
     const { identity, roomsLeft } = this.members.disconnect(connection);
     if (!identity) return;
     for (const room of roomsLeft) {
+      if (this.presence.distributed) {
+        this.presence.roomLeft(room, identity);
+        continue;
+      }
       this.delivery.toGroup(
         this.members.roomGroup(room),
         serializePresence(RoomsOutbound.USER_DISCONNECTED, identity, room),
@@ -103,7 +136,11 @@ export class RoomsSessionService {
   async join(connection: RawWsConnection, user: RealtimeIdentity, room: string): Promise<JoinRoomAckData> {
     const joined = await this.rooms.join(user, room);
     // A connection that closed while the room was looked up is not announced.
-    if (this.members.has(connection) && !this.members.isJoined(connection, joined.name)) {
+    if (this.presence.distributed) {
+      if (this.members.has(connection) && this.members.join(connection, joined.name).firstOfUser) {
+        this.presence.roomJoined(joined.name, user);
+      }
+    } else if (this.members.has(connection) && !this.members.isJoined(connection, joined.name)) {
       // Announced to the members already there, before the joiner is added (it gets the ack instead).
       if (!this.members.isUserInRoom(user.userId, joined.name)) {
         this.delivery.toGroup(
@@ -126,10 +163,12 @@ export class RoomsSessionService {
       return { room, success: true, message: 'Not in room' };
     }
     if (this.members.leave(connection, room).lastOfUser) {
-      this.delivery.toGroup(
-        this.members.roomGroup(room),
-        serializePresence(RoomsOutbound.USER_DISCONNECTED, user, room),
-      );
+      if (this.presence.distributed) this.presence.roomLeft(room, user);
+      else
+        this.delivery.toGroup(
+          this.members.roomGroup(room),
+          serializePresence(RoomsOutbound.USER_DISCONNECTED, user, room),
+        );
     }
     return { room, success: true, message: 'Left room successfully' };
   }

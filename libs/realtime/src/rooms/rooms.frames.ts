@@ -98,7 +98,10 @@ export function dmConversationsPayload(page: DirectConversationsPage): DmConvers
   };
 }
 
-export function presencePayload(user: RealtimeIdentity, room: string): PresenceData {
+export function presencePayload(
+  user: Pick<RealtimeIdentity, 'userId' | 'username'>,
+  room: string,
+): PresenceData {
   return { user_id: toWireUserId(user.userId), username: user.username, room };
 }
 
@@ -133,7 +136,7 @@ export function withRequestRef(serialized: string, ref: string): string {
 /** Serialised `user_connected` / `user_disconnected` frame. */
 export function serializePresence(
   type: typeof RoomsOutbound.USER_CONNECTED | typeof RoomsOutbound.USER_DISCONNECTED,
-  user: RealtimeIdentity,
+  user: Pick<RealtimeIdentity, 'userId' | 'username'>,
   room: string,
 ): string {
   return encodeEnvelope(type, presencePayload(user, room));

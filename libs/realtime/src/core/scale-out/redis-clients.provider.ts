@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, type Provider } from
 import type { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
-import type { ResolvedRealtimeOptions } from '../../realtime.options';
+import type { RealtimeRateLimitStorage, ResolvedRealtimeOptions } from '../../realtime.options';
 
 export const REALTIME_REDIS = Symbol('REALTIME_REDIS');
 
@@ -19,6 +19,11 @@ export interface RedisConnection {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   off(event: 'message', listener: (channel: string, message: string) => void): unknown;
   quit(): Promise<unknown>;
+  /** Runs a Lua script atomically (the deployment-wide counters and the shared module states). */
+  eval(script: string, numKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  hmget(key: string, ...fields: string[]): Promise<Array<string | null>>;
+  hset(key: string, field: string, value: string): Promise<unknown>;
 }
 
 /** A publishing and a subscribing connection (a subscribed Redis connection can do nothing else). */
@@ -111,4 +116,29 @@ export function socketIoRedisAdapter(redis: RealtimeRedisClients): SocketIoAdapt
     loadOptional<typeof import('@socket.io/redis-adapter')>('@socket.io/redis-adapter');
   const { pub, sub } = ioredisConnections.get(redis) ?? redis;
   return createAdapter(pub, sub, { key: `${redis.keyPrefix}:socket.io` });
+}
+
+/**
+ * The rate-limit storage of a deployment: `@nest-lab/throttler-storage-redis` (a ThrottlerStorage
+ * for `@nestjs/throttler`) on the publishing connection, its keys under the key prefix.
+ */
+export function redisRateLimitStorage(redis: RealtimeRedisClients): RealtimeRateLimitStorage {
+  const { ThrottlerStorageRedisService } = loadOptional<typeof import('@nest-lab/throttler-storage-redis')>(
+    '@nest-lab/throttler-storage-redis',
+  );
+  const { pub } = ioredisConnections.get(redis) ?? {};
+  if (!pub) throw new Error('RealtimeModule: the Redis rate-limit storage needs the ioredis connection');
+  const storage = new ThrottlerStorageRedisService(pub);
+  return {
+    // Its script cannot set a block of 0 ms (Redis refuses the expiry), and a very short block can
+    // expire between two hits and reset the window. A limit without blocking is then read from the
+    // count alone: refused past the limit, until the window ends.
+    async increment(key, ttl, limit, blockDuration, throttlerName) {
+      const prefixed = `${redis.keyPrefix}:${key}`;
+      if (blockDuration > 0) return storage.increment(prefixed, ttl, limit, blockDuration, throttlerName);
+      const record = await storage.increment(prefixed, ttl, limit, ttl, throttlerName);
+      const isBlocked = record.totalHits > limit;
+      return { ...record, isBlocked, timeToBlockExpire: isBlocked ? record.timeToExpire : 0 };
+    },
+  };
 }

@@ -67,8 +67,17 @@ export class ConnectionLifecycle {
     this.registry.releasePending();
   }
 
-  register(id: string, transport: RealtimeTransport, identity: RealtimeIdentity): void {
-    this.registry.add(id, transport, identity);
+  /**
+   * Counts an authenticated connection. `end` closes it with an error: with `redis`, a per-user limit
+   * is checked against the whole deployment once the connection is counted there.
+   */
+  register(
+    id: string,
+    transport: RealtimeTransport,
+    identity: RealtimeIdentity,
+    end?: (error: RealtimeError) => void,
+  ): void {
+    this.registry.add(id, transport, identity, end);
   }
 
   isRegistered(id: string): boolean {

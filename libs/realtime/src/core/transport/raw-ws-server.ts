@@ -174,7 +174,10 @@ export class RawWsServer extends EventEmitter {
     // Re-authentication (e.g. a refreshed token) may change the user: register afresh.
     if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
-    this.lifecycle.register(connection.id, 'ws', identity);
+    this.lifecycle.register(connection.id, 'ws', identity, (error) => {
+      connection.sendError(error);
+      connection.close(closeCodeFor(error), error.message);
+    });
     this.liveness.admit(connection);
   }
 
