@@ -173,6 +173,38 @@ describe('scale-out presence, limits and module states (two nodes over Redis)', 
     }
   });
 
+  it('counts a node again when it was counted out while cut from Redis', async () => {
+    await io(nodeA, '77');
+    await io(nodeB, '78');
+    const client = new Redis(redis.url);
+    try {
+      await waitUntil(async () => (await client.hget(`${PREFIX}:presence:users`, 'u77')) === '1');
+      // What another node's sweep does to nodes whose entry expired: here, to both nodes at once.
+      const nodes = await client.zrange(`${PREFIX}:presence:nodes`, 0, -1);
+      expect(nodes.length).toBeGreaterThanOrEqual(2);
+      for (const node of nodes) {
+        await client
+          .multi()
+          .zrem(`${PREFIX}:presence:nodes`, node)
+          .del(`${PREFIX}:presence:node:${node}`)
+          .exec();
+      }
+      await client.del(`${PREFIX}:presence:users`, `${PREFIX}:presence:transports`);
+      // At their next renewal each node finds its entry gone and counts its connections again.
+      await waitUntil(
+        async () =>
+          (await client.hget(`${PREFIX}:presence:users`, 'u77')) === '1' &&
+          (await client.hget(`${PREFIX}:presence:users`, 'u78')) === '1',
+        NODE_EXPIRY_MS + 2000,
+      );
+      expect(await client.zcard(`${PREFIX}:presence:nodes`)).toBe(nodes.length);
+      const sockets = Object.values(await client.hgetall(`${PREFIX}:presence:transports`)).map(Number);
+      expect(sockets.reduce((sum, count) => sum + count, 0)).toBe(2);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('counts the message rate limit across nodes: the limit once for the deployment', async () => {
     const cat = await nodeA.login('cat-limits');
     const onA = await clients.ws(`ws://127.0.0.1:${nodeA.port}/ws/chat?token=${cat.token}`);
