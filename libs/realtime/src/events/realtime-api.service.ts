@@ -13,6 +13,11 @@ import { EventsManager } from './events-manager.service';
 import { ModuleEvents } from './module-events.service';
 import { UserEvents } from './user-events.service';
 
+/**
+ * The module methods answer whether the event is sent: `false` when the state did not change. With
+ * `redis`, the change is compared with the deployment's last state before sending, and they answer
+ * `true` once the change is submitted.
+ */
 @Injectable()
 export class RealtimeApi {
   constructor(
