@@ -2,7 +2,7 @@
 import { join } from 'path';
 
 /** Scenario groups; `--only=idle,history` reruns some and keeps the others of the last results file. */
-export const GROUPS = ['fanout', 'halfload', 'logs', 'idle', 'history'] as const;
+export const GROUPS = ['fanout', 'halfload', 'scaleout', 'logs', 'idle', 'history'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface BenchOptions {
@@ -14,6 +14,11 @@ export interface BenchOptions {
   only: string[] | undefined;
   /** `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others. */
   scenario: string | undefined;
+  /**
+   * `--rounds=3`: interleaved rounds of the fan-out, half-load and scale-out comparisons, for short
+   * trials (the report's command shows it). @default 7, 1 with --smoke
+   */
+  rounds: number | undefined;
   /** `--baseline <git-ref>` (or `--baseline=<git-ref>`): that commit's gateways run beside the current ones. */
   baseline: string | undefined;
   /** `--report-only`: rewrites the Markdown report from the results file, measures nothing. */
@@ -22,6 +27,9 @@ export interface BenchOptions {
   /** null: no Markdown (smoke runs, unless BENCH_OUT_MD says where). */
   outMd: string | null;
 }
+
+/** Upper bound of `--rounds`: a run stays bounded in time. */
+const MAX_ROUNDS = 25;
 
 /** Parses the arguments after `npm run bench --`; `benchDir` is bench/, its parent the repository. */
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, benchDir: string): BenchOptions {
@@ -38,11 +46,17 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, bench
   }
   if (baseline !== undefined && baseline.trim() === '')
     throw new Error('--baseline needs a git ref, e.g. --baseline HEAD');
+  const rawRounds = value('rounds');
+  const rounds = rawRounds === undefined ? undefined : Number(rawRounds);
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= MAX_ROUNDS)) {
+    throw new Error(`--rounds must be a whole number from 1 to ${MAX_ROUNDS} (got ${rawRounds})`);
+  }
   return {
     smoke,
     fromSource: argv.includes('--from-source'),
     only: value('only')?.split(','),
     scenario: value('scenario'),
+    rounds,
     baseline,
     reportOnly: argv.includes('--report-only'),
     outJson: env.BENCH_OUT_JSON ?? join(benchDir, smoke ? 'results.smoke.json' : 'results.json'),

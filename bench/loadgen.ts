@@ -10,8 +10,14 @@ import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
 
 export interface LoadSpec {
   transport: 'ws' | 'socket.io';
-  /** ws://127.0.0.1:PORT/ws/chat or http://127.0.0.1:PORT */
+  /** ws://127.0.0.1:PORT/ws/chat or http://127.0.0.1:PORT: the publisher's server, and the members'. */
   url: string;
+  /**
+   * Servers the members connect to in turn (member i to `memberUrls[i % length]`), e.g. two nodes of
+   * one deployment; the publisher stays on `url`. The result then has figures per server (byUrl).
+   * @default [url]
+   */
+  memberUrls?: string[];
   /** One token per connection (subscribers, then the publisher); empty for servers without auth. */
   tokens: string[];
   subscribers: number;
@@ -44,6 +50,16 @@ export interface LoadResult {
   loadgenCpuPercent: number;
   /** The generator's own CPU (user + system) over the measured window, in microseconds. */
   loadgenCpuMicros: number;
+  /** With `memberUrls`: the members of each server, in the order given, and what they received. */
+  byUrl?: MembersResult[];
+}
+
+export interface MembersResult {
+  url: string;
+  members: number;
+  deliveries: number;
+  p50Ms: number;
+  p99Ms: number;
 }
 
 const MAX_CONNECTIONS = 20_000;
@@ -74,12 +90,13 @@ function sentAtInFrame(frame: Buffer): number {
 
 async function openWs(
   spec: LoadSpec,
+  url: string,
   token: string | undefined,
   onSentAt: (sentAt: number) => void,
   join: boolean,
 ): Promise<Conn> {
   // The frames are ASCII JSON from a known server: validating UTF-8 would only cost the generator.
-  const socket = new WebSocket(token ? `${spec.url}?token=${token}` : spec.url, { skipUTF8Validation: true });
+  const socket = new WebSocket(token ? `${url}?token=${token}` : url, { skipUTF8Validation: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
@@ -108,11 +125,12 @@ async function openWs(
 
 async function openIo(
   spec: LoadSpec,
+  url: string,
   token: string | undefined,
   onSentAt: (sentAt: number) => void,
   join: boolean,
 ): Promise<Conn> {
-  const socket: Socket = io(spec.url, {
+  const socket: Socket = io(url, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
@@ -132,25 +150,47 @@ async function openIo(
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   assertLoopback(spec.url);
+  const memberUrls = spec.memberUrls ?? [spec.url];
+  if (memberUrls.length === 0) throw new Error('memberUrls is empty');
+  memberUrls.forEach(assertLoopback);
   if (spec.subscribers + 1 > MAX_CONNECTIONS) throw new Error(`at most ${MAX_CONNECTIONS - 1} subscribers`);
   if (spec.warmupSec + spec.durationSec > MAX_SECONDS) throw new Error(`at most ${MAX_SECONDS} s`);
   const histogram = latencyHistogram();
   let measuring = false;
   let measuredFrom = Number.POSITIVE_INFINITY;
   let deliveries = 0;
-  const onSentAt = (sentAt: number): void => {
-    // Only messages published inside the measured window count.
-    if (!measuring || sentAt < measuredFrom) return;
-    deliveries += 1;
-    histogram.recordValue(Math.max(1, Math.round((now() - sentAt) * 1000)));
-  };
+  // With memberUrls, one histogram per members' server beside the overall one.
+  const perServer = spec.memberUrls !== undefined;
+  const groups = memberUrls.map((url) => ({
+    url,
+    members: 0,
+    deliveries: 0,
+    histogram: perServer ? latencyHistogram() : null,
+  }));
+  const recorder =
+    (group: (typeof groups)[number]) =>
+    (sentAt: number): void => {
+      // Only messages published inside the measured window count.
+      if (!measuring || sentAt < measuredFrom) return;
+      const micros = Math.max(1, Math.round((now() - sentAt) * 1000));
+      deliveries += 1;
+      histogram.recordValue(micros);
+      if (group.histogram) {
+        group.deliveries += 1;
+        group.histogram.recordValue(micros);
+      }
+    };
+  const onSentAt = groups.map(recorder);
   const open = spec.transport === 'ws' ? openWs : openIo;
   const conns: Conn[] = [];
   // Connect in slices: a burst of thousands of handshakes at once only measures the accept queue.
   for (let i = 0; i < spec.subscribers; i += 100) {
-    const slice = Array.from({ length: Math.min(100, spec.subscribers - i) }, (_, k) =>
-      open(spec, spec.tokens[i + k], onSentAt, spec.rate > 0),
-    );
+    const slice = Array.from({ length: Math.min(100, spec.subscribers - i) }, (_, k) => {
+      const member = i + k;
+      const group = member % groups.length;
+      groups[group]!.members += 1;
+      return open(spec, memberUrls[group]!, spec.tokens[member], onSentAt[group]!, spec.rate > 0);
+    });
     conns.push(...(await Promise.all(slice)));
   }
   if (spec.rate === 0) {
@@ -172,7 +212,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       loadgenCpuMicros: 0,
     };
   }
-  const publisher = await open(spec, spec.tokens[spec.subscribers], () => undefined, true);
+  const publisher = await open(spec, spec.url, spec.tokens[spec.subscribers], () => undefined, true);
   let published = 0;
   const tickMs = spec.tickMs ?? 5;
   const lag = latencyHistogram();
@@ -222,6 +262,17 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     sendLagP99Ms: lag.getValueAtPercentile(99) / 1000,
     loadgenCpuPercent: ((cpu.user + cpu.system) / 1000 / (seconds * 1000)) * 100,
     loadgenCpuMicros: cpu.user + cpu.system,
+    ...(perServer
+      ? {
+          byUrl: groups.map(({ url, members, deliveries: received, histogram: h }) => ({
+            url,
+            members,
+            deliveries: received,
+            p50Ms: (h?.getValueAtPercentile(50) ?? 0) / 1000,
+            p99Ms: (h?.getValueAtPercentile(99) ?? 0) / 1000,
+          })),
+        }
+      : {}),
   };
 }
 

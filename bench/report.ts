@@ -6,6 +6,7 @@ import type { Capacity } from './scenarios/capacity';
 import type { Comparison, FanoutRound } from './scenarios/fanout';
 import { IDLE_USERS, type IdleResult } from './scenarios/idle-memory';
 import type { LogsComparison, LogsRound } from './scenarios/logs';
+import type { ScaleoutComparison, ScaleoutRound } from './scenarios/scaleout';
 import { TARGETS } from './targets';
 
 export interface BenchReport {
@@ -21,6 +22,8 @@ export interface BenchReport {
   fanout: Comparison[];
   capacity: Capacity;
   halfLoad: Comparison;
+  /** Absent from results files written before the group existed. */
+  scaleout?: ScaleoutComparison;
   logs: LogsComparison;
   idle: IdleResult[];
   history: HistoryResult;
@@ -98,6 +101,74 @@ function met(ok: boolean): string {
   return ok ? 'met' : '**not met**';
 }
 
+/** The lowest and highest per-round ratio, two nodes / one node. */
+function scaleoutRange(c: ScaleoutComparison, pick: (r: ScaleoutRound) => number): string {
+  const ratios = c.rounds.map((r) => pick(r.twoNodes) / pick(r.oneNode));
+  return ratios.length < 2 ? '' : ` (${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`;
+}
+
+const scaleoutCpuOf = (r: ScaleoutRound): number => r.cpuMicrosPerDelivery;
+const scaleoutP99Of = (r: ScaleoutRound): number => r.load.p99Ms;
+
+/** The scale-out group: one node against two nodes through Redis, CPU over every server-side process. */
+function scaleoutSection(c: ScaleoutComparison | undefined): string[] {
+  const title = '## Scale-out: two nodes through Redis against one node';
+  if (!c) return [title, '', 'Not in this results file: `npm run bench -- --only=scaleout` measures it.', ''];
+  const side = (d: 'oneNode' | 'twoNodes', pick: (r: ScaleoutRound) => number): number =>
+    median(c.rounds.map((r) => pick(r[d])));
+  const processes = (d: 'oneNode' | 'twoNodes'): string =>
+    (c.rounds[0]?.[d].processes ?? [])
+      .map((p, i) => `${p.name} ${fmt(side(d, (r) => r.processes[i]?.cpuMicrosPerDelivery ?? NaN))}`)
+      .join(', ');
+  const user = (r: ScaleoutRound): number => r.processes.reduce((sum, p) => sum + p.userMicrosPerDelivery, 0);
+  const system = (r: ScaleoutRound): number =>
+    r.processes.reduce((sum, p) => sum + p.systemMicrosPerDelivery, 0);
+  const saturatedOf = (d: 'oneNode' | 'twoNodes'): number =>
+    c.rounds.filter((r) => r[d].load.loadgenCpuPercent > 90 || r[d].load.deliveries < r[d].load.expected)
+      .length;
+  const row = (d: 'oneNode' | 'twoNodes', name: string): string =>
+    `| ${name} | ${int(side(d, (r) => r.load.deliveriesPerSec))} | ${fmt(side(d, (r) => r.load.p50Ms))} / ${fmt(side(d, scaleoutP99Of))} / ${fmt(side(d, (r) => r.load.maxMs))} | ${fmt(side(d, scaleoutCpuOf))} | ${processes(d)} | ${fmt(side(d, user))} / ${fmt(side(d, system))} | ${fmt(
+      side(d, (r) => r.load.loadgenCpuPercent),
+      0,
+    )} % | ${saturatedOf(d)} of ${c.rounds.length} |`;
+  const ratioOf = (pick: (r: ScaleoutRound) => number): number =>
+    median(c.rounds.map((r) => pick(r.twoNodes) / pick(r.oneNode)));
+  // Members by node in the two-node deployment (the generator's figures per server).
+  const byNode = ['A', 'B'].map((node, i) => {
+    const p99 = side('twoNodes', (r) => r.load.byUrl?.[i]?.p99Ms ?? NaN);
+    const members = c.rounds[0]?.twoNodes.load.byUrl?.[i]?.members ?? NaN;
+    return `node ${node} (${i === 0 ? "the publisher's" : 'through Redis'}, ${int(members)} members) ${fmt(p99)} ms`;
+  });
+  const commands = [
+    ...new Set(c.rounds.flatMap((r) => Object.keys(r.twoNodes.redisCallsPerMessage ?? {}))),
+  ].sort();
+  const perMessage = commands
+    .map(
+      (command) =>
+        `${command} ${fmt(median(c.rounds.map((r) => r.twoNodes.redisCallsPerMessage?.[command] ?? 0)))}`,
+    )
+    .join(', ');
+  return [
+    `${title} (${c.subscribers} members)`,
+    '',
+    `The raw-ws room fan-out of *rooms, ${c.subscribers} members* (\`/ws/chat\`, 1 KB messages, ${int(c.rate)} messages/s, every message stored) served by two deployments in interleaved rounds (one node, two nodes, one node, …), each started afresh in every round:`,
+    '',
+    '- **one node**: one sample-app process without Redis, on its own SQLite file, as in the fan-out scenario;',
+    "- **two nodes through Redis**: two sample-app processes with `redis: { url }` to one `redis-server` (Debian's, on a free loopback port, no persistence) and one SQLite file shared by both (one SQLite file serves the nodes of one machine: [docs/scale-out.md](docs/scale-out.md)). The members alternate between the nodes, half on each; the publisher is on node A, which stores every message and relays it to node B over Redis pub/sub. With Redis configured, node A also emits each room message to the matching Socket.IO chat room through Socket.IO's Redis adapter (a Socket.IO client of another node may be in it; the chat shares the rooms), so the Socket.IO adapter in use is part of the cost: the commands redis-server ran are listed below the table.",
+    '',
+    "Server-side CPU is that of every server process of the deployment over the measured window, summed: the nodes' own `cpuUsage` (all threads) and redis-server's utime + stime from `/proc/<pid>/stat` (10 ms ticks), divided by the deliveries. The nodes and redis-server all run on core 0, the generator on core 1: with two cores, the three processes of the two-node deployment cannot each have a core as they would on separate machines, so its deliveries/s and latency do not tell what two machines would sustain. **Compare CPU, not throughput.** There is no target: the figures and ratios are reported.",
+    '',
+    '| deployment | deliveries/s | p50 / p99 / max ms | server-side CPU µs/delivery | per process µs/delivery | user / system µs/delivery | generator CPU | saturated rounds |',
+    '|---|---|---|---|---|---|---|---|',
+    row('oneNode', 'one node'),
+    row('twoNodes', 'two nodes through Redis'),
+    `| two nodes / one node | ${fmt(c.deliveriesRatio)} | p99 ${fmt(c.p99Ratio)}${scaleoutRange(c, scaleoutP99Of)} | ${fmt(c.cpuPerDeliveryRatio)}${scaleoutRange(c, scaleoutCpuOf)} | | ${fmt(ratioOf(user))} / ${fmt(ratioOf(system))} | | |`,
+    '',
+    `Two nodes, p99 of the members by node (medians over rounds): ${byNode.join(', ')}. Commands redis-server ran per published message (medians over rounds): ${perMessage || 'none'}.${c.failures.length ? ` Failed rounds, left out: ${c.failures.join('; ')}.` : ''}`,
+    '',
+  ];
+}
+
 export function renderMarkdown(report: BenchReport): string {
   const idleOf = (t: string) => report.idle.find((i) => i.target === t);
   const rooms100 = report.fanout.find((c) => c.scenario.startsWith('rooms, 100'));
@@ -145,6 +216,16 @@ export function renderMarkdown(report: BenchReport): string {
       report.history.messages >= 1_000_000 && report.history.p99Ms <= 5,
     ],
   ];
+  const scaleout = report.scaleout;
+  // Reported, not judged: a row of the table without a verdict.
+  const reported: Array<[string, string]> = scaleout
+    ? [
+        [
+          `two nodes through Redis / one node, server-side CPU per delivery (${scaleout.subscribers} members)`,
+          `${fmt(scaleout.cpuPerDeliveryRatio)} ×${scaleoutRange(scaleout, scaleoutCpuOf)}`,
+        ],
+      ]
+    : [];
   const fanoutRow = (c: Comparison) => {
     const o = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'ours', pick);
     const b = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'baseline', pick);
@@ -172,6 +253,7 @@ export function renderMarkdown(report: BenchReport): string {
     '| target | figure | |',
     '|---|---|---|',
     ...targets.map(([name, figure, ok]) => `| ${name} | ${figure} | ${met(ok)} |`),
+    ...reported.map(([name, figure]) => `| ${name} | ${figure} | reported, no target |`),
     '',
     '## Room fan-out (1 KB messages, fixed publish rate)',
     '',
@@ -210,6 +292,7 @@ export function renderMarkdown(report: BenchReport): string {
     cpuSplitRow(half),
     '',
     ...atRefSection([...report.fanout, half]),
+    ...scaleoutSection(report.scaleout),
     `## Log stream (${logs.subscribers} subscribers of one app)`,
     '',
     `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check, ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics.`,

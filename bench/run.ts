@@ -4,7 +4,7 @@
 // interleaved rounds, medians of per-round ratios); the scenarios are in bench/scenarios/, the
 // Markdown in bench/report.ts. `--smoke` runs a tiny version (npm test); `--baseline <git-ref>` runs
 // that commit's gateways beside the current ones (bench/baseline.ts); `--report-only` rewrites
-// BENCHMARKS.md from bench/results.json without measuring.
+// BENCHMARKS.md from bench/results.json without measuring; `--rounds=N` shortens a trial.
 import { readFileSync, writeFileSync } from 'fs';
 import { cpus, loadavg, totalmem } from 'os';
 import { prepareBaseline, type BaselineTree } from './baseline';
@@ -17,6 +17,7 @@ import { runFanout, type ScenarioContext } from './scenarios/fanout';
 import { runHistoryBenchmark } from './scenarios/history';
 import { runIdle } from './scenarios/idle-memory';
 import { runLogs } from './scenarios/logs';
+import { runScaleout } from './scenarios/scaleout';
 
 export { renderMarkdown, type BenchReport };
 
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     // The history scenario runs in this process, from the TypeScript sources.
     if (current.workersDir) process.env[COMPILED_WORKERS_DIR_ENV] = current.workersDir;
     if (options.baseline !== undefined) atRef = prepareBaseline(ROOT, options.baseline, options.fromSource);
-    await runGroups(options, { smoke: options.smoke, atRef });
+    await runGroups(options, { smoke: options.smoke, rounds: options.rounds, atRef });
   } finally {
     atRef?.cleanup();
     current.cleanup();
@@ -73,6 +74,7 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
   const flags = [
     smoke ? '--smoke' : '',
     options.baseline !== undefined && !partial ? `--baseline ${options.baseline}` : '',
+    options.rounds !== undefined && !partial ? `--rounds=${options.rounds}` : '',
   ]
     .filter(Boolean)
     .join(' ');
@@ -99,6 +101,10 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
     const { capacity, halfLoad } = await runHalfLoad(context);
     report.capacity = capacity;
     report.halfLoad = halfLoad;
+    save();
+  }
+  if (only.has('scaleout')) {
+    report.scaleout = await runScaleout(context);
     save();
   }
   if (only.has('logs')) {

@@ -1,6 +1,6 @@
 // The runner: spawning pinned server and generator processes, the measured window, interleaved rounds, medians.
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { ServerMessage, ServerRequest, ServerUsage } from './bench-protocol';
@@ -82,10 +82,48 @@ function currentTree(): ServerTree {
   return current;
 }
 
+/** `command args` on the given core when `taskset` exists (taskset execs it: the pid stays the same). */
+export function pinnedCommand(core: number, command: string, args: string[]): [string, string[]] {
+  return HAS_TASKSET ? ['taskset', ['-c', String(core), command, ...args]] : [command, args];
+}
+
 function pinned(core: number, args: string[]): [string, string[]] {
-  return HAS_TASKSET
-    ? ['taskset', ['-c', String(core), process.execPath, ...args]]
-    : [process.execPath, args];
+  return pinnedCommand(core, process.execPath, args);
+}
+
+/** User and system CPU of a process, in microseconds since it started. */
+export interface CpuSample {
+  cpuMicros: number;
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+}
+
+let clockTicks: number | null = null;
+
+/** Clock ticks per second of /proc's times (`getconf CLK_TCK`; 100 on Linux everywhere seen). */
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim());
+    clockTicks = Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+  }
+  return clockTicks;
+}
+
+/**
+ * The CPU of any process (all its threads) from /proc/<pid>/stat, for processes that cannot answer
+ * over IPC such as redis-server: utime and stime, in clock ticks (10 ms), so only a window of
+ * seconds gives a usable figure.
+ */
+export function procCpu(pid: number): CpuSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in brackets and may hold spaces: count fields after its end.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5), utime and stime; the slice starts at field 3.
+  const micros = (field: number): number => (Number(fields[field - 3]) * 1_000_000) / ticksPerSecond();
+  const user = micros(14);
+  const system = micros(15);
+  if (!Number.isFinite(user) || !Number.isFinite(system)) throw new Error(`unreadable /proc/${pid}/stat`);
+  return { cpuMicros: user + system, cpuUserMicros: user, cpuSystemMicros: system };
 }
 
 /** One server process on core 0, from the current tree or the one given. */
@@ -95,7 +133,12 @@ export class ServerProcess {
     readonly port: number,
   ) {}
 
-  static async start(name: ServerName, tree: ServerTree = currentTree()): Promise<ServerProcess> {
+  /** `env` is added to the tree's environment (the scale-out nodes get their Redis and database there). */
+  static async start(
+    name: ServerName,
+    tree: ServerTree = currentTree(),
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<ServerProcess> {
     const label = tree.ref === null ? name : `${name}@${tree.ref}`;
     const [command, args] = pinned(0, [
       '--expose-gc',
@@ -106,7 +149,7 @@ export class ServerProcess {
     ]);
     const child = spawn(command, args, {
       cwd: tree.root,
-      env: tree.env,
+      env: { ...tree.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
@@ -180,26 +223,41 @@ export function startGenerator<Spec, Result>(script: string, spec: Spec): Genera
 }
 
 /**
- * Runs a generator and reads the server's CPU when the generator's measured window starts and ends
- * (it says so over IPC): connecting, joining (with its presence notices) and warm-up are left out.
+ * Runs a generator and calls `read` when the generator's measured window starts and ends (it says so
+ * over IPC): connecting, joining (with its presence notices) and warm-up are left out.
  */
-export async function measureWindow<R>(
-  server: ServerProcess,
+export async function measureWindowWith<R, S>(
+  read: () => Promise<S>,
   generator: Generator<R>,
-): Promise<{ load: R; cpuMicros: number; cpuUserMicros: number; cpuSystemMicros: number }> {
-  const marks: Array<Promise<ServerUsage>> = [];
+): Promise<{ load: R; start: S; end: S }> {
+  const marks: Array<Promise<S>> = [];
   generator.child.on('message', (message: { kind?: string; phase?: string }) => {
-    if (message.kind === 'window') marks.push(server.usage(false));
+    if (message.kind === 'window') marks.push(read());
   });
   const load = await generator.result;
   const [start, end] = await Promise.all(marks);
-  if (!start || !end) throw new Error('the generator did not report its measured window');
+  if (start === undefined || end === undefined) {
+    throw new Error('the generator did not report its measured window');
+  }
+  return { load, start, end };
+}
+
+/** The CPU one process spent between two samples. */
+export function cpuBetween(start: CpuSample, end: CpuSample): CpuSample {
   return {
-    load,
     cpuMicros: end.cpuMicros - start.cpuMicros,
     cpuUserMicros: end.cpuUserMicros - start.cpuUserMicros,
     cpuSystemMicros: end.cpuSystemMicros - start.cpuSystemMicros,
   };
+}
+
+/** Runs a generator and reads the server's CPU over its measured window (see measureWindowWith). */
+export async function measureWindow<R>(
+  server: ServerProcess,
+  generator: Generator<R>,
+): Promise<{ load: R } & CpuSample> {
+  const { load, start, end } = await measureWindowWith(() => server.usage(false), generator);
+  return { load, ...cpuBetween(start, end) };
 }
 
 /**

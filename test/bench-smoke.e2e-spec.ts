@@ -1,5 +1,6 @@
-// A short run of the benchmark harness (npm run bench -- --smoke): every server starts, the load
-// generator delivers every message, and the report has every figure. Speed is judged by `npm run
+// A short run of the benchmark harness (npm run bench -- --smoke): every server starts (and a
+// redis-server for the scale-out group), the load generator delivers every message, and the report
+// has every figure. Speed is judged by `npm run
 // bench` and BENCHMARKS.md, never here.
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -67,6 +68,38 @@ describe('benchmark harness (smoke)', () => {
         }
       }
       expect(Number.isFinite(report.halfLoad.p99Ratio)).toBe(true);
+      // Scale-out: the same fan-out on one node and on two nodes through a real redis-server, with
+      // the members split between the nodes and the CPU of every server-side process counted.
+      const scaleout = report.scaleout!;
+      expect(scaleout.failures).toEqual([]);
+      expect(scaleout.rounds).toHaveLength(1);
+      for (const { oneNode, twoNodes } of scaleout.rounds) {
+        for (const side of [oneNode, twoNodes]) {
+          expect(side.load.published).toBeGreaterThan(0);
+          expect(side.load.deliveries).toBe(side.load.expected);
+          expect(side.load.p99Ms).toBeGreaterThan(0);
+          expect(side.cpuMicrosPerDelivery).toBeCloseTo(
+            side.processes.reduce((sum, p) => sum + p.cpuMicrosPerDelivery, 0),
+            6,
+          );
+        }
+        expect(oneNode.processes.map((p) => p.name)).toEqual(['node']);
+        expect(twoNodes.processes.map((p) => p.name)).toEqual(['node A', 'node B', 'redis-server']);
+        // Both nodes work; redis-server's /proc ticks are 10 ms, which a 1 s smoke window may not reach.
+        for (const node of [...oneNode.processes, ...twoNodes.processes.slice(0, 2)]) {
+          expect(node.cpuMicrosPerDelivery).toBeGreaterThan(0);
+        }
+        expect(twoNodes.processes[2]!.cpuMicrosPerDelivery).toBeGreaterThanOrEqual(0);
+        // Half of the members on each node, and the ones on node B got every message through Redis.
+        const half = scaleout.subscribers / 2;
+        expect(twoNodes.load.byUrl?.map((n) => n.members)).toEqual([half, half]);
+        for (const node of twoNodes.load.byUrl ?? []) {
+          expect(node.deliveries).toBe(twoNodes.load.published * half);
+        }
+        // At least the relay of each message to the other node went through redis-server.
+        expect(twoNodes.redisCallsPerMessage?.publish).toBeGreaterThanOrEqual(1);
+      }
+      expect(Number.isFinite(scaleout.cpuPerDeliveryRatio)).toBe(true);
       // Log stream: entries posted over HTTP reach every subscriber, on ours and on the baseline.
       expect(report.logs.rounds).toHaveLength(1);
       for (const { ours, baseline } of report.logs.rounds) {
@@ -94,6 +127,11 @@ describe('benchmark harness (smoke)', () => {
       const rows = split.split('\n').filter((line) => /^\| (rooms|uWS|chat)/.test(line));
       expect(rows).toHaveLength(report.fanout.length + 1);
       for (const row of rows) expect(row).not.toContain('n/a');
+      // So has the scale-out section.
+      const scaleoutFrom = markdown.indexOf('## Scale-out');
+      const scaleoutSection = markdown.slice(scaleoutFrom, markdown.indexOf('\n## ', scaleoutFrom + 1));
+      expect(scaleoutSection).toContain('| two nodes / one node |');
+      expect(scaleoutSection).not.toContain('n/a');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@ import { ServerProcess } from '../runner';
 import { TARGETS } from '../targets';
 import {
   compareFanout,
-  fanoutRounds,
+  comparisonRounds,
   loadOn,
   windowSeconds,
   type Comparison,
@@ -99,7 +99,7 @@ export async function runHalfLoad(
     'rooms',
     'bareWs',
     { subscribers: members, rate: halfRate, seconds: windowSeconds(smoke), tickMs: 1 },
-    fanoutRounds(smoke),
+    comparisonRounds(context),
     context,
   );
   return { capacity, halfLoad };

@@ -56,9 +56,11 @@ export interface Comparison {
   atRef?: RefComparison;
 }
 
-/** What a scenario needs from the run: smoke or full, and the `--baseline` tree if any. */
+/** What a scenario needs from the run: smoke or full, `--rounds`, and the `--baseline` tree if any. */
 export interface ScenarioContext {
   smoke: boolean;
+  /** `--rounds=N`; undefined: fanoutRounds(smoke). */
+  rounds?: number;
   atRef: (ServerTree & { ref: string; commit: string }) | null;
 }
 
@@ -229,6 +231,11 @@ export function fanoutRounds(smoke: boolean): number {
   return smoke ? 1 : 7;
 }
 
+/** Interleaved rounds of a comparison in this run: `--rounds` when given. */
+export function comparisonRounds(context: ScenarioContext): number {
+  return context.rounds ?? fanoutRounds(context.smoke);
+}
+
 /** Measured window of every fan-out and log stream round, in seconds. */
 export function windowSeconds(smoke: boolean): number {
   return smoke ? 1 : 5;
@@ -260,7 +267,7 @@ export async function runFanout(
         ours,
         baseline,
         { subscribers, rate, seconds },
-        fanoutRounds(context.smoke),
+        comparisonRounds(context),
         context,
       ),
     );

@@ -25,6 +25,12 @@ interface SqliteHandle {
   pragma(source: string): unknown;
 }
 
+/** Whether a table has a column (the schema of the tree being measured, e.g. `seq` since migration 5). */
+function hasColumn(db: SqliteHandle, table: string, column: string): boolean {
+  const columns = db.pragma(`table_info(${table})`) as Array<{ name: string }>;
+  return columns.some((c) => c.name === column);
+}
+
 export async function runHistoryBenchmark(messages: number, queries: number): Promise<HistoryResult> {
   const dir = mkdtempSync(join(tmpdir(), 'rt-bench-history-'));
   @Module({
@@ -46,16 +52,24 @@ export async function runHistoryBenchmark(messages: number, queries: number): Pr
     );
     const seedStart = performance.now();
     const db = (dataSource.driver as unknown as { databaseConnection: SqliteHandle }).databaseConnection;
+    // Messages are numbered within their conversation (`seq`, the room's `last_seq`) where the schema
+    // has it: the room's history is then read by it, as the library stores them.
+    const numbered = hasColumn(db, 'rt_messages', 'seq');
     const insert = db.prepare(
-      `INSERT INTO rt_messages (room_id, dm_key, sender_id, sender_username, recipient_id, content, message_type, created_at)
-       VALUES (?, NULL, ?, ?, NULL, ?, 'text', ?)`,
+      `INSERT INTO rt_messages (room_id, dm_key, sender_id, sender_username, recipient_id, content, message_type, created_at${numbered ? ', seq' : ''})
+       VALUES (?, NULL, ?, ?, NULL, ?, 'text', ?${numbered ? ', ?' : ''})`,
     );
     const base = Date.now() - messages;
     db.transaction(() => {
-      for (let i = 0; i < messages; i += 1)
-        insert.run(room!.id, String(i % 500), `user${i % 500}`, `message ${i}`, base + i);
+      for (let i = 0; i < messages; i += 1) {
+        const row = [room!.id, String(i % 500), `user${i % 500}`, `message ${i}`, base + i];
+        insert.run(...(numbered ? [...row, i + 1] : row));
+      }
     })();
     db.prepare(`UPDATE rt_rooms SET message_count = ? WHERE id = ?`).run(messages, room!.id);
+    if (hasColumn(db, 'rt_rooms', 'last_seq')) {
+      db.prepare(`UPDATE rt_rooms SET last_seq = ? WHERE id = ?`).run(messages, room!.id);
+    }
     // The bulk insert leaves the whole table in the WAL. Checkpoint it as part of seeding, as
     // SQLite's automatic checkpoint did inside the COMMIT before the library moved checkpoints to a
     // worker; otherwise the worker copies ~100 MB during the measured queries.
