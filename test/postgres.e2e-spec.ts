@@ -2,10 +2,17 @@
 // the library's migrations applied to its own 'realtime' connection.
 import type { INestApplication } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
-import { PersistentLogStore, REALTIME_CONNECTION, type LogEntry } from 'nest-realtime';
+import {
+  PersistentLogStore,
+  REALTIME_CONNECTION,
+  resolveRealtimeOptions,
+  type LogEntry,
+} from 'nest-realtime';
+import { REALTIME_MIGRATIONS } from 'nest-realtime/storage/typeorm/migrations';
+import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
 import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
 import request from 'supertest';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 import { TestWs } from './support/clients';
 import { startSample, type RunningSample } from './support/sample-app';
@@ -190,23 +197,101 @@ describe('sample app on PostgreSQL (e2e)', () => {
       });
       expect(await conversations(f, { after_id: second })).toEqual({ conversations: [], has_more: false });
 
-      // Each index holds only the messages it serves.
+      // Each index holds only the messages it serves; history's are in commit order, one message per place.
       const indexes: { indexname: string; indexdef: string }[] = await dataSource(REALTIME_CONNECTION).query(
         `SELECT indexname, indexdef FROM pg_indexes
           WHERE tablename = 'rt_messages' AND indexname LIKE 'rt_messages_%' ORDER BY indexname`,
       );
-      expect(indexes.map((i) => [i.indexname, /WHERE \((\w+) IS NOT NULL\)$/.exec(i.indexdef)?.[1]])).toEqual(
-        [
-          ['rt_messages_dm_history', 'dm_key'],
-          ['rt_messages_dm_recipient', 'dm_key'],
-          ['rt_messages_dm_sender', 'dm_key'],
-          ['rt_messages_room_history', 'room_id'],
-        ],
-      );
+      expect(
+        indexes.map((i) => [
+          i.indexname,
+          i.indexdef.startsWith('CREATE UNIQUE INDEX'),
+          /\((\w+), (\w+)\)/.exec(i.indexdef)?.slice(1).join(', '),
+          /WHERE \((\w+) IS NOT NULL\)$/.exec(i.indexdef)?.[1],
+        ]),
+      ).toEqual([
+        ['rt_messages_dm_history', true, 'dm_key, seq', 'dm_key'],
+        ['rt_messages_dm_recipient', false, 'recipient_id, id', 'dm_key'],
+        ['rt_messages_dm_sender', false, 'sender_id, id', 'dm_key'],
+        ['rt_messages_room_history', true, 'room_id, seq', 'room_id'],
+      ]);
     } finally {
       e.close();
       f.close();
       g.close();
+    }
+  });
+
+  it('numbers the messages a database held before ConversationSequence, per conversation in id order (schema of its own)', async () => {
+    if (!postgres) throw new Error('PostgreSQL did not start');
+    const schema = 'before_seq';
+    await dataSource(REALTIME_CONNECTION).query(`CREATE SCHEMA "${schema}"`);
+    const options = resolveRealtimeOptions({
+      auth: { secret: 'upgrade-secret-0123456789' },
+      database: { type: 'postgres', url: postgres.url, schema, poolSize: 1 },
+    });
+    const base = realtimeDataSourceOptions(options).dataSource;
+    const upgraded = REALTIME_MIGRATIONS.findIndex((m) => m.name.startsWith('ConversationSequence'));
+    const before = await new DataSource({
+      ...base,
+      migrations: REALTIME_MIGRATIONS.slice(0, upgraded),
+    }).initialize();
+    try {
+      await before.query(
+        `INSERT INTO "${schema}".rt_rooms (name, message_count) VALUES ('one', 2), ('two', 1), ('empty', 0)`,
+      );
+      await before.query(`INSERT INTO "${schema}".rt_dm_threads (dm_key, message_count) VALUES ('1|2', 2)`);
+      for (const [room, key, content] of [
+        ['one', null, 'one-1'],
+        [null, '1|2', 'dm-1'],
+        ['two', null, 'two-1'],
+        ['one', null, 'one-2'],
+        [null, '1|2', 'dm-2'],
+      ] as const) {
+        await before.query(
+          `INSERT INTO "${schema}".rt_messages (room_id, dm_key, sender_id, sender_username, content, message_type, created_at)
+           VALUES ((SELECT id FROM "${schema}".rt_rooms WHERE name = $1), $2, '1', 'one', $3, 'text', 1)`,
+          [room, key, content],
+        );
+      }
+    } finally {
+      await before.destroy();
+    }
+
+    const after = await new DataSource(base).initialize();
+    try {
+      expect(await after.query(`SELECT content, seq FROM "${schema}".rt_messages ORDER BY id`)).toEqual([
+        { content: 'one-1', seq: 1 },
+        { content: 'dm-1', seq: 1 },
+        { content: 'two-1', seq: 1 },
+        { content: 'one-2', seq: 2 },
+        { content: 'dm-2', seq: 2 },
+      ]);
+      expect(await after.query(`SELECT name, last_seq FROM "${schema}".rt_rooms ORDER BY id`)).toEqual([
+        { name: 'one', last_seq: 2 },
+        { name: 'two', last_seq: 1 },
+        { name: 'empty', last_seq: 0 },
+      ]);
+      expect(await after.query(`SELECT dm_key, last_seq FROM "${schema}".rt_dm_threads`)).toEqual([
+        { dm_key: '1|2', last_seq: 2 },
+      ]);
+      expect(
+        await after.query(
+          `SELECT is_nullable FROM information_schema.columns
+            WHERE table_schema = $1 AND table_name = 'rt_messages' AND column_name = 'seq'`,
+          [schema],
+        ),
+      ).toEqual([{ is_nullable: 'NO' }]);
+      const history: { indexdef: string }[] = await after.query(
+        `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'rt_messages_%_history' ORDER BY indexname`,
+        [schema],
+      );
+      expect(
+        history.map((index) => /^CREATE UNIQUE INDEX .*\((\w+), seq\)/.exec(index.indexdef)?.[1]),
+      ).toEqual(['dm_key', 'room_id']);
+    } finally {
+      await after.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await after.destroy();
     }
   });
 

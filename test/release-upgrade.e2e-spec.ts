@@ -2,9 +2,12 @@
 // (test/fixtures/releases/0.1.0, see its README for how it was produced and what it holds), runs the
 // migrations, and serves the old users, rooms, direct messages and log backlog through its public
 // interfaces, then stores new messages after the old ones.
+import { getDataSourceToken } from '@nestjs/typeorm';
 import type { Socket } from 'socket.io-client';
+import type { DataSource } from 'typeorm';
 import {
   LogStreamService,
+  REALTIME_CONNECTION,
   type HistoryMessage,
   type LogEntry,
   type MessageHistoryData,
@@ -83,6 +86,10 @@ describe('Upgrade: the current version on a database written by release 0.1.0', 
   async function ask(client: TestWs, type: string, data: object): Promise<MessageHistoryData> {
     client.send({ type, data });
     return (await client.next('message_history')).data as MessageHistoryData;
+  }
+
+  function realtimeDataSource(): DataSource {
+    return sample.app.get<DataSource>(getDataSourceToken(REALTIME_CONNECTION));
   }
 
   async function refusal(client: TestWs, frame: object): Promise<RealtimeErrorPayload> {
@@ -281,6 +288,34 @@ describe('Upgrade: the current version on a database written by release 0.1.0', 
     expect(live.map((entry) => [entry.id, entry.message])).toEqual([[published?.id, 'after the upgrade']]);
   });
 
+  it('numbers the 0.1.0 messages of each conversation in id order, and each counter continues from there', async () => {
+    const db = realtimeDataSource();
+    const messages = await db.query<Array<{ id: number; seq: number }>>(
+      'SELECT id, seq FROM rt_messages ORDER BY id',
+    );
+    // town-square 1-4, general 5, staff-room 6-7, the alice|bob conversation 8-10.
+    expect(messages.map((message) => [message.id, message.seq])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 1],
+      [6, 1],
+      [7, 2],
+      [8, 1],
+      [9, 2],
+      [10, 3],
+    ]);
+    expect(await db.query('SELECT name, message_count, last_seq FROM rt_rooms ORDER BY id')).toEqual([
+      { name: 'general', message_count: 1, last_seq: 1 },
+      { name: 'town-square', message_count: 4, last_seq: 4 },
+      { name: 'staff-room', message_count: 2, last_seq: 2 },
+    ]);
+    expect(await db.query('SELECT dm_key, message_count, last_seq FROM rt_dm_threads')).toEqual([
+      { dm_key: '2|3', message_count: 3, last_seq: 3 },
+    ]);
+  });
+
   // Writes: kept last, so that the history assertions above see the database as 0.1.0 left it.
   it('a new message gets an id above the old ones, and catch-up by after_id returns exactly it', async () => {
     const aliceLogin = await login('alice');
@@ -304,6 +339,10 @@ describe('Upgrade: the current version on a database written by release 0.1.0', 
       [fresh.id, 'first message after the upgrade'],
     ]);
     expect(catchUp).toMatchObject({ total: 5, has_more: false });
+    // Its place in town-square follows the four messages of 0.1.0.
+    expect(await realtimeDataSource().query('SELECT seq FROM rt_messages WHERE id = ?', [fresh.id])).toEqual([
+      { seq: 5 },
+    ]);
 
     // Direct messages share the sequence: a new one also lands after every old id.
     const carol = await connectIo(sample.url, { token: (await login('carol')).token });

@@ -196,6 +196,83 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
         expect((await storage.messages.after(conversation, 0, 100)).map((m) => m.id)).toEqual(ids);
       });
 
+      it('catch-up is gap-free while writers store at once: a reader paging by the last id it got gets every message once, in the one commit order', async () => {
+        const room = await storage.rooms.create({ name: 'contract-race', isPrivate: false, createdBy: null });
+        const conversation = { roomId: room.id };
+        const WRITERS = 4;
+        const EACH = 15;
+        let writing = true;
+        const written = Promise.all(
+          Array.from({ length: WRITERS }, async (_, writer) => {
+            const ids: number[] = [];
+            for (let n = 0; n < EACH; n++) {
+              ids.push(
+                await storage.messages.insert(message({ roomId: room.id, content: `w${writer}-${n}` })),
+              );
+            }
+            return ids;
+          }),
+        ).finally(() => {
+          writing = false;
+        });
+        // The reader's cursor is the id of the last message it got, as a client's after_id.
+        const seen: number[] = [];
+        let cursor = 0;
+        const read = async (): Promise<number> => {
+          const page = await storage.messages.after(conversation, cursor, 5);
+          for (const row of page) seen.push(row.id);
+          cursor = page.at(-1)?.id ?? cursor;
+          return page.length;
+        };
+        while (writing) await read();
+        while ((await read()) > 0);
+        const byWriter = await written;
+
+        const numeric = (a: number, b: number) => a - b;
+        expect([...seen].sort(numeric)).toEqual(byWriter.flat().sort(numeric));
+        // One order for every reader: a whole read, and pages from the newest, agree with it.
+        expect((await storage.messages.after(conversation, 0, 1000)).map((row) => row.id)).toEqual(seen);
+        expect((await storage.messages.newest(conversation, 0, 1000)).map((row) => row.id)).toEqual(seen);
+        expect((await storage.messages.newest(conversation, 10, 5)).map((row) => row.id)).toEqual(
+          seen.slice(-15, -10),
+        );
+        // After any message: exactly the ones after it in that order.
+        for (const at of [0, 17, 42]) {
+          expect(
+            (await storage.messages.after(conversation, seen[at] as number, 7)).map((row) => row.id),
+          ).toEqual(seen.slice(at + 1, at + 8));
+        }
+        // Each writer's messages keep the order it stored them in.
+        for (const ids of byWriter) {
+          const places = ids.map((id) => seen.indexOf(id));
+          expect([...places].sort(numeric)).toEqual(places);
+        }
+        expect(await storage.messages.count(conversation)).toBe(WRITERS * EACH);
+      });
+
+      it('after an id that names no message of the conversation: the messages with a greater id', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-anchor',
+          isPrivate: false,
+          createdBy: null,
+        });
+        const other = await storage.rooms.create({
+          name: 'contract-anchor-other',
+          isPrivate: false,
+          createdBy: null,
+        });
+        const a1 = await storage.messages.insert(message({ roomId: room.id }));
+        const elsewhere = await storage.messages.insert(message({ roomId: other.id }));
+        const a2 = await storage.messages.insert(message({ roomId: room.id }));
+        const conversation = { roomId: room.id };
+        expect((await storage.messages.after(conversation, elsewhere, 10)).map((row) => row.id)).toEqual([
+          a2,
+        ]);
+        expect((await storage.messages.after(conversation, 0, 10)).map((row) => row.id)).toEqual([a1, a2]);
+        expect(await storage.messages.after(conversation, a2 + 1000, 10)).toEqual([]);
+        expect((await storage.messages.after({ dmKey: 'nobody|none' }, 0, 10)).length).toBe(0);
+      });
+
       it('keeps direct conversations apart from rooms and from each other', async () => {
         const ab = await storage.messages.insert(message({ dmKey: 'a|b', senderId: 'a', recipientId: 'b' }));
         await storage.messages.insert(message({ dmKey: 'a|c', senderId: 'a', recipientId: 'c' }));

@@ -1,19 +1,20 @@
 // DirectConversationsService on a real SQLite database with the library's migrations: paging by
 // newest message (limit, has_more, before_id) and the after_id filter.
 import type { DataSource } from 'typeorm';
-import { MessageEntity } from '../storage/typeorm/entities/message.entity';
 import { DirectConversationsService } from './direct-conversations.service';
 import { dmKey } from './messages.service';
 import { memoryDataSource } from '../storage/typeorm/memory-data-source.helper-spec';
 import { TypeOrmDirectConversationStore } from '../storage/typeorm/typeorm-direct-conversation.store';
+import { TypeOrmMessageStore } from '../storage/typeorm/typeorm-message.store';
+import { WriteQueue } from '../storage/typeorm/write-transaction';
 
 describe('DirectConversationsService', () => {
   let dataSource: DataSource;
   let service: DirectConversationsService;
 
-  /** Stores a direct message and returns its id. */
-  async function dm(from: string, to: string): Promise<number> {
-    const saved = await dataSource.getRepository(MessageEntity).save({
+  /** Stores a direct message (as the library does: numbered in its conversation) and returns its id. */
+  function dm(from: string, to: string): Promise<number> {
+    return new TypeOrmMessageStore(dataSource, new WriteQueue(dataSource)).insert({
       roomId: null,
       dmKey: dmKey(from, to),
       senderId: from,
@@ -28,7 +29,6 @@ describe('DirectConversationsService', () => {
       context: null,
       createdAt: Date.now(),
     });
-    return saved.id;
   }
 
   beforeAll(async () => {

@@ -192,7 +192,9 @@ export class MessagesService {
   ): Promise<HistoryPage> {
     this.checkHistoryQuery(query);
     if (query.afterId !== undefined) {
-      // Catch-up: the oldest messages newer than after_id, one more to know whether more follow.
+      // Catch-up: the messages committed after after_id's, in commit order, one more to know whether
+      // more follow. Gap-free with concurrent writers: the store orders a conversation by commit, not
+      // by id (MessageStore.after), so the last id of a page is the cursor of the next.
       const [rows, total] = await Promise.all([
         this.messages.after(conversation, query.afterId, query.limit + 1),
         this.messages.count(conversation),

@@ -26,17 +26,35 @@ export interface MessageRow extends MessageRecord {
   id: number;
 }
 
-/** Messages and their history. Ids are positive and grow with every message of the store. */
+/**
+ * Messages and their history. Ids are positive and unique in the store; they are not an order:
+ * with concurrent writers, a smaller id can be stored after a larger one. Within a conversation the
+ * store keeps its messages in commit order, and `after` returns them in that order, gap-free: a
+ * client that pages with the id of the last message it got never misses one that another writer
+ * stored meanwhile.
+ */
 export interface MessageStore {
-  /** Stores a message and counts it in its conversation, in one write; returns its id. */
+  /**
+   * Stores a message and counts it in its conversation, in one write; returns its id. The message
+   * takes the next place in its conversation's commit order: no message stored after it is returned
+   * by `after` or `newest` before it (a store with concurrent writers serialises the writers of one
+   * conversation, e.g. by locking its counter row until commit).
+   */
   insert(message: MessageRecord): Promise<number>;
   /** Whether the message `id` exists in that conversation. */
   exists(id: number, conversation: ConversationRef): Promise<boolean>;
   /** Messages stored in the conversation. */
   count(conversation: ConversationRef): Promise<number>;
-  /** The newest `limit` messages after skipping `offset` from the newest, returned oldest first. */
+  /**
+   * The newest `limit` messages, in commit order, after skipping `offset` from the newest, returned
+   * oldest first.
+   */
   newest(conversation: ConversationRef, offset: number, limit: number): Promise<MessageRow[]>;
-  /** The oldest `limit` messages with an id above `afterId`, oldest first. */
+  /**
+   * The first `limit` messages committed after the message `afterId` of that conversation, in commit
+   * order. An `afterId` that names no message of the conversation (0, another conversation's, a
+   * removed one) has no place in it: then the messages with an id above it, in commit order.
+   */
   after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]>;
 }
 

@@ -27,7 +27,10 @@ function keyOf(conversation: ConversationRef): string {
 
 export class InMemoryMessageStore implements MessageStore {
   private lastId = 0;
-  /** Each conversation's messages, oldest first (ids grow, so the array is in id order). */
+  /**
+   * Each conversation's messages in commit order. An insert takes its id and its place in one
+   * synchronous step, so commit order is also id order here and a binary search by id finds a place.
+   */
   private readonly conversations = new Map<string, MessageRow[]>();
   /** Direct conversations of each user: the other user and the newest message id. */
   readonly peers = new Map<string, Map<string, number>>();
@@ -64,6 +67,8 @@ export class InMemoryMessageStore implements MessageStore {
 
   after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]> {
     const rows = this.rowsOf(conversation);
+    // After the anchor's place; an id that names no message here: the first with a greater id (in
+    // an array in id order, both are the first row whose id is above afterId).
     const start = this.firstAbove(rows, afterId);
     return Promise.resolve(rows.slice(start, start + limit).map((row) => ({ ...row })));
   }

@@ -3,9 +3,15 @@
 // a change set on every message, costing several times the insert itself. Embedded SQLite: one
 // synchronous transaction on prepared statements, in turn with the library's other writers; other
 // databases: the same statements through TypeORM's transaction.
+//
+// Order within a conversation: the insert first takes the conversation's next `seq` from its counter
+// row (`last_seq + 1 … RETURNING`), then stores the message with it. On PostgreSQL that UPDATE locks
+// the row until commit, so the writers of one conversation commit one after the other, in seq order:
+// no seq becomes visible before a smaller one, and history and catch-up read by seq.
 import type { DataSource, FindOptionsWhere } from 'typeorm';
 import { MoreThan } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { QueryResult } from 'typeorm/query-runner/QueryResult';
 import { DmThreadEntity } from './entities/dm-thread.entity';
 import { MessageEntity } from './entities/message.entity';
 import { RoomEntity } from './entities/room.entity';
@@ -22,6 +28,13 @@ function insertedId(row: unknown): number {
   const id = (row as { id?: number | bigint | string } | undefined)?.id;
   if (id === undefined) throw new Error('INSERT of a message returned no id');
   return Number(id);
+}
+
+/** The seq the counter row gave (`RETURNING last_seq`); none: the room does not exist (any more). */
+function takenSeq(seq: unknown, conversation: unknown): number {
+  if (seq === undefined || seq === null)
+    throw new Error(`no conversation ${String(conversation)} to number a message in`);
+  return Number(seq);
 }
 
 function toRow(entity: MessageEntity): MessageRow {
@@ -48,9 +61,9 @@ function whereOf(conversation: ConversationRef): FindOptionsWhere<MessageEntity>
 }
 
 export class TypeOrmMessageStore implements MessageStore {
-  private roomCountSql: string | null = null;
+  private roomSeqSql: string | null = null;
   private messageInsert: { sql: string; sqliteSql: string; columns: ColumnMetadata[] } | null = null;
-  private dmCountSql: string | null = null;
+  private dmSeqSql: string | null = null;
   /** Prepared statements by SQL, for the native connection `statementsOf`. */
   private readonly statements = new Map<string, NativeSqliteStatement>();
   private statementsOf: NativeSqlite | null = null;
@@ -63,24 +76,30 @@ export class TypeOrmMessageStore implements MessageStore {
   insert(message: MessageRecord): Promise<number> {
     const counter =
       message.roomId !== null
-        ? { sql: this.countRoomMessageSql(), param: message.roomId as unknown }
-        : { sql: this.countDirectMessageSql(), param: message.dmKey as unknown };
-    // The record has the entity's property names; the generated id is not among the insert's columns.
+        ? { sql: this.nextRoomSeqSql(), key: message.roomId as unknown }
+        : { sql: this.nextDirectSeqSql(), key: message.dmKey as unknown };
+    // The record has the entity's property names; the generated id is not among the insert's
+    // columns, and the seq (the last one) is filled in once the counter gave it.
     const values = this.insertValues(message);
+    const seqSlot = values.length - 1;
     const { sql: insertSql, sqliteSql } = this.insertMessageSql();
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
+      // The counter's statement returns the bare last_seq (pluck): no row object per message.
+      const nextSeq = this.prepared(db, counter.sql, true);
       const insert = this.prepared(db, sqliteSql);
-      const count = this.prepared(db, counter.sql);
       return this.writes.sqliteTransaction(db, () => {
-        const id = Number(insert.run(...values).lastInsertRowid);
-        count.run(counter.param);
-        return id;
+        values[seqSlot] = takenSeq(nextSeq.get(counter.key), counter.key);
+        return Number(insert.run(...values).lastInsertRowid);
       });
     }
     return this.writes.transaction(async (manager) => {
+      // Structured: PostgreSQL answers an UPDATE with [rows, count] and an INSERT with rows.
+      const counted = (await manager.queryRunner!.query(counter.sql, [counter.key], true)) as QueryResult<{
+        last_seq?: number | string;
+      }>;
+      values[seqSlot] = takenSeq(counted.records[0]?.last_seq, counter.key);
       const rows = await manager.query<unknown[]>(insertSql, values);
-      await manager.query(counter.sql, [counter.param]);
       return insertedId(rows[0]);
     });
   }
@@ -105,37 +124,55 @@ export class TypeOrmMessageStore implements MessageStore {
   async newest(conversation: ConversationRef, offset: number, limit: number): Promise<MessageRow[]> {
     const rows = await this.dataSource
       .getRepository(MessageEntity)
-      .find({ where: whereOf(conversation), order: { id: 'DESC' }, skip: offset, take: limit });
+      .find({ where: whereOf(conversation), order: { seq: 'DESC' }, skip: offset, take: limit });
     return rows.reverse().map(toRow);
   }
 
   async after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]> {
-    const rows = await this.dataSource.getRepository(MessageEntity).find({
-      where: { ...whereOf(conversation), id: MoreThan(afterId) },
-      order: { id: 'ASC' },
+    const messages = this.dataSource.getRepository(MessageEntity);
+    const where = whereOf(conversation);
+    // The anchor's place (a primary-key lookup); ids start at 1, so 0 names none.
+    const anchor =
+      afterId > 0
+        ? await messages.findOne({ select: { id: true, seq: true }, where: { id: afterId, ...where } })
+        : null;
+    const rows = await messages.find({
+      // An id that names no message of the conversation (0, another conversation's, a removed
+      // one) has no place: the messages with a greater id, still in commit order.
+      where: anchor === null ? { ...where, id: MoreThan(afterId) } : { ...where, seq: MoreThan(anchor.seq) },
+      order: { seq: 'ASC' },
       take: limit,
     });
     return rows.map(toRow);
   }
 
-  /** The INSERT's values, converted by the driver as TypeORM would convert them. */
+  /**
+   * The INSERT's values, converted by the driver as TypeORM would convert them, and a last slot for
+   * the seq, set inside the transaction (sized once: no array growth per message).
+   */
   private insertValues(row: MessageRecord): unknown[] {
     const { driver } = this.dataSource;
-    return this.insertMessageSql().columns.map(
-      (column): unknown =>
-        driver.preparePersistentValue(column.getEntityValue(row as MessageEntity, true), column) as unknown,
-    );
+    const { columns } = this.insertMessageSql();
+    const values = new Array<unknown>(columns.length + 1);
+    for (let index = 0; index < columns.length; index++) {
+      const column = columns[index] as ColumnMetadata;
+      values[index] = driver.preparePersistentValue(column.getEntityValue(row, true), column);
+    }
+    return values;
   }
 
-  /** A statement prepared once on the native SQLite connection. */
-  private prepared(db: NativeSqlite, sql: string): NativeSqliteStatement {
+  /**
+   * A statement prepared once on the native SQLite connection; `pluck`: its `get()` returns the first
+   * column's value instead of a row object.
+   */
+  private prepared(db: NativeSqlite, sql: string, pluck = false): NativeSqliteStatement {
     if (this.statementsOf !== db) {
       this.statements.clear();
       this.statementsOf = db;
     }
     let statement = this.statements.get(sql);
     if (statement === undefined) {
-      statement = db.prepare(sql);
+      statement = pluck ? db.prepare(sql).pluck() : db.prepare(sql);
       this.statements.set(sql, statement);
     }
     return statement;
@@ -145,11 +182,13 @@ export class TypeOrmMessageStore implements MessageStore {
     if (this.messageInsert === null) {
       const { driver } = this.dataSource;
       const metadata = this.dataSource.getMetadata(MessageEntity);
-      const columns = metadata.columns.filter((column) => !column.isGenerated);
+      const seq = metadata.findColumnWithPropertyName('seq')!;
+      const columns = metadata.columns.filter((column) => !column.isGenerated && column !== seq);
       const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
+      const names = [...columns, seq].map((column) => driver.escape(column.databaseName));
       const insert =
-        `INSERT INTO ${driver.escape(metadata.tableName)} (${columns.map((c) => driver.escape(c.databaseName)).join(', ')}) ` +
-        `VALUES (${columns.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')})`;
+        `INSERT INTO ${driver.escape(metadata.tableName)} (${names.join(', ')}) ` +
+        `VALUES (${names.map((_, index) => driver.createParameter(`p${index}`, index)).join(', ')})`;
       this.messageInsert = {
         sql: `${insert} RETURNING ${id}`,
         // The id is the rowid: better-sqlite3 reports it, and RETURNING would cost a result table.
@@ -160,33 +199,41 @@ export class TypeOrmMessageStore implements MessageStore {
     return this.messageInsert;
   }
 
-  /** `message_count + 1` of one room, as SQL built once: the query builder costs more than the update. */
-  private countRoomMessageSql(): string {
-    if (this.roomCountSql === null) {
+  /**
+   * A room's next seq, counting the message: `last_seq + 1` and `message_count + 1` of its row,
+   * returning the new last_seq (SQL built once: the query builder costs more than the update).
+   */
+  private nextRoomSeqSql(): string {
+    if (this.roomSeqSql === null) {
       const { driver } = this.dataSource;
       const metadata = this.dataSource.getMetadata(RoomEntity);
       const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
+      const last = driver.escape(metadata.findColumnWithPropertyName('lastSeq')!.databaseName);
       const id = driver.escape(metadata.findColumnWithPropertyName('id')!.databaseName);
-      this.roomCountSql = `UPDATE ${driver.escape(metadata.tableName)} SET ${count} = ${count} + 1 WHERE ${id} = ${driver.createParameter('id', 0)}`;
+      this.roomSeqSql =
+        `UPDATE ${driver.escape(metadata.tableName)} SET ${last} = ${last} + 1, ${count} = ${count} + 1 ` +
+        `WHERE ${id} = ${driver.createParameter('id', 0)} RETURNING ${last}`;
     }
-    return this.roomCountSql;
+    return this.roomSeqSql;
   }
 
   /**
-   * A direct conversation's `message_count + 1`, creating its thread row at 1 if missing (one upsert,
-   * as SQL built once; SQLite and PostgreSQL share the syntax).
+   * A direct conversation's next seq, counting the message, creating its thread row at 1 if missing
+   * (one upsert returning the new last_seq, as SQL built once; SQLite and PostgreSQL share the syntax).
    */
-  private countDirectMessageSql(): string {
-    if (this.dmCountSql === null) {
+  private nextDirectSeqSql(): string {
+    if (this.dmSeqSql === null) {
       const { driver } = this.dataSource;
       const metadata = this.dataSource.getMetadata(DmThreadEntity);
       const table = driver.escape(metadata.tableName);
       const key = driver.escape(metadata.findColumnWithPropertyName('dmKey')!.databaseName);
       const count = driver.escape(metadata.findColumnWithPropertyName('messageCount')!.databaseName);
-      this.dmCountSql =
-        `INSERT INTO ${table} (${key}, ${count}) VALUES (${driver.createParameter('key', 0)}, 1) ` +
-        `ON CONFLICT (${key}) DO UPDATE SET ${count} = ${table}.${count} + 1`;
+      const last = driver.escape(metadata.findColumnWithPropertyName('lastSeq')!.databaseName);
+      this.dmSeqSql =
+        `INSERT INTO ${table} (${key}, ${count}, ${last}) VALUES (${driver.createParameter('key', 0)}, 1, 1) ` +
+        `ON CONFLICT (${key}) DO UPDATE SET ${count} = ${table}.${count} + 1, ${last} = ${table}.${last} + 1 ` +
+        `RETURNING ${last}`;
     }
-    return this.dmCountSql;
+    return this.dmSeqSql;
   }
 }

@@ -33,7 +33,7 @@ export class TypeOrmRoomStore implements RoomStore {
     const saved = await this.writes.transaction((manager) =>
       manager
         .getRepository(RoomEntity)
-        .save(manager.getRepository(RoomEntity).create({ ...room, messageCount: 0 })),
+        .save(manager.getRepository(RoomEntity).create({ ...room, messageCount: 0, lastSeq: 0 })),
     );
     return toRecord(saved);
   }

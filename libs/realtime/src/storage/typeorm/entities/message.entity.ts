@@ -1,6 +1,6 @@
-// One stored message, of a room or of a direct-message pair; indexed for history by either (each
-// index holding only its kind), and direct messages by sender and recipient for the list of a user's
-// conversations.
+// One stored message, of a room or of a direct-message pair; indexed for history by either in commit
+// order (each index holding only its kind, one message per place), and direct messages by sender and
+// recipient for the list of a user's conversations.
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DIRECT_MESSAGES_ONLY } from '../migrations/1732300000003-index-direct-conversations';
 import { ROOM_MESSAGES_ONLY } from '../migrations/1732300000004-partial-history-indexes';
@@ -8,8 +8,8 @@ import { ROOM_MESSAGES_ONLY } from '../migrations/1732300000004-partial-history-
 const epochMs = { to: (v: number) => v, from: (v: string | number) => Number(v) };
 
 @Entity({ name: 'rt_messages' })
-@Index('rt_messages_room_history', ['roomId', 'id'], { where: ROOM_MESSAGES_ONLY })
-@Index('rt_messages_dm_history', ['dmKey', 'id'], { where: DIRECT_MESSAGES_ONLY })
+@Index('rt_messages_room_history', ['roomId', 'seq'], { unique: true, where: ROOM_MESSAGES_ONLY })
+@Index('rt_messages_dm_history', ['dmKey', 'seq'], { unique: true, where: DIRECT_MESSAGES_ONLY })
 @Index('rt_messages_dm_sender', ['senderId', 'id'], { where: DIRECT_MESSAGES_ONLY })
 @Index('rt_messages_dm_recipient', ['recipientId', 'id'], { where: DIRECT_MESSAGES_ONLY })
 export class MessageEntity {
@@ -21,6 +21,14 @@ export class MessageEntity {
 
   @Column({ name: 'dm_key', type: 'varchar', length: 140, nullable: true })
   dmKey: string | null;
+
+  /**
+   * The message's place in its conversation: 1, 2, 3… in commit order, drawn from the conversation's
+   * `last_seq` in the insert's transaction. History and catch-up are ordered by it, not by the id
+   * (ids are drawn before commit, so with concurrent writers they can commit out of order).
+   */
+  @Column({ type: 'integer' })
+  seq: number;
 
   @Column({ name: 'sender_id', type: 'varchar', length: 64 })
   senderId: string;

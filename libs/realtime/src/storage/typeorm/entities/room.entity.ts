@@ -16,6 +16,10 @@ export class RoomEntity {
   @Column({ name: 'message_count', type: 'integer', default: 0 })
   messageCount: number;
 
+  /** The `seq` of the room's newest message (0 before the first); never goes down. */
+  @Column({ name: 'last_seq', type: 'integer', default: 0 })
+  lastSeq: number;
+
   @Column({ name: 'created_by', type: 'varchar', length: 64, nullable: true })
   createdBy: string | null;
 

@@ -6,14 +6,17 @@ interface PlanRow {
   detail: string;
 }
 
-/** SQLite's plan of TypeORM's history query for one conversation (the page and the after_id catch-up). */
-async function plan(dataSource: DataSource, where: 'roomId' | 'dmKey', afterId?: number): Promise<string> {
+/**
+ * SQLite's plan of TypeORM's history query for one conversation (the page and the after_id catch-up,
+ * both in commit order: by seq since ConversationSequence).
+ */
+async function plan(dataSource: DataSource, where: 'roomId' | 'dmKey', afterSeq?: number): Promise<string> {
   let query = dataSource
     .getRepository(MessageEntity)
     .createQueryBuilder('m')
     .where(`m.${where} = :value`, { value: where === 'roomId' ? 1 : '1:2' });
-  if (afterId !== undefined) query = query.andWhere('m.id > :afterId', { afterId });
-  const [sql, parameters] = query.orderBy('m.id', 'DESC').limit(50).getQueryAndParameters();
+  if (afterSeq !== undefined) query = query.andWhere('m.seq > :afterSeq', { afterSeq });
+  const [sql, parameters] = query.orderBy('m.seq', 'DESC').limit(50).getQueryAndParameters();
   const rows = await dataSource.query<PlanRow[]>(`EXPLAIN QUERY PLAN ${sql}`, parameters);
   return rows.map((row) => row.detail).join(' | ');
 }
@@ -41,11 +44,11 @@ describe('migration PartialHistoryIndexes', () => {
     expect(sql.rt_messages_dm_history).toMatch(/WHERE "dm_key" IS NOT NULL$/);
   });
 
-  it('keeps history served by the indexes, in id order, without a sort', async () => {
+  it('keeps history served by the indexes, in commit order, without a sort', async () => {
     for (const where of ['roomId', 'dmKey'] as const) {
       const index = where === 'roomId' ? 'rt_messages_room_history' : 'rt_messages_dm_history';
-      for (const afterId of [undefined, 10]) {
-        const detail = await plan(dataSource, where, afterId);
+      for (const afterSeq of [undefined, 10]) {
+        const detail = await plan(dataSource, where, afterSeq);
         expect(detail).toContain(`USING INDEX ${index}`);
         expect(detail).not.toContain('TEMP B-TREE');
       }
@@ -53,6 +56,8 @@ describe('migration PartialHistoryIndexes', () => {
   });
 
   it('reverts to full indexes and applies again', async () => {
+    // ConversationSequence came after it: reverted first (back to partial indexes on id).
+    await dataSource.undoLastMigration();
     await dataSource.undoLastMigration();
     const full = await indexSql();
     expect(full.rt_messages_room_history).not.toContain('WHERE');
