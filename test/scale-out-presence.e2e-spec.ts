@@ -198,10 +198,38 @@ describe('scale-out presence, limits and module states (two nodes over Redis)', 
         NODE_EXPIRY_MS + 2000,
       );
       expect(await client.zcard(`${PREFIX}:presence:nodes`)).toBe(nodes.length);
+      // Counted once: another tab of the same user opens and closes, and the count comes back to 1.
+      const tab = await io(nodeA, '77');
+      await waitUntil(async () => (await client.hget(`${PREFIX}:presence:users`, 'u77')) === '2');
+      tab.close();
+      await waitUntil(async () => (await client.hget(`${PREFIX}:presence:users`, 'u77')) === '1');
       const sockets = Object.values(await client.hgetall(`${PREFIX}:presence:transports`)).map(Number);
       expect(sockets.reduce((sum, count) => sum + count, 0)).toBe(2);
     } finally {
       client.disconnect();
+    }
+  });
+
+  it('takes the users of a node that shuts down normally offline for the others, once', async () => {
+    const nodeC = await startSample({
+      config: { dataDir },
+      overrides: { redis: { url: redis.url, keyPrefix: PREFIX, nodeExpiryMs: NODE_EXPIRY_MS } },
+    });
+    const watcher = await io(nodeA, '903');
+    const seen = statuses(watcher, '88');
+    let closed = false;
+    try {
+      await clients.io(nodeC.url, { token: signToken({ sub: '88', username: 'u88' }) });
+      await waitUntil(() => seen().length === 1);
+      const started = Date.now();
+      await nodeC.close();
+      closed = true;
+      await waitUntil(() => seen().length === 2, NODE_EXPIRY_MS + 2000);
+      expect(Date.now() - started).toBeLessThan(NODE_EXPIRY_MS);
+      await settle(watcher);
+      expect(seen().map((status) => status.isOnline)).toEqual([true, false]);
+    } finally {
+      if (!closed) await nodeC.close();
     }
   });
 

@@ -58,6 +58,10 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return { socketIo: this.perTransport['socket.io'], ws: this.perTransport.ws };
   }
 
+  get(id: string): ConnectionEntry | undefined {
+    return this.entries.get(id);
+  }
+
   has(id: string): boolean {
     return this.entries.has(id);
   }

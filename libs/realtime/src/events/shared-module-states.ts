@@ -16,9 +16,10 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `;
 
-// KEYS: the states hash. ARGV: field, stable JSON pairs. Records the aspects not recorded yet.
+// KEYS: the states hash. ARGV: field, stable JSON pairs. The host's stored states are the truth at
+// boot: a state recorded before a full restart may be stale.
 const SEED = `
-for i = 1, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
 
@@ -45,7 +46,7 @@ export class SharedModuleStates {
     return changed === 1;
   }
 
-  /** Records the aspects of stored states that the deployment does not hold yet. */
+  /** Records the host's stored states as the deployment's last states. */
   async seed(
     states: ReadonlyArray<{ moduleId: string; fingerprints: Partial<Record<ModuleAspect, string>> }>,
   ): Promise<void> {

@@ -3,16 +3,17 @@
 // user, per transport), in one hash of its own and in deployment-wide hashes, by Lua scripts so that a
 // count and its transition are one atomic step. A transition (a user's first connection anywhere, or
 // their last one closing) is seen by exactly one node, which announces it to the deployment. Each node
-// renews its entry in a sorted set of live nodes; one whose entry expired (killed, cut from Redis) is
-// claimed by the first node that sweeps, which takes its counts back out and announces the users who
-// went offline with it.
+// renews its entry in a sorted set of live nodes; one whose entry expired (killed, cut from Redis, or
+// shut down) is claimed by the first node that sweeps, which takes its counts back out and announces
+// the users who went offline with it. A node whose change was not counted (Redis failed) or that was
+// counted out while cut from Redis resyncs: its counts in Redis are set to what it holds.
 import {
   BeforeApplicationShutdown,
   Inject,
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnModuleDestroy,
+  OnApplicationShutdown,
 } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
@@ -61,13 +62,14 @@ const ROOM = 'r';
 const TRANSPORT = 't';
 const SEPARATOR = '\n';
 
-// KEYS: node hash, users hash, rooms hash, transports hash. ARGV: delta, then fields.
-// Returns the deployment-wide count of each field after the change (-1: the node no longer held it,
-// e.g. swept while cut from Redis: nothing is taken from the deployment's count).
+// KEYS: node hash, users hash, rooms hash, transports hash, nodes sorted set. ARGV: node id, delta,
+// then fields. Returns the deployment-wide count of each field after the change; -1: not counted
+// (this node is out of the set of live nodes, or no longer held the field): the node resyncs.
 const CHANGE_SCRIPT = `
-local delta = tonumber(ARGV[1])
+if not redis.call('ZSCORE', KEYS[5], ARGV[1]) then return {-1} end
+local delta = tonumber(ARGV[2])
 local out = {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local f = ARGV[i]
   local p = string.sub(f, 1, 1)
   local g = KEYS[4]
@@ -105,15 +107,51 @@ return out
 `;
 
 // KEYS: nodes sorted set. ARGV: node id, expiry in ms. Renews this node on Redis' clock (the nodes'
-// clocks may differ) and lists the nodes whose entry expired. First element: 1 when this node's entry
-// was missing (first beat, or swept while it was cut from Redis).
+// clocks may differ) when it is in the set, and lists the nodes whose entry expired. First element:
+// 1 when this node is not in the set (first beat, or counted out while cut from Redis): it resyncs.
 const BEAT_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local added = redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local missing = 1
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  missing = 0
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-table.insert(dead, 1, added)
+table.insert(dead, 1, missing)
 return dead
+`;
+
+// KEYS: nodes sorted set, users hash, rooms hash, transports hash, the node's hash. ARGV: node id,
+// expiry in ms, then field and count pairs: everything this node holds. Makes the node's counts in
+// the deployment equal to that snapshot (applying the difference to the deployment's counts) and
+// (re)enters the node in the set; returns the fields that came online and those that fell to zero.
+const RESYNC_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local old = {}
+local all = redis.call('HGETALL', KEYS[5])
+for i = 1, #all, 2 do old[all[i]] = tonumber(all[i + 1]) end
+local new = {}
+for i = 3, #ARGV, 2 do new[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local up, down = {}, {}
+local function apply(f, d)
+  if d == 0 then return end
+  local p = string.sub(f, 1, 1)
+  local g = KEYS[4]
+  if p == 'u' then g = KEYS[2] elseif p == 'r' then g = KEYS[3] end
+  local before = tonumber(redis.call('HGET', g, f) or '0')
+  local c = redis.call('HINCRBY', g, f, d)
+  if c <= 0 then redis.call('HDEL', g, f) end
+  if before <= 0 and c > 0 then up[#up + 1] = f end
+  if before > 0 and c <= 0 then down[#down + 1] = f end
+end
+for f, n in pairs(new) do apply(f, n - (old[f] or 0)) end
+for f, n in pairs(old) do if new[f] == nil then apply(f, -n) end end
+redis.call('DEL', KEYS[5])
+for f, n in pairs(new) do redis.call('HSET', KEYS[5], f, n) end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return {up, down}
 `;
 
 function transportField(transport: RealtimeTransport): string {
@@ -130,7 +168,7 @@ function errorText(error: unknown): string {
 
 @Injectable()
 export class DeploymentPresence
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleDestroy
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger('Presence');
   private readonly users = new Subject<UserTransition>();
@@ -148,10 +186,11 @@ export class DeploymentPresence
   } | null;
   private subscription: Subscription | null = null;
   private beat: NodeJS.Timeout | null = null;
-  private beats = 0;
   private retired = false;
+  /** A change was not counted in Redis (it failed, or this node was out of the set): resync at the next beat. */
+  private dirty = false;
   private noticeTimer: NodeJS.Timeout | null = null;
-  /** Local room memberships, to count them again if this node was swept while cut from Redis. */
+  /** Local room memberships, for the snapshot a resync sends. */
   private localRooms: (() => Iterable<{ room: string; identity: RealtimeIdentity }>) | null = null;
 
   /** Once per transition for the deployment (on the node that saw it). */
@@ -199,8 +238,9 @@ export class DeploymentPresence
   }
 
   /**
-   * Leaving the deployment: this node's counts are taken out now (its users on no other node go
-   * offline for the others), before the transports close.
+   * Leaving the deployment: this node marks its entry expired and stops counting. The next sweep of
+   * another node (within a third of `redis.nodeExpiryMs`) takes its counts out and announces the users
+   * who went offline with it, while this node's own listeners are already going away.
    */
   async beforeApplicationShutdown(): Promise<void> {
     this.subscription?.unsubscribe();
@@ -209,17 +249,22 @@ export class DeploymentPresence
     this.beat = null;
     if (this.noticeTimer) clearTimeout(this.noticeTimer);
     this.noticeTimer = null;
-    if (!this.redis || this.retired) return;
+    if (!this.redis || !this.keys || this.retired) return;
     this.retired = true;
-    try {
-      await this.claim(this.node);
-    } catch (error) {
-      this.logger.warn(`Could not take this node's connections out of Redis: ${errorText(error)}`);
-    }
     this.relay?.stop();
+    try {
+      await this.redis.pub.eval(
+        `if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('ZADD', KEYS[1], 0, ARGV[1]) end return 1`,
+        1,
+        this.keys.nodes,
+        this.node,
+      );
+    } catch (error) {
+      this.logger.warn(`Could not mark this node as leaving in Redis: ${errorText(error)}`);
+    }
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     this.users.complete();
     this.rooms.complete();
     this.changes.complete();
@@ -305,7 +350,7 @@ export class DeploymentPresence
       if (connected && userCount === 1) this.users.next({ online: true, userId, username, at: Date.now() });
       if (!connected && userCount === 0) this.users.next({ online: false, userId, username, at: Date.now() });
       const max = this.options.limits.maxConnectionsPerUser;
-      if (connected && userCount > max && this.registry.has(entry.id)) {
+      if (connected && userCount > max && this.registry.get(entry.id) === entry) {
         entry.end?.(
           new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Too many connections for this user', {
             max_connections_per_user: max,
@@ -315,42 +360,51 @@ export class DeploymentPresence
     });
   }
 
-  /** Counts a change in Redis; null when Redis failed (logged). Commands keep their order per node. */
+  /**
+   * Counts a change in Redis (commands keep their order per node); null when it was not counted
+   * (Redis failed, logged; or this node was out of the set): the next beat resyncs this node.
+   */
   private async change(delta: 1 | -1, fields: string[]): Promise<number[] | null> {
     if (!this.redis || !this.keys || this.retired) return null;
     const { keys } = this;
     try {
       const counts = (await this.redis.pub.eval(
         CHANGE_SCRIPT,
-        4,
+        5,
         keys.nodeHash(this.node),
         keys.users,
         keys.rooms,
         keys.transports,
+        keys.nodes,
+        this.node,
         delta,
         ...fields,
       )) as number[];
+      if (counts.length !== fields.length) {
+        this.dirty = true;
+        return null;
+      }
       this.scheduleNotice();
       return counts;
     } catch (error) {
+      this.dirty = true;
       this.logger.warn(`Could not count a presence change in Redis: ${errorText(error)}`);
       return null;
     }
   }
 
-  /** Renews this node and claims the nodes whose entry expired. */
+  /** Renews this node, resyncs it when needed, and claims the nodes whose entry expired. */
   private async heartbeat(): Promise<void> {
     if (!this.redis || !this.keys || this.retired) return;
     try {
-      const [added, ...dead] = (await this.redis.pub.eval(
+      const [missing, ...dead] = (await this.redis.pub.eval(
         BEAT_SCRIPT,
         1,
         this.keys.nodes,
         this.node,
         this.options.redis!.nodeExpiryMs,
       )) as [number, ...string[]];
-      this.beats += 1;
-      if (added === 1 && this.beats > 1) await this.recount();
+      if (missing === 1 || this.dirty) await this.resync(missing === 1);
       for (const node of dead) if (node !== this.node) await this.claim(node);
     } catch (error) {
       this.logger.warn(`Presence heartbeat to Redis failed: ${errorText(error)}`);
@@ -358,26 +412,55 @@ export class DeploymentPresence
   }
 
   /**
-   * This node's entry had expired (it was cut from Redis longer than `redis.nodeExpiryMs`) and another
-   * node took its counts out: count its open connections and rooms again.
+   * Makes this node's counts in Redis equal to what it holds (at the first beat, after it was counted
+   * out while cut from Redis, or after a change that was not counted), and announces the transitions
+   * that makes. The snapshot is taken and sent at once: changes after it are queued behind it.
    */
-  private async recount(): Promise<void> {
-    this.logger.warn(
-      'This node was counted out of the deployment while cut from Redis; counting its connections again',
-    );
-    for (const { identity } of this.registry.connections()) {
-      void this.change(1, [USER + identity.userId]).then((counts) => {
-        if (counts?.[0] === 1) this.users.next({ online: true, ...this.who(identity), at: Date.now() });
-      });
+  private async resync(wasOut: boolean): Promise<void> {
+    if (!this.redis || !this.keys) return;
+    if (wasOut && this.registry.size > 0) {
+      this.logger.warn(
+        "This node was out of the deployment's count (cut from Redis): counting its connections again",
+      );
     }
-    const byTransport = this.registry.countByTransport();
-    for (const [transport, count] of [
-      ['socket.io', byTransport.socketIo],
-      ['ws', byTransport.ws],
-    ] as const) {
-      for (let index = 0; index < count; index += 1) void this.change(1, [transportField(transport)]);
+    this.dirty = false;
+    const counts = new Map<string, number>();
+    const identities = new Map<string, RealtimeIdentity>();
+    for (const { identity, transport } of this.registry.connections()) {
+      for (const field of [USER + identity.userId, transportField(transport)]) {
+        counts.set(field, (counts.get(field) ?? 0) + 1);
+      }
+      identities.set(identity.userId, identity);
     }
-    for (const { room, identity } of this.localRooms?.() ?? []) this.roomJoined(room, identity);
+    for (const { room, identity } of this.localRooms?.() ?? []) {
+      counts.set(roomField(room, identity.userId), 1);
+      identities.set(identity.userId, identity);
+    }
+    const pairs: Array<string | number> = [];
+    for (const [field, count] of counts) pairs.push(field, count);
+    const { keys } = this;
+    let answer: [string[], string[]];
+    try {
+      answer = (await this.redis.pub.eval(
+        RESYNC_SCRIPT,
+        5,
+        keys.nodes,
+        keys.users,
+        keys.rooms,
+        keys.transports,
+        keys.nodeHash(this.node),
+        this.node,
+        this.options.redis!.nodeExpiryMs,
+        ...pairs,
+      )) as [string[], string[]];
+    } catch (error) {
+      this.dirty = true;
+      throw error;
+    }
+    const [up, down] = answer;
+    await this.announceFields(up, true, identities);
+    await this.announceFields(down, false, identities);
+    this.scheduleNotice();
   }
 
   /** Takes a node's counts out of the deployment (once, whoever claims it) and announces what fell to zero. */
@@ -394,35 +477,36 @@ export class DeploymentPresence
       keys.nodeHash(node),
       node,
     )) as string[];
-    if (node !== this.node)
-      this.logger.log(`Node ${node} stopped renewing its presence: its connections are counted out`);
-    if (zeroed.length === 0) {
-      this.scheduleNotice();
-      return;
-    }
-    const userIds = new Set<string>();
-    for (const field of zeroed) {
-      if (field.startsWith(USER)) userIds.add(field.slice(USER.length));
-      else if (field.startsWith(ROOM)) {
-        const [room, userId] = field.slice(ROOM.length).split(SEPARATOR);
-        if (room !== undefined && userId !== undefined) userIds.add(userId);
-      }
-    }
-    const ids = [...userIds];
-    const names = ids.length > 0 ? await this.redis.pub.hmget(keys.names, ...ids) : [];
-    const nameOf = new Map(ids.map((id, index) => [id, names[index] ?? id]));
-    const at = Date.now();
-    for (const field of zeroed) {
-      if (field.startsWith(USER)) {
-        const userId = field.slice(USER.length);
-        this.users.next({ online: false, userId, username: nameOf.get(userId) ?? userId, at });
-      } else if (field.startsWith(ROOM)) {
-        const [room, userId] = field.slice(ROOM.length).split(SEPARATOR);
-        if (room === undefined || userId === undefined) continue;
-        this.announceRoom({ joined: false, room, userId, username: nameOf.get(userId) ?? userId });
-      }
-    }
+    this.logger.log(`Node ${node} stopped renewing its presence: its connections are counted out`);
+    await this.announceFields(zeroed, false, new Map());
     this.scheduleNotice();
+  }
+
+  /** Announces user and room transitions of fields (usernames from `known`, else from Redis). */
+  private async announceFields(
+    fields: readonly string[],
+    online: boolean,
+    known: ReadonlyMap<string, RealtimeIdentity>,
+  ): Promise<void> {
+    if (!this.redis || !this.keys || fields.length === 0) return;
+    const parsed = fields.map((field) => {
+      if (field.startsWith(USER)) return { room: null, userId: field.slice(USER.length) };
+      if (!field.startsWith(ROOM)) return null;
+      const [room, userId] = field.slice(ROOM.length).split(SEPARATOR);
+      return room === undefined || userId === undefined ? null : { room, userId };
+    });
+    const unknown = [
+      ...new Set(parsed.flatMap((entry) => (entry && !known.has(entry.userId) ? [entry.userId] : []))),
+    ];
+    const names = unknown.length > 0 ? await this.redis.pub.hmget(this.keys.names, ...unknown) : [];
+    const nameOf = new Map(unknown.map((id, index) => [id, names[index] ?? id]));
+    const at = Date.now();
+    for (const entry of parsed) {
+      if (!entry) continue;
+      const username = known.get(entry.userId)?.username ?? nameOf.get(entry.userId) ?? entry.userId;
+      if (entry.room === null) this.users.next({ online, userId: entry.userId, username, at });
+      else this.announceRoom({ joined: online, room: entry.room, userId: entry.userId, username });
+    }
   }
 
   private announceRoom(transition: RoomTransition): void {
