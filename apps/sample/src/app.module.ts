@@ -32,6 +32,7 @@ export function realtimeOptionsFor(
     ...(config.rateLimit && (config.rateLimit.perMinute || config.rateLimit.perHour)
       ? { limits: { rateLimit: withoutUndefined(config.rateLimit) } }
       : {}),
+    ...(config.redis ? { redis: { ...withoutUndefined(config.redis), url: config.redis.url } } : {}),
     ...overrides,
     stream: { port: config.streamPort, persist: config.persistLogs ?? true, ...overrides.stream },
   };

@@ -12,8 +12,11 @@ async function bootstrap(): Promise<void> {
     app.useLogger(new RealtimeLogger(app.get(LogStreamService), { appId: config.logStreamAppId }));
   }
   app.enableShutdownHooks();
-  await app.listen(config.port);
-  new Logger('Sample').log(`nest-realtime sample listening on ${await app.getUrl()}`);
+  if (config.host === undefined) await app.listen(config.port);
+  else await app.listen(config.port, config.host);
+  new Logger('Sample').log(
+    `nest-realtime sample (node ${config.nodeName}) listening on ${await app.getUrl()}`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,10 +1,15 @@
 // The sample app's configuration, read from the environment in one place (the library never reads env).
 import { Logger } from '@nestjs/common';
+import { hostname } from 'os';
 import { join } from 'path';
 
 export interface SampleConfig {
   /** HTTP port; 0 picks a free one (tests). */
   port: number;
+  /** Interface to listen on; unset listens on all of them. */
+  host?: string;
+  /** This node's name, shown by GET /health, so that one can tell which node answered. @default the host name */
+  nodeName?: string;
   /** Folder of the SQLite files. */
   dataDir: string;
   /** PostgreSQL URL; when set, both the library and the sample use PostgreSQL instead of SQLite. */
@@ -24,6 +29,16 @@ export interface SampleConfig {
   logStreamAppId?: string;
   /** Announcements an admin may make per minute (the announcements gateways' own rate limit). @default 5 */
   announcementsPerMinute?: number;
+  /** Redis of a deployment of several nodes (the library's `redis` option); unset: a single node. */
+  redis?: SampleRedisConfig;
+}
+
+/** The library's `redis` options the sample reads from the environment (unset ones keep its defaults). */
+export interface SampleRedisConfig {
+  url: string;
+  keyPrefix?: string;
+  nodeExpiryMs?: number;
+  socketIoAdapter?: 'streams' | 'pubsub';
 }
 
 export const DEFAULT_ANNOUNCEMENTS_PER_MINUTE = 5;
@@ -58,8 +73,13 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     perMinute: optionalPositiveInt(env, 'RATE_LIMIT_PER_MINUTE'),
     perHour: optionalPositiveInt(env, 'RATE_LIMIT_PER_HOUR'),
   };
+  if (env.NODE_NAME && !/^[A-Za-z0-9_.-]{1,64}$/.test(env.NODE_NAME)) {
+    throw new Error(`NODE_NAME must be 1-64 letters, digits, _ . or - (got ${env.NODE_NAME})`);
+  }
   return {
     port,
+    host: env.HOST || undefined,
+    nodeName: env.NODE_NAME || hostname(),
     dataDir: env.DATA_DIR ?? join(process.cwd(), 'data'),
     databaseUrl: env.DATABASE_URL ?? null,
     jwtSecret,
@@ -74,7 +94,36 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     rateLimit,
     announcementsPerMinute:
       optionalPositiveInt(env, 'ANNOUNCEMENTS_PER_MINUTE') ?? DEFAULT_ANNOUNCEMENTS_PER_MINUTE,
+    redis: loadRedisConfig(env),
   };
+}
+
+/** REDIS_URL turns on the deployment of several nodes; the other REDIS_* refine it and need it. */
+function loadRedisConfig(env: NodeJS.ProcessEnv): SampleRedisConfig | undefined {
+  const url = env.REDIS_URL || undefined;
+  if (url === undefined) {
+    const orphan = ['REDIS_KEY_PREFIX', 'REDIS_NODE_EXPIRY_MS', 'REDIS_SOCKET_IO_ADAPTER'].find(
+      (name) => env[name],
+    );
+    if (orphan) throw new Error(`${orphan} needs REDIS_URL (Redis is used only when REDIS_URL is set)`);
+    return undefined;
+  }
+  if (!/^rediss?:\/\/[^/\s]+/.test(url)) {
+    throw new Error(`REDIS_URL must be a redis:// or rediss:// URL (got ${url})`);
+  }
+  const keyPrefix = env.REDIS_KEY_PREFIX || undefined;
+  if (keyPrefix !== undefined && !/^[A-Za-z0-9_.:-]{1,32}$/.test(keyPrefix)) {
+    throw new Error(`REDIS_KEY_PREFIX must be 1-32 letters, digits, _ . : or - (got ${keyPrefix})`);
+  }
+  const nodeExpiryMs = optionalPositiveInt(env, 'REDIS_NODE_EXPIRY_MS');
+  if (nodeExpiryMs !== undefined && nodeExpiryMs < 1000) {
+    throw new Error(`REDIS_NODE_EXPIRY_MS must be at least 1000 (got ${nodeExpiryMs})`);
+  }
+  const socketIoAdapter = env.REDIS_SOCKET_IO_ADAPTER || undefined;
+  if (socketIoAdapter !== undefined && socketIoAdapter !== 'streams' && socketIoAdapter !== 'pubsub') {
+    throw new Error(`REDIS_SOCKET_IO_ADAPTER must be "streams" or "pubsub" (got ${socketIoAdapter})`);
+  }
+  return { url, keyPrefix, nodeExpiryMs, socketIoAdapter };
 }
 
 function optionalPositiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
