@@ -523,8 +523,10 @@ describe('RealtimeAdapter: heartbeat and idle timeout', () => {
   });
 
   it('keeps a peer that answers pings, until it stays idle past the idle timeout (4408)', async () => {
-    const client = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${token('21')}`);
+    // Taken before the handshake: the server stamps the connection's activity when it accepts it,
+    // which the client's 'open' follows.
     const started = Date.now();
+    const client = await TestWs.open(`ws://127.0.0.1:${port}/ws/echo?token=${token('21')}`);
     const closed = await client.closedWithin(3000);
     expect(closed).toEqual({ code: 4408, reason: 'Idle timeout' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
