@@ -233,6 +233,47 @@ describe('scale-out presence, limits and module states (two nodes over Redis)', 
     }
   });
 
+  it('drops a transition that arrives after a newer one for the same user (announcements of two nodes crossing)', async () => {
+    const watcherA = await io(nodeA, '904');
+    const watcherB = await io(nodeB, '905');
+    const seenA = statuses(watcherA, '66');
+    const seenB = statuses(watcherB, '66');
+    await io(nodeB, '66');
+    await waitUntil(() => seenA().length === 1 && seenB().length === 1);
+    const client = new Redis(redis.url);
+    try {
+      const version = Number(await client.get(`${PREFIX}:presence:version`));
+      // What a node whose "offline" of an earlier change reached the others late would relay.
+      const relayed = (transitionVersion: number) =>
+        JSON.stringify({
+          node: 'another-node',
+          body: {
+            kind: 'user',
+            transition: {
+              online: false,
+              userId: '66',
+              username: 'u66',
+              at: Date.now(),
+              version: transitionVersion,
+              observed: false,
+            },
+          },
+        });
+      await client.publish(`${PREFIX}:presence`, relayed(version - 1));
+      await settle(watcherA, watcherB);
+      expect(seenA().map((status) => status.isOnline)).toEqual([true]);
+      expect(seenB().map((status) => status.isOnline)).toEqual([true]);
+      // A newer one is delivered by every node to its own sockets, once.
+      await client.publish(`${PREFIX}:presence`, relayed(version + 1000));
+      await waitUntil(() => seenA().length === 2 && seenB().length === 2);
+      await settle(watcherA, watcherB);
+      expect(seenA().map((status) => status.isOnline)).toEqual([true, false]);
+      expect(seenB().map((status) => status.isOnline)).toEqual([true, false]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('counts the message rate limit across nodes: the limit once for the deployment', async () => {
     const cat = await nodeA.login('cat-limits');
     const onA = await clients.ws(`ws://127.0.0.1:${nodeA.port}/ws/chat?token=${cat.token}`);

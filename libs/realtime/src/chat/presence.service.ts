@@ -57,12 +57,13 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     return { users: [...online, ...offline] };
   }
 
-  private onTransition({ online, userId, username, at }: UserTransition): void {
+  private onTransition({ online, userId, username, at, observed }: UserTransition): void {
     if (online) {
       this.emit({ userId, username, isOnline: true });
       return;
     }
     this.emit({ userId, username, isOnline: false, lastSeen: new Date(at).toISOString() });
+    if (!observed) return;
     this.users.markSeen(userId, at).catch((error: unknown) => {
       this.logger.warn(
         `Could not store lastSeen of ${userId}: ${error instanceof Error ? error.message : String(error)}`,
@@ -70,7 +71,8 @@ export class PresenceService implements OnApplicationBootstrap, BeforeApplicatio
     });
   }
 
+  /** To this node's sockets: with `redis`, every node hears each transition and tells its own. */
   private emit(status: UserStatusPayload): void {
-    this.serverRef.get()?.emit('userStatus', status);
+    this.serverRef.get()?.local.emit('userStatus', status);
   }
 }

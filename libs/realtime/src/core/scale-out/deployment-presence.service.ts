@@ -16,6 +16,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { randomUUID } from 'crypto';
+import { LRUCache } from 'lru-cache';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { RealtimeErrorCode } from '../../protocol';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
@@ -37,6 +38,10 @@ export interface UserTransition {
   username: string;
   /** Epoch milliseconds of the transition. */
   at: number;
+  /** Orders the transitions of a user (and of a room and user): a lower one arriving later is stale. */
+  version: number;
+  /** Whether this node saw the transition (it stores the user's lastSeen); the other nodes hear of it. */
+  observed: boolean;
 }
 
 /** A user's first connection joined a room, or their last one left it (anywhere in the deployment). */
@@ -45,6 +50,7 @@ export interface RoomTransition {
   room: string;
   userId: string;
   username: string;
+  version: number;
 }
 
 export interface DeploymentStats {
@@ -54,7 +60,13 @@ export interface DeploymentStats {
 }
 
 /** What the nodes tell each other: room transitions to deliver, and "figures changed" notices. */
-type PresenceNotice = { kind: 'room'; transition: RoomTransition } | { kind: 'changed' };
+type PresenceNotice =
+  | { kind: 'user'; transition: UserTransition }
+  | { kind: 'room'; transition: RoomTransition }
+  | { kind: 'changed' };
+
+/** Transitions remembered per user (or room and user) to tell a stale one. */
+const VERSIONS_KEPT = 100_000;
 
 /** Field prefixes in the hashes: u = user, r = room and user, t = transport. */
 const USER = 'u';
@@ -62,13 +74,14 @@ const ROOM = 'r';
 const TRANSPORT = 't';
 const SEPARATOR = '\n';
 
-// KEYS: node hash, users hash, rooms hash, transports hash, nodes sorted set. ARGV: node id, delta,
-// then fields. Returns the deployment-wide count of each field after the change; -1: not counted
-// (this node is out of the set of live nodes, or no longer held the field): the node resyncs.
+// KEYS: node hash, users hash, rooms hash, transports hash, nodes sorted set, version counter. ARGV:
+// node id, delta, then fields. Returns the change's version (one counter orders every transition of
+// the deployment), then the deployment-wide count of each field after it; -1: not counted (this node
+// is out of the set of live nodes, or no longer held the field): the node resyncs.
 const CHANGE_SCRIPT = `
 if not redis.call('ZSCORE', KEYS[5], ARGV[1]) then return {-1} end
 local delta = tonumber(ARGV[2])
-local out = {}
+local out = {redis.call('INCR', KEYS[6])}
 for i = 3, #ARGV do
   local f = ARGV[i]
   local p = string.sub(f, 1, 1)
@@ -87,13 +100,13 @@ end
 return out
 `;
 
-// KEYS: nodes sorted set, users hash, rooms hash, transports hash, the node's hash. ARGV: node id.
-// Takes a node's counts out of the deployment once (the ZREM decides who claims it); returns the
-// fields that fell to zero.
+// KEYS: nodes sorted set, users hash, rooms hash, transports hash, the node's hash, version counter.
+// ARGV: node id. Takes a node's counts out of the deployment once (the ZREM decides who claims it);
+// returns the version, then the fields that fell to zero.
 const CLAIM_SCRIPT = `
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {} end
 local all = redis.call('HGETALL', KEYS[5])
-local out = {}
+local out = {redis.call('INCR', KEYS[6])}
 for i = 1, #all, 2 do
   local f = all[i]
   local p = string.sub(f, 1, 1)
@@ -125,7 +138,8 @@ return dead
 // KEYS: nodes sorted set, users hash, rooms hash, transports hash, the node's hash. ARGV: node id,
 // expiry in ms, then field and count pairs: everything this node holds. Makes the node's counts in
 // the deployment equal to that snapshot (applying the difference to the deployment's counts) and
-// (re)enters the node in the set; returns the fields that came online and those that fell to zero.
+// (re)enters the node in the set; returns the version, the fields that came online and those that
+// fell to zero. KEYS[6]: version counter.
 const RESYNC_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -151,7 +165,7 @@ for f, n in pairs(old) do if new[f] == nil then apply(f, -n) end end
 redis.call('DEL', KEYS[5])
 for f, n in pairs(new) do redis.call('HSET', KEYS[5], f, n) end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return {up, down}
+return {redis.call('INCR', KEYS[6]), up, down}
 `;
 
 function transportField(transport: RealtimeTransport): string {
@@ -182,6 +196,7 @@ export class DeploymentPresence
     rooms: string;
     transports: string;
     names: string;
+    version: string;
     nodeHash: (node: string) => string;
   } | null;
   private subscription: Subscription | null = null;
@@ -190,10 +205,16 @@ export class DeploymentPresence
   /** A change was not counted in Redis (it failed, or this node was out of the set): resync at the next beat. */
   private dirty = false;
   private noticeTimer: NodeJS.Timeout | null = null;
+  /** The latest version delivered per user (and room and user); one node counts its own. */
+  private readonly delivered = new LRUCache<string, number>({ max: VERSIONS_KEPT });
+  private localVersion = 0;
   /** Local room memberships, for the snapshot a resync sends. */
   private localRooms: (() => Iterable<{ room: string; identity: RealtimeIdentity }>) | null = null;
 
-  /** Once per transition for the deployment (on the node that saw it). */
+  /**
+   * Every user transition of the deployment, on every node, in order per user (a stale one is
+   * dropped); `observed` on the one node that saw it.
+   */
   readonly users$: Observable<UserTransition> = this.users.asObservable();
   /** Every room transition of the deployment, on every node (to deliver to its members there). */
   readonly rooms$: Observable<RoomTransition> = this.rooms.asObservable();
@@ -213,6 +234,7 @@ export class DeploymentPresence
         rooms: `${prefix}:rooms`,
         transports: `${prefix}:transports`,
         names: `${prefix}:names`,
+        version: `${prefix}:version`,
         nodeHash: (node) => `${prefix}:node:${node}`,
       };
       this.relay = new RedisRelay<PresenceNotice>(redis, 'presence', (notice) => this.received(notice));
@@ -309,15 +331,19 @@ export class DeploymentPresence
 
   /** A connection of this node joined a room (only with `redis`; one node counts in RoomMembersRegistry). */
   roomJoined(room: string, identity: RealtimeIdentity): void {
-    void this.change(1, [roomField(room, identity.userId)]).then((counts) => {
-      if (counts?.[0] === 1) this.announceRoom({ joined: true, room, ...this.who(identity) });
+    void this.change(1, [roomField(room, identity.userId)]).then((answer) => {
+      if (answer?.counts[0] === 1) {
+        this.announceRoom({ joined: true, room, ...this.who(identity), version: answer.version });
+      }
     });
   }
 
   /** A connection of this node left a room (or closed while in it). */
   roomLeft(room: string, identity: RealtimeIdentity): void {
-    void this.change(-1, [roomField(room, identity.userId)]).then((counts) => {
-      if (counts?.[0] === 0) this.announceRoom({ joined: false, room, ...this.who(identity) });
+    void this.change(-1, [roomField(room, identity.userId)]).then((answer) => {
+      if (answer?.counts[0] === 0) {
+        this.announceRoom({ joined: false, room, ...this.who(identity), version: answer.version });
+      }
     });
   }
 
@@ -329,10 +355,22 @@ export class DeploymentPresence
     const { entry } = change;
     const { userId, username } = entry.identity;
     if (!this.redis || !this.keys) {
-      if (change.kind === 'connected' && change.userConnections === 1) {
-        this.users.next({ online: true, userId, username, at: Date.now() });
-      } else if (change.kind === 'disconnected' && change.userConnections === 0) {
-        this.users.next({ online: false, userId, username, at: Date.now() });
+      const online =
+        change.kind === 'connected' && change.userConnections === 1
+          ? true
+          : change.kind === 'disconnected' && change.userConnections === 0
+            ? false
+            : null;
+      if (online !== null) {
+        this.localVersion += 1;
+        this.users.next({
+          online,
+          userId,
+          username,
+          at: Date.now(),
+          version: this.localVersion,
+          observed: true,
+        });
       }
       this.changes.next();
       return;
@@ -344,11 +382,13 @@ export class DeploymentPresence
         this.logger.warn(`Could not record the username of ${userId} in Redis: ${errorText(error)}`);
       });
     }
-    void this.change(connected ? 1 : -1, [USER + userId, transportField(entry.transport)]).then((counts) => {
-      if (!counts) return;
-      const userCount = counts[0] ?? -1;
-      if (connected && userCount === 1) this.users.next({ online: true, userId, username, at: Date.now() });
-      if (!connected && userCount === 0) this.users.next({ online: false, userId, username, at: Date.now() });
+    void this.change(connected ? 1 : -1, [USER + userId, transportField(entry.transport)]).then((answer) => {
+      if (!answer) return;
+      const userCount = answer.counts[0] ?? -1;
+      if ((connected && userCount === 1) || (!connected && userCount === 0)) {
+        const { version } = answer;
+        this.announceUser({ online: connected, userId, username, at: Date.now(), version, observed: true });
+      }
       const max = this.options.limits.maxConnectionsPerUser;
       if (connected && userCount > max && this.registry.get(entry.id) === entry) {
         entry.end?.(
@@ -364,28 +404,33 @@ export class DeploymentPresence
    * Counts a change in Redis (commands keep their order per node); null when it was not counted
    * (Redis failed, logged; or this node was out of the set): the next beat resyncs this node.
    */
-  private async change(delta: 1 | -1, fields: string[]): Promise<number[] | null> {
+  private async change(
+    delta: 1 | -1,
+    fields: string[],
+  ): Promise<{ version: number; counts: number[] } | null> {
     if (!this.redis || !this.keys || this.retired) return null;
     const { keys } = this;
     try {
       const counts = (await this.redis.pub.eval(
         CHANGE_SCRIPT,
-        5,
+        6,
         keys.nodeHash(this.node),
         keys.users,
         keys.rooms,
         keys.transports,
         keys.nodes,
+        keys.version,
         this.node,
         delta,
         ...fields,
       )) as number[];
-      if (counts.length !== fields.length) {
+      if (counts.length !== fields.length + 1) {
         this.dirty = true;
         return null;
       }
       this.scheduleNotice();
-      return counts;
+      const [version = 0, ...after] = counts;
+      return { version, counts: after };
     } catch (error) {
       this.dirty = true;
       this.logger.warn(`Could not count a presence change in Redis: ${errorText(error)}`);
@@ -439,27 +484,28 @@ export class DeploymentPresence
     const pairs: Array<string | number> = [];
     for (const [field, count] of counts) pairs.push(field, count);
     const { keys } = this;
-    let answer: [string[], string[]];
+    let answer: [number, string[], string[]];
     try {
       answer = (await this.redis.pub.eval(
         RESYNC_SCRIPT,
-        5,
+        6,
         keys.nodes,
         keys.users,
         keys.rooms,
         keys.transports,
         keys.nodeHash(this.node),
+        keys.version,
         this.node,
         this.options.redis!.nodeExpiryMs,
         ...pairs,
-      )) as [string[], string[]];
+      )) as [number, string[], string[]];
     } catch (error) {
       this.dirty = true;
       throw error;
     }
-    const [up, down] = answer;
-    await this.announceFields(up, true, identities);
-    await this.announceFields(down, false, identities);
+    const [version, up, down] = answer;
+    await this.announceFields(up, true, identities, version);
+    await this.announceFields(down, false, identities, version);
     this.scheduleNotice();
   }
 
@@ -467,18 +513,22 @@ export class DeploymentPresence
   private async claim(node: string): Promise<void> {
     if (!this.redis || !this.keys) return;
     const { keys } = this;
-    const zeroed = (await this.redis.pub.eval(
+    const answer = (await this.redis.pub.eval(
       CLAIM_SCRIPT,
-      5,
+      6,
       keys.nodes,
       keys.users,
       keys.rooms,
       keys.transports,
       keys.nodeHash(node),
+      keys.version,
       node,
-    )) as string[];
+    )) as Array<number | string>;
+    const [version, ...zeroed] = answer;
+    // Another node claimed it first.
+    if (typeof version !== 'number') return;
     this.logger.log(`Node ${node} stopped renewing its presence: its connections are counted out`);
-    await this.announceFields(zeroed, false, new Map());
+    await this.announceFields(zeroed.map(String), false, new Map(), version);
     this.scheduleNotice();
   }
 
@@ -487,6 +537,7 @@ export class DeploymentPresence
     fields: readonly string[],
     online: boolean,
     known: ReadonlyMap<string, RealtimeIdentity>,
+    version: number,
   ): Promise<void> {
     if (!this.redis || !this.keys || fields.length === 0) return;
     const parsed = fields.map((field) => {
@@ -504,14 +555,46 @@ export class DeploymentPresence
     for (const entry of parsed) {
       if (!entry) continue;
       const username = known.get(entry.userId)?.username ?? nameOf.get(entry.userId) ?? entry.userId;
-      if (entry.room === null) this.users.next({ online, userId: entry.userId, username, at });
-      else this.announceRoom({ joined: online, room: entry.room, userId: entry.userId, username });
+      if (entry.room === null) {
+        this.announceUser({ online, userId: entry.userId, username, at, version, observed: true });
+      } else {
+        this.announceRoom({ joined: online, room: entry.room, userId: entry.userId, username, version });
+      }
     }
   }
 
+  /**
+   * Delivers a user transition here and tells the other nodes, which deliver it to theirs: every node
+   * hears every transition and drops one older than the last it delivered for that user (two nodes'
+   * announcements can cross on the way).
+   */
+  private announceUser(transition: UserTransition): void {
+    this.deliverUser(transition);
+    void this.relay?.send(
+      { kind: 'user', transition: { ...transition, observed: false } },
+      `presence of ${transition.userId}`,
+    );
+  }
+
   private announceRoom(transition: RoomTransition): void {
-    this.rooms.next(transition);
+    this.deliverRoom(transition);
     void this.relay?.send({ kind: 'room', transition }, `room presence of ${transition.userId}`);
+  }
+
+  private deliverUser(transition: UserTransition): void {
+    if (this.isLatest(USER + transition.userId, transition.version)) this.users.next(transition);
+  }
+
+  private deliverRoom(transition: RoomTransition): void {
+    if (this.isLatest(roomField(transition.room, transition.userId), transition.version)) {
+      this.rooms.next(transition);
+    }
+  }
+
+  private isLatest(key: string, version: number): boolean {
+    if (version <= (this.delivered.get(key) ?? 0)) return false;
+    this.delivered.set(key, version);
+    return true;
   }
 
   /** Tells the other nodes that the figures changed, at most once per stats window. */
@@ -529,7 +612,8 @@ export class DeploymentPresence
   }
 
   private received(notice: PresenceNotice): void {
-    if (notice.kind === 'room') this.rooms.next(notice.transition);
+    if (notice.kind === 'user') this.deliverUser(notice.transition);
+    else if (notice.kind === 'room') this.deliverRoom(notice.transition);
     else this.changes.next();
   }
 }
