@@ -51,5 +51,6 @@ export {
   type ChatClientEvents,
   type ChatSyncReport,
 } from './socket-io/chat-client';
+export type { ChatCatchUpOptions } from './socket-io/chat-history-catch-up';
 export { RealtimeEventsClient, type RealtimeEventsClientOptions } from './socket-io/realtime-events-client';
 export type { SocketIoOptions, RealtimeSocket } from './socket-io/socket-io-transport';

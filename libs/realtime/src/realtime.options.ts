@@ -262,9 +262,17 @@ export interface RealtimeRedisOptions {
    */
   nodeExpiryMs?: number;
   /**
-   * How Socket.IO broadcasts travel between nodes: `'streams'` (Redis Streams: a client that
-   * reconnects to another node recovers the events it missed) or `'pubsub'` (classic pub/sub, no
-   * recovery across nodes).
+   * How Socket.IO packets travel between nodes.
+   * - `'streams'` (`@socket.io/redis-streams-adapter`): through the Redis stream `<keyPrefix>:socket.io`,
+   *   which also keeps them for connection state recovery: a client that comes back within
+   *   `chat.recoveryWindowMs` recovers its rooms and the packets it missed on whichever node it
+   *   reaches, also after a node's graceful shutdown. The stream keeps max(10000, 500 × the window in
+   *   seconds) packets, all nodes together (60000, about 30 MB of Redis memory with short chat
+   *   messages, for the default 2 minutes); a client that comes back after more is not recovered and
+   *   resyncs from history (the SDK's ChatClient does it by itself). Each node opens three more Redis
+   *   connections.
+   * - `'pubsub'` (`@socket.io/redis-adapter`): classic pub/sub; no connection state recovery (the
+   *   server offers none), clients resync from history.
    * @default 'streams'
    */
   socketIoAdapter?: 'streams' | 'pubsub';

@@ -200,7 +200,8 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
     this.syncBuffer = [];
     try {
       const rooms = await this.rejoinRooms();
-      const recovered = this.transport.socket.recovered;
+      // socket.io-client leaves it undefined when the server offers no recovery at all.
+      const recovered = this.transport.socket.recovered === true;
       const report: ChatSyncReport = { rooms: resync ? rooms : [], recovered };
       let fetched: ChatCatchUpResult | undefined;
       if (resync && !recovered && this.catchUp) {
@@ -241,8 +242,9 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
     const live = this.syncBuffer ?? [];
     this.syncBuffer = undefined;
     const liveIds = new Set(live.map((message) => message.id));
-    // A stable sort: a message both fetched and received live is delivered as fetched, once.
-    const merged = [...fetched, ...live].sort((a, b) => numericId(a) - numericId(b));
+    // A stable sort: a message both received live and fetched is delivered once, as received (history
+    // does not carry the whole context it was sent with).
+    const merged = [...live, ...fetched].sort((a, b) => numericId(a) - numericId(b));
     const fetchedIds = new Set(fetched.map((message) => message.id));
     let missed = 0;
     for (const message of merged) {

@@ -51,7 +51,10 @@ export function identityRooms(identity: RealtimeIdentity): string[] {
 export function realtimeIoOptions(
   options: ConnectionLifecycle['options'],
 ): Partial<ServerOptions> & { destroyUpgrade: boolean; path: string } {
-  const { limits, paths, socketIo, chat } = options;
+  const { limits, paths, socketIo, chat, redis } = options;
+  // The classic Redis adapter keeps no session: recovery would only cost (with it on, every emit to
+  // one socket goes through the adapter, and so through Redis).
+  const recovery = chat.recoveryWindowMs > 0 && redis?.socketIoAdapter !== 'pubsub';
   return {
     path: paths.socketIo,
     maxHttpBufferSize: limits.maxPayloadBytes,
@@ -62,10 +65,9 @@ export function realtimeIoOptions(
     destroyUpgrade: false,
     // A client that drops briefly gets the packets it missed (rooms and socket.data restored too).
     // Middlewares still run: a recovered session is authenticated and counted again.
-    connectionStateRecovery:
-      chat.recoveryWindowMs > 0
-        ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: false }
-        : undefined,
+    connectionStateRecovery: recovery
+      ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: false }
+      : undefined,
   };
 }
 
