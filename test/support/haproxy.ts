@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { get } from 'http';
 import { join } from 'path';
-import { freePort } from './sample-node';
+import { freePort } from './free-port';
 
 export const HAPROXY_CONFIG = join(__dirname, '..', '..', 'deploy', 'haproxy.cfg');
 

@@ -11,7 +11,7 @@ import { execFile, spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import { existsSync } from 'fs';
 import { chown, cp, mkdtemp, open, readFile, rename, rm, writeFile } from 'fs/promises';
-import { createServer } from 'net';
+import { freePort } from './free-port';
 import { arch, platform, tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { DataSource } from 'typeorm';
@@ -332,20 +332,6 @@ function exitWithin(child: ChildProcess, deadline: number): Promise<number | nul
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve(code);
-    });
-  });
-}
-
-/** A port free on 127.0.0.1 right now (postgres binds it a moment later; see PORT_ATTEMPTS). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
     });
   });
 }

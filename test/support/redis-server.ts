@@ -1,22 +1,11 @@
 // A real redis-server (Debian's, installed by .ci/run) on a free loopback port, for scale-out specs.
 import { spawn, type ChildProcess } from 'child_process';
 import { Redis } from 'ioredis';
-import { createServer } from 'net';
+import { freePort } from './free-port';
 
 export interface RedisServer {
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function answersPing(url: string): Promise<boolean> {

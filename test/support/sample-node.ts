@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'fs';
 import { get } from 'http';
-import { createServer } from 'net';
+import { freePort } from './free-port';
 import { dirname, join, relative } from 'path';
 import * as ts from 'typescript';
 import { TEST_SECRET } from './sample-app';
@@ -135,20 +135,6 @@ function pruneOldBuilds(keep: string): void {
     const modified = statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
     if (path !== keep && modified < before) rmSync(path, { recursive: true, force: true });
   }
-}
-
-/** A port free on 127.0.0.1 right now (the node binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** GET /health on 127.0.0.1:port: the node's name when it answers 200, else undefined. */
