@@ -1,0 +1,258 @@
+// The sample's web pages in a real browser (Debian's chromium through playwright-core): sign in and
+// out, the chat between two people, HTML in messages shown as text, errors, the live modules list,
+// and a phone-width screen.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
+import {
+  buildWebPages,
+  launchChromium,
+  saveScreenshot,
+  scrollsSideways,
+  signInToChat,
+} from './support/browser';
+import { startSample, type RunningSample } from './support/sample-app';
+
+/** Limits of this spec's sample: a short maximum length so that "too long" is quick to reach. */
+const MAX_MESSAGE_LENGTH = 200;
+
+describe('sample web pages in a browser', () => {
+  let sample: RunningSample;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    buildWebPages();
+    sample = await startSample({ overrides: { limits: { maxMessageLength: MAX_MESSAGE_LENGTH } } });
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await sample?.close();
+  });
+
+  async function openPage(width = 1100, height = 800): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height } });
+    // Below jest's own timeout, so that a failure names what it waited for.
+    context.setDefaultTimeout(10_000);
+    contexts.push(context);
+    return context.newPage();
+  }
+
+  async function chatAs(username: string, width?: number): Promise<Page> {
+    const page = await openPage(width);
+    await signInToChat(page, sample.url, username);
+    return page;
+  }
+
+  async function send(page: Page, text: string): Promise<void> {
+    await page.fill('#composer input[name="message"]', text);
+    await page.click('#composer button[type="submit"]');
+  }
+
+  /** The message items of the open room whose text is exactly `text`. */
+  function messageItem(page: Page, text: string) {
+    return page.locator('#messages li.message').filter({
+      has: page.locator('p.text', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }),
+    });
+  }
+
+  it('serves the sign-in page at /, signs in with a token, and signs out', async () => {
+    const page = await openPage();
+    await page.goto(`${sample.url}/`);
+    expect(await page.title()).toBe('Sign in · nest-realtime sample');
+    // An invalid username is refused by the server, and the page says why.
+    await page.fill('input[name="username"]', 'no spaces allowed?');
+    await page.click('#sign-in button[type="submit"]');
+    await page.locator('#sign-in-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#sign-in-error')).not.toBe('');
+
+    await signInToChat(page, sample.url, 'dora');
+    expect(await page.textContent('#whoami')).toBe('dora');
+    const stored = await page.evaluate<string | null>("localStorage.getItem('nest-realtime-sample.session')");
+    expect(JSON.parse(stored ?? '{}')).toMatchObject({ user: { username: 'dora' } });
+    await saveScreenshot(page, 'sign-in-then-chat');
+
+    await page.click('#sign-out');
+    await page.waitForURL(`${sample.url}/`);
+    await page.locator('#sign-in').waitFor();
+    expect(
+      await page.evaluate<string | null>("localStorage.getItem('nest-realtime-sample.session')"),
+    ).toBeNull();
+    // Signed out, the chat page sends the person back to sign in.
+    await page.goto(`${sample.url}/chat.html`);
+    await page.waitForURL(`${sample.url}/`);
+  });
+
+  it('lets two people chat both ways, with typing that shows and clears, replies and presence', async () => {
+    const alice = await chatAs('alice');
+    const bob = await chatAs('bob');
+    // Each sees the other online.
+    await alice.locator('#people li.online', { hasText: 'bob' }).waitFor();
+    await bob.locator('#people li.online', { hasText: 'alice' }).waitFor();
+
+    await alice.fill('#composer input[name="message"]', 'Hello B');
+    await bob.locator('#typing', { hasText: 'alice is typing…' }).waitFor();
+    await alice.click('#composer button[type="submit"]');
+    const received = messageItem(bob, 'Hello B');
+    await received.waitFor();
+    expect(await received.locator('.author').textContent()).toBe('alice');
+    expect(await received.locator('time').textContent()).toMatch(/\d{1,2}:\d{2}/);
+    await bob.waitForFunction("document.getElementById('typing').textContent === ''");
+    // The sender sees its own message once, marked as its own.
+    await messageItem(alice, 'Hello B').and(alice.locator('.mine')).waitFor();
+    expect(await messageItem(alice, 'Hello B').count()).toBe(1);
+
+    // Bob answers with a reply to that message.
+    await received.locator('button.reply').click();
+    expect(await bob.textContent('#reply-to-text')).toBe('Replying to alice: Hello B');
+    await send(bob, 'Hi A');
+    const reply = messageItem(alice, 'Hi A');
+    await reply.waitFor();
+    expect(await reply.locator('.author').textContent()).toBe('bob');
+    expect(await reply.locator('.quote').textContent()).toBe('↪ alice: Hello B');
+    expect(await bob.isHidden('#reply-to')).toBe(true);
+    await saveScreenshot(alice, 'chat-two-people');
+
+    // Bob leaves: Alice sees when he was last seen.
+    await bob.context().close();
+    await alice
+      .locator('#people li.offline', { hasText: 'bob' })
+      .locator('small', { hasText: 'last seen' })
+      .waitFor();
+  });
+
+  it('switches rooms: a message in another room is counted unread, then shown there', async () => {
+    const erin = await chatAs('erin');
+    const fred = await chatAs('fred');
+    await fred.fill('#join-room input[name="room"]', 'lab');
+    await fred.click('#join-room button[type="submit"]');
+    await fred.locator('#room-title', { hasText: '# lab' }).waitFor();
+    await erin.fill('#join-room input[name="room"]', 'lab');
+    await erin.click('#join-room button[type="submit"]');
+    await erin.locator('#room-title', { hasText: '# lab' }).waitFor();
+    // Erin goes back to the lobby; Fred posts in lab.
+    await erin.locator('#rooms button', { hasText: 'general' }).click();
+    await send(fred, 'In the lab');
+    await erin.locator('#rooms li', { hasText: 'lab' }).locator('.badge', { hasText: '1' }).waitFor();
+    expect(await messageItem(erin, 'In the lab').count()).toBe(0);
+    await erin.locator('#rooms button', { hasText: 'lab' }).click();
+    await messageItem(erin, 'In the lab').waitFor();
+    expect(await erin.locator('#rooms .badge').count()).toBe(0);
+    await saveScreenshot(erin, 'chat-rooms');
+  });
+
+  it('shows a message with HTML in it as text, and no dialog opens', async () => {
+    const mallory = await chatAs('mallory');
+    const victim = await chatAs('victim');
+    const dialogs: string[] = [];
+    for (const page of [mallory, victim]) {
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+    }
+    const attack = '<img src=x onerror=alert(1)>';
+    await send(mallory, attack);
+    for (const page of [victim, mallory]) {
+      const item = messageItem(page, attack);
+      await item.waitFor();
+      expect(await item.locator('p.text').textContent()).toBe(attack);
+      // Parsed as HTML it would be an <img> element (whose error handler opens the dialog).
+      expect(await page.locator('#messages img').count()).toBe(0);
+    }
+    expect(dialogs).toEqual([]);
+    await saveScreenshot(victim, 'chat-html-as-text');
+  });
+
+  it('tells the person when a message is too long and when to retry after the rate limit', async () => {
+    const page = await chatAs('gina');
+    await send(page, 'x'.repeat(MAX_MESSAGE_LENGTH + 1));
+    await page.locator('#chat-error', { hasText: 'Message too long' }).waitFor();
+    expect(await page.textContent('#chat-error')).toContain(`${MAX_MESSAGE_LENGTH} characters`);
+    // The library's default limit: 10 messages a minute per user (the refused one above counts or not).
+    let refused = false;
+    for (let sent = 0; sent < 12 && !refused; sent += 1) {
+      await send(page, `message ${sent}`);
+      const outcome = await Promise.race([
+        messageItem(page, `message ${sent}`)
+          .waitFor()
+          .then(() => 'delivered'),
+        page
+          .locator('#chat-error', { hasText: 'Too many messages' })
+          .waitFor()
+          .then(() => 'refused'),
+      ]);
+      refused = outcome === 'refused';
+    }
+    expect(refused).toBe(true);
+    expect(await page.textContent('#chat-error')).toMatch(/try again in \d+ s \(at \d{1,2}:\d{2}:\d{2}/);
+    await saveScreenshot(page, 'chat-rate-limited');
+  });
+
+  it('fits a 375 px wide screen without scrolling sideways', async () => {
+    const page = await chatAs('a-long-name-on-a-phone-screen', 375);
+    await send(page, `${'long-unbroken-word-'.repeat(9)}end`);
+    await messageItem(page, `${'long-unbroken-word-'.repeat(9)}end`).waitFor();
+    await page.fill('#join-room input[name="room"]', 'a-room-with-quite-a-long-name-too');
+    await page.click('#join-room button[type="submit"]');
+    await page.locator('#room-title', { hasText: 'a-room-with-quite-a-long-name-too' }).waitFor();
+    expect(await scrollsSideways(page)).toBe(false);
+    await saveScreenshot(page, 'chat-375px');
+  });
+
+  it('keeps the modules list live on rt_module_* and rt_telemetry_updated, one row per module', async () => {
+    const page = await chatAs('mira', 375);
+    await page.click('#top nav a:text("Modules")');
+    await page.waitForURL(`${sample.url}/modules.html`);
+    await page.locator('#connection-state', { hasText: 'online' }).waitFor();
+    await page.locator('#modules-empty').waitFor();
+
+    // Over REST, as the same user: the row appears, then follows the telemetry and the status.
+    const { token } = await sample.login('mira');
+    const rest = (path: string, body: object) =>
+      request(sample.url)
+        .post(path)
+        .set('authorization', `Bearer ${token}`)
+        .send(body)
+        .expect((response) => expect(response.status).toBeLessThan(300));
+    await rest('/modules', { moduleId: 'MC-1001-STN', name: 'Station', type: 'Station' });
+    const row = page.locator('#modules tr[data-module-id="MC-1001-STN"]');
+    await row.locator('td', { hasText: 'Station' }).first().waitFor();
+    await rest('/modules/MC-1001-STN/telemetry', { telemetry: { temperature: 21.5 } });
+    await row.locator('td.telemetry', { hasText: 'temperature: 21.5' }).waitFor();
+    await rest('/modules/MC-1001-STN/telemetry', { telemetry: { temperature: 22 } });
+    await row.locator('td.telemetry', { hasText: /^temperature: 22$/ }).waitFor();
+    await rest('/modules/MC-1001-STN/online', {});
+    await row.locator('td.status', { hasText: 'online' }).waitFor();
+    expect(await row.count()).toBe(1);
+
+    // From the page's own form: the row comes from the event, once.
+    await page.fill('#add-module input[name="moduleId"]', 'MC-2002-<b>');
+    await page.fill('#add-module input[name="name"]', 'Bad id');
+    await page.fill('#add-module input[name="type"]', 'Probe');
+    await page.click('#add-module button[type="submit"]');
+    await page.locator('#modules-error', { hasText: 'moduleId must be' }).waitFor();
+    await page.fill('#add-module input[name="moduleId"]', 'MC-2002-PRB');
+    await page.click('#add-module button[type="submit"]');
+    await page.locator('#modules tr[data-module-id="MC-2002-PRB"]').waitFor();
+    expect(await page.locator('#modules tr').count()).toBe(2);
+    expect(await page.isHidden('#modules-empty')).toBe(true);
+
+    // A reload draws the same list from rt_sync.
+    await page.reload();
+    await page.locator('#modules tr[data-module-id="MC-2002-PRB"]').waitFor();
+    await row.locator('td.telemetry', { hasText: /^temperature: 22$/ }).waitFor();
+    expect(await page.locator('#modules tr').count()).toBe(2);
+    expect(await scrollsSideways(page)).toBe(false);
+    await saveScreenshot(page, 'modules-375px');
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
