@@ -96,8 +96,9 @@ describe('benchmark harness (smoke)', () => {
         for (const node of twoNodes.load.byUrl ?? []) {
           expect(node.deliveries).toBe(twoNodes.load.published * half);
         }
-        // At least the relay of each message to the other node went through redis-server.
-        expect(twoNodes.redisCallsPerMessage?.publish).toBeGreaterThanOrEqual(1);
+        // The relay of each message to the other node went through redis-server: one PUBLISH per
+        // message, less the few still on their way when the window's last INFO was read.
+        expect(twoNodes.redisCallsPerMessage?.publish).toBeGreaterThanOrEqual(0.9);
       }
       expect(Number.isFinite(scaleout.cpuPerDeliveryRatio)).toBe(true);
       // Log stream: entries posted over HTTP reach every subscriber, on ours and on the baseline.

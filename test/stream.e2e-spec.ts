@@ -217,8 +217,13 @@ describe('Log and metrics stream (seed 004)', () => {
         code: 'INVALID_FORMAT',
         message: 'Unknown message type "shout"',
       });
-      client.send({ type: 'auth', payload: { token: tokenFor(appId, 'carl') } });
-      expect((await client.next('error')).payload).toMatchObject({ message: 'Already authenticated' });
+      // A second auth is a token refresh: one of another app is refused, the session kept.
+      client.send({ type: 'auth', payload: { token: tokenFor(newApp('b'), 'carl') } });
+      expect((await client.next('error')).payload).toEqual({
+        code: 'AUTH_FAILED',
+        message: 'Token is for another app',
+        details: { reason: 'refresh_refused' },
+      });
       client.send({ type: 'subscribe', payload: { levels: 'error' } });
       expect((await client.next('error')).payload).toMatchObject({
         code: 'INVALID_FORMAT',

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { existsSync } from 'fs';
 import { join, resolve } from 'path';
-import { RealtimeAdapter, type RealtimeModuleOptions } from 'nest-realtime';
+import { InputLimitsPipe, RealtimeAdapter, type RealtimeModuleOptions } from 'nest-realtime';
 import { AppModule } from './app.module';
 import type { SampleConfig } from './sample.config';
 
@@ -23,7 +23,12 @@ export async function createSampleApp(
   });
   // The one line a host adds: Socket.IO and raw ws gateways side by side on the HTTP port.
   app.useWebSocketAdapter(new RealtimeAdapter(app));
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  // The library's caps on nesting and keys first: a body nested thousands deep never reaches
+  // class-transformer (its recursion would answer 500).
+  app.useGlobalPipes(
+    new InputLimitsPipe(),
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
   // The host serves its own pages (the library mounts no route): index.html, the sign-in page, at `/`.
   if (existsSync(join(SAMPLE_WEB_ROOT, 'index.html'))) app.useStaticAssets(SAMPLE_WEB_ROOT);
   else if (logger !== false)

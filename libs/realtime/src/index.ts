@@ -73,6 +73,7 @@ export { dataEnvelopeCodec, type FrameCodec } from './core/transport/frame-codec
 export { RealtimeWsExceptionFilter } from './core/filters/realtime-ws-exception.filter';
 export { RealtimeIoExceptionFilter } from './core/filters/realtime-io-exception.filter';
 export { createRealtimeValidationPipe } from './core/realtime-validation.pipe';
+export { InputLimitsPipe } from './core/input-limits.pipe';
 export { EventsManager, type EventPayload } from './events/events-manager.service';
 export { ModuleEvents } from './events/module-events.service';
 export {

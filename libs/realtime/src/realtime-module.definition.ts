@@ -22,6 +22,7 @@ import { RoomsSessionService } from './rooms/rooms-session.service';
 import { RoomMembersRegistry } from './rooms/room-members.registry';
 import { RoomsDelivery } from './rooms/rooms-delivery.service';
 import { RealtimeAdapterCheck } from './core/transport/adapter-check.service';
+import { AuthRefreshGateway } from './core/auth/auth-refresh.gateway';
 import { STREAM_EXPORTS, STREAM_PROVIDERS, streamControllers } from './stream/stream.providers';
 
 /** Holds the host-given options and their resolved form; imported by RealtimeModule and TypeORM. */
@@ -71,6 +72,8 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
       ...STORE_PROVIDERS,
       RealtimeAdapterCheck,
       ...(gateways.events === false ? [] : [EventsGateway]),
+      // Socket.IO `authRefresh`, shared by the chat and the events API (one socket).
+      ...(gateways.events === false && gateways.chat === false ? [] : [AuthRefreshGateway]),
       ...(gateways.chat === false ? [] : [ChatGateway, ChatService, TypingService, PresenceService]),
       ...(gateways.rooms === false
         ? []

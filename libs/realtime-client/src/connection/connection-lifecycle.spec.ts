@@ -433,3 +433,180 @@ describe('ConnectionLifecycle: refused first connection, ERROR before RECONNECTI
     expect(lifecycle.currentToken).toBe('token-2');
   });
 });
+
+describe('ConnectionLifecycle: the token refreshed on the open connection before it expires', () => {
+  const NOW = 1_700_000_000_000;
+  beforeEach(() => jest.useFakeTimers({ now: NOW }));
+  afterEach(() => jest.useRealTimers());
+
+  /** An unsigned JWT whose `exp` is `seconds` from now (the client reads claims, never verifies). */
+  const jwtExpiringIn = (seconds: number, sub = 'u-1') =>
+    `h.${Buffer.from(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.s`;
+
+  function refreshing(options: Partial<ConnectionOptions> = {}) {
+    const driver = new ScriptedDriver();
+    const refreshSession = jest.fn(async (_token: string): Promise<void> => undefined);
+    const lifecycle = new ConnectionLifecycle<void>(
+      driver,
+      resolveConnectionOptions({
+        url: 'http://127.0.0.1:3000',
+        random: () => 0,
+        reconnection: { reconnectDelay: 100, jitter: 0 },
+        ...options,
+      }),
+      { synchronize: async () => undefined, connectionLost: jest.fn(), refreshSession },
+    );
+    const changes: StateChange[] = [];
+    lifecycle.onStateChange((change) => changes.push(change));
+    const accept = async () => {
+      lifecycle.transportOpened();
+      lifecycle.transportAuthenticated();
+      await jest.advanceTimersByTimeAsync(0);
+    };
+    return { driver, lifecycle, refreshSession, changes, accept };
+  }
+
+  it('sends a fresh token from the provider at 80 % of the lifetime, then again for the next token, staying ACTIVE', async () => {
+    const lifetimes = [10, 20, 30];
+    const provider = jest.fn(() => jwtExpiringIn(lifetimes.shift() ?? 60));
+    const { lifecycle, refreshSession, accept, changes } = refreshing({ tokenProvider: provider });
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    changes.length = 0;
+    const first = lifecycle.currentToken;
+
+    await jest.advanceTimersByTimeAsync(7_999);
+    expect(refreshSession).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(refreshSession).toHaveBeenCalledTimes(1);
+    const second = refreshSession.mock.calls[0]?.[0];
+    expect(second).not.toBe(first);
+    expect(lifecycle.currentToken).toBe(second);
+
+    // The second token lives 20 s from when it came: its refresh is 16 s later.
+    await jest.advanceTimersByTimeAsync(15_999);
+    expect(refreshSession).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(refreshSession).toHaveBeenCalledTimes(2);
+    expect(changes).toEqual([]);
+    expect(lifecycle.state).toBe('ACTIVE');
+    lifecycle.stop();
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
+  it('reconnects with the fresh token when the server refuses the refresh', async () => {
+    const tokens = [jwtExpiringIn(10), jwtExpiringIn(60, 'u-2')];
+    const { lifecycle, driver, refreshSession, accept, changes } = refreshing({
+      tokenProvider: () => tokens.shift() ?? 'none left',
+    });
+    refreshSession.mockRejectedValueOnce(new RealtimeClientError('AUTH_FAILED', 'Token is for another user'));
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    changes.length = 0;
+    await jest.advanceTimersByTimeAsync(8_000);
+    const fresh = refreshSession.mock.calls[0]?.[0];
+    expect(changes.map(({ to, final }) => [to, final])).toEqual([
+      ['ERROR', false],
+      ['RECONNECTING', false],
+      ['CONNECTING', false],
+    ]);
+    expect(changes[0]?.reason).toBe(
+      'token refresh refused (Token is for another user); reconnecting with the fresh token',
+    );
+    expect(driver.opened.at(-1)).toBe(fresh);
+    await accept();
+    expect(lifecycle.state).toBe('ACTIVE');
+    lifecycle.stop();
+  });
+
+  it('keeps the connection when the provider fails; the expiry then goes through the usual AUTH_FAILED path', async () => {
+    const provider = jest.fn<string, []>(() => jwtExpiringIn(10));
+    const { lifecycle, refreshSession, accept, changes } = refreshing({ tokenProvider: provider });
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    provider.mockImplementationOnce(() => {
+      throw new Error('identity provider down');
+    });
+    changes.length = 0;
+    await jest.advanceTimersByTimeAsync(8_000);
+    expect(provider).toHaveBeenCalledTimes(2);
+    expect(refreshSession).not.toHaveBeenCalled();
+    expect(changes).toEqual([]);
+    lifecycle.transportAuthFailed('Token expired');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(provider).toHaveBeenCalledTimes(3);
+    expect(lifecycle.state).toBe('CONNECTING');
+    lifecycle.stop();
+  });
+
+  it('forgets a refresh scheduled for a connection that dropped, and schedules one for the next connection', async () => {
+    const { lifecycle, refreshSession, accept } = refreshing({
+      tokenProvider: () => jwtExpiringIn(10),
+    });
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    await jest.advanceTimersByTimeAsync(5_000);
+    lifecycle.transportLost('closed 1006');
+    await jest.advanceTimersByTimeAsync(100);
+    await accept(); // the same token, 5.1 s old: its refresh is due at 8 s of its life
+    await jest.advanceTimersByTimeAsync(2_899);
+    expect(refreshSession).not.toHaveBeenCalled();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(refreshSession).toHaveBeenCalledTimes(1);
+    lifecycle.stop();
+  });
+
+  it('drops the answer of a refresh whose connection dropped meanwhile, and reconnects with the fresh token', async () => {
+    const tokens = [jwtExpiringIn(10), jwtExpiringIn(60)];
+    const { lifecycle, driver, refreshSession, accept } = refreshing({
+      tokenProvider: () => tokens.shift() ?? 'none left',
+    });
+    let answer: (() => void) | undefined;
+    refreshSession.mockImplementationOnce(() => new Promise<void>((resolve) => (answer = resolve)));
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    await jest.advanceTimersByTimeAsync(8_000);
+    const fresh = refreshSession.mock.calls[0]?.[0];
+    lifecycle.transportLost('closed 1006');
+    answer?.();
+    await jest.advanceTimersByTimeAsync(100);
+    expect(driver.opened.at(-1)).toBe(fresh);
+    expect(lifecycle.state).toBe('CONNECTING');
+    lifecycle.stop();
+  });
+
+  it('refreshes nothing with tokenRefresh false, without a provider, or for a token without exp', async () => {
+    for (const options of [
+      { tokenProvider: () => jwtExpiringIn(10), tokenRefresh: false as const },
+      { token: jwtExpiringIn(10) },
+      { tokenProvider: () => 'not-a-jwt' },
+    ]) {
+      const { lifecycle, refreshSession, accept } = refreshing(options);
+      void lifecycle.start();
+      await jest.advanceTimersByTimeAsync(0);
+      await accept();
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(refreshSession).not.toHaveBeenCalled();
+      lifecycle.stop();
+    }
+  });
+
+  it('waits in steps for a refresh beyond the longest timer (a token of a year) instead of firing at once', async () => {
+    const { lifecycle, refreshSession, accept } = refreshing({
+      tokenProvider: () => jwtExpiringIn(365 * 24 * 3600),
+    });
+    void lifecycle.start();
+    await jest.advanceTimersByTimeAsync(0);
+    await accept();
+    await jest.advanceTimersByTimeAsync(30 * 24 * 3600 * 1000);
+    expect(refreshSession).not.toHaveBeenCalled();
+    expect(jest.getTimerCount()).toBe(1);
+    lifecycle.stop();
+  });
+});

@@ -1,13 +1,14 @@
 // The transport-independent connection lifecycle: drives a TransportDriver through the states,
 // retries with backoff (every failure passes through ERROR before RECONNECTING; an ERROR with no
 // retry after it is final), fails a first connection at once when `retryFirstConnection` is false,
-// replaces a refused token through the token provider, synchronises before going ACTIVE and holds
-// sends in a bounded queue meanwhile.
+// replaces a refused token through the token provider, refreshes the token on the open connection
+// before it expires, synchronises before going ACTIVE and holds sends in a bounded queue meanwhile.
 import type { ResolvedConnectionOptions } from './connection.options';
 import { ConnectionState, ConnectionStateMachine, type StateChange } from './connection-state';
 import { ClientErrorCode, RealtimeClientError, SERVER_UNREACHABLE_MESSAGE } from './realtime-client.error';
 import { ReconnectionManager } from './reconnection-manager';
 import { BoundedSendQueue, type QueuedSend } from './send-queue';
+import { readTokenExpiry } from './token-claims';
 import { TypedEmitter } from './typed-emitter';
 
 /** One transport (raw ws, Socket.IO). It reports back through the lifecycle's `transport*` methods. */
@@ -23,7 +24,16 @@ export interface LifecycleHooks<TSync> {
   synchronize(resync: boolean): Promise<TSync>;
   /** The connection is gone: fail what waits for an answer. */
   connectionLost(error: RealtimeClientError): void;
+  /**
+   * Sends a fresh token on the open (ACTIVE) connection; resolves once the server accepted it, rejects
+   * when it refused it, did not answer, or the connection dropped. Without it, tokens are not
+   * refreshed on the connection.
+   */
+  refreshSession?(token: string): Promise<void>;
 }
+
+/** setTimeout's longest delay; a later refresh is scheduled in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 interface LifecycleEvents<TSync> {
   reconnect: undefined;
@@ -37,6 +47,11 @@ export class ConnectionLifecycle<TSync = void> {
   private readonly reconnection: ReconnectionManager;
   private readonly queue: BoundedSendQueue;
   private token: string | undefined;
+  /** When the client got the token in use (epoch ms): the refresh is at a share of its lifetime from there. */
+  private tokenSince = Date.now();
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Changes whenever a connection ends or a new one is accepted: a refresh begun on an older one is dropped. */
+  private connectionEpoch = 0;
   private hasBeenActive = false;
   /** From connect() until ACTIVE: the first connection, which `retryFirstConnection` may forbid to retry. */
   private firstConnection = false;
@@ -273,9 +288,81 @@ export class ConnectionLifecycle<TSync = void> {
       this.fail('AUTH_FAILED: the token provider returned the refused token again', 'AUTH_FAILED');
       return false;
     }
-    this.token = fresh;
+    this.useToken(fresh);
     if (reconnect && this.machine.state === ConnectionState.RECONNECTING) void this.attempt();
     return true;
+  }
+
+  private useToken(token: string): void {
+    this.token = token;
+    this.tokenSince = Date.now();
+  }
+
+  /**
+   * On ACTIVE, and after each accepted refresh: the next refresh, at `tokenRefresh` of the token's
+   * lifetime, when there is a provider, a refresh hook, and an `exp` to read.
+   */
+  private scheduleTokenRefresh(): void {
+    const share = this.options.tokenRefresh;
+    if (share === false || !this.options.tokenProvider || !this.hooks.refreshSession) return;
+    const expiresAt = this.token === undefined ? undefined : readTokenExpiry(this.token);
+    if (expiresAt === undefined) return;
+    const at = this.tokenSince + share * (expiresAt - this.tokenSince);
+    const epoch = this.connectionEpoch;
+    const delay = at - Date.now();
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(
+      () => {
+        this.refreshTimer = undefined;
+        if (delay > MAX_TIMER_MS) this.scheduleTokenRefresh();
+        else void this.refreshSession(epoch);
+      },
+      Math.min(Math.max(0, delay), MAX_TIMER_MS),
+    );
+  }
+
+  /**
+   * The scheduled refresh: a fresh token from the provider, sent on the open connection. Accepted:
+   * the next refresh is scheduled. Refused or unanswered: the client reconnects with the fresh token.
+   * If the connection dropped meanwhile, the reconnection uses the fresh token.
+   */
+  private async refreshSession(epoch: number): Promise<void> {
+    const provider = this.options.tokenProvider;
+    const refresh = this.hooks.refreshSession;
+    if (!provider || !refresh) return;
+    const current = (): boolean =>
+      epoch === this.connectionEpoch && this.machine.state === ConnectionState.ACTIVE;
+    let fresh: string;
+    try {
+      fresh = await provider();
+    } catch {
+      // The connection goes on with its token. At its expiry the server ends it, and the reconnection
+      // asks the provider again: a provider that still fails then ends in ERROR, with its message.
+      return;
+    }
+    // The same token again: nothing to send (the provider may hand out a new one at the expiry).
+    if (fresh === this.token) return;
+    this.useToken(fresh);
+    if (!current()) return;
+    try {
+      await refresh(fresh);
+    } catch (error) {
+      if (!current()) return;
+      const why = error instanceof Error ? error.message : String(error);
+      this.renewByReconnecting(`token refresh refused (${why}); reconnecting with the fresh token`);
+      return;
+    }
+    if (current()) this.scheduleTokenRefresh();
+  }
+
+  /** A refresh that did not go through: the connection is replaced by one opened with the fresh token. */
+  private renewByReconnecting(reason: string): void {
+    this.clearTimers();
+    this.driver.close();
+    const lost = this.connectionLost(reason);
+    if (!this.passThroughError(reason, lost)) return;
+    this.machine.transition(ConnectionState.RECONNECTING, reason);
+    void this.attempt();
   }
 
   private async synchronize(resync: boolean): Promise<void> {
@@ -293,6 +380,8 @@ export class ConnectionLifecycle<TSync = void> {
     this.hasBeenActive = true;
     this.firstConnection = false;
     this.machine.transition(ConnectionState.ACTIVE);
+    // A listener of ACTIVE may have closed the client.
+    if (this.state === ConnectionState.ACTIVE) this.scheduleTokenRefresh();
     if (resync) {
       this.events.emit('reconnect', undefined);
       if (this.options.reconnection.syncOnReconnect) this.events.emit('syncComplete', report);
@@ -324,9 +413,13 @@ export class ConnectionLifecycle<TSync = void> {
     });
   }
 
+  /** Clears every timer; called whenever a connection is accepted or ends, so it starts a new epoch. */
   private clearTimers(): void {
     this.reconnection.cancel();
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.connectionEpoch += 1;
   }
 }

@@ -41,6 +41,21 @@ describe('resolveConnectionOptions', () => {
     );
   });
 
+  it('refreshes tokens at 80 % of their lifetime by default; takes a share in (0, 1) or false', () => {
+    expect(resolveConnectionOptions({ url: 'http://h', token: 't' }).tokenRefresh).toBe(0.8);
+    expect(resolveConnectionOptions({ url: 'http://h', token: 't', tokenRefresh: 0.5 }).tokenRefresh).toBe(
+      0.5,
+    );
+    expect(resolveConnectionOptions({ url: 'http://h', token: 't', tokenRefresh: false }).tokenRefresh).toBe(
+      false,
+    );
+    for (const share of [0, 1, 1.5, -0.2, Number.NaN]) {
+      expect(() => resolveConnectionOptions({ url: 'http://h', token: 't', tokenRefresh: share })).toThrow(
+        `invalid option "tokenRefresh": must be above 0 and below 1, or false (got ${share})`,
+      );
+    }
+  });
+
   it('accepts Infinity as an attempt budget (never give up)', () => {
     const resolved = resolveConnectionOptions({
       url: 'http://h',

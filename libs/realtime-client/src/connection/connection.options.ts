@@ -1,7 +1,10 @@
 // Options shared by every client: where to connect, how to authenticate, how to reconnect (
 // option names), the send-queue bound. Defaults are merged once, in resolveConnectionOptions.
 
-/** Returns a fresh token; asked before the first connection when no token is given, and after AUTH_FAILED. */
+/**
+ * Returns a fresh token; asked before the first connection when no token is given, after AUTH_FAILED,
+ * and before the token in use expires (see `tokenRefresh`).
+ */
 export type TokenProvider = () => string | Promise<string>;
 
 export interface ReconnectionOptions {
@@ -26,6 +29,15 @@ export interface ConnectionOptions {
   token?: string;
   /** Source of fresh tokens: a refused token (AUTH_FAILED) is replaced once, else the client goes to ERROR. */
   tokenProvider?: TokenProvider;
+  /**
+   * With `tokenProvider`, the token is refreshed on the open connection before it expires, so that the
+   * server does not end the session at its expiry: at this share (above 0, below 1) of its lifetime,
+   * counted from when the client got it to its `exp` claim. A refresh the server refuses (or does not
+   * answer within `requestTimeoutMs`) is replaced by a reconnection with the fresh token. `false`: no
+   * refresh (the server ends the connection at the expiry, and the client reconnects with a fresh
+   * token). Tokens without a readable `exp` are never refreshed. @default 0.8
+   */
+  tokenRefresh?: number | false;
   reconnection?: Partial<ReconnectionOptions>;
   /**
    * Retry the first connection (the one `connect()` starts) like a reconnection when it fails. With
@@ -49,6 +61,7 @@ export interface ResolvedConnectionOptions {
   url: string;
   token: string | undefined;
   tokenProvider: TokenProvider | undefined;
+  tokenRefresh: number | false;
   reconnection: ReconnectionOptions;
   retryFirstConnection: boolean;
   maxQueueSize: number;
@@ -85,6 +98,7 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
     url: options.url.replace(/\/+$/, ''),
     token: options.token,
     tokenProvider: options.tokenProvider,
+    tokenRefresh: options.tokenRefresh ?? 0.8,
     reconnection,
     retryFirstConnection: options.retryFirstConnection ?? true,
     maxQueueSize: options.maxQueueSize ?? 100,
@@ -95,6 +109,12 @@ export function resolveConnectionOptions(options: ConnectionOptions): ResolvedCo
   requirePositive('maxQueueSize', resolved.maxQueueSize, true);
   requirePositive('connectTimeoutMs', resolved.connectTimeoutMs);
   requirePositive('requestTimeoutMs', resolved.requestTimeoutMs);
+  const share = resolved.tokenRefresh;
+  if (share !== false && !(share > 0 && share < 1)) {
+    throw new RangeError(
+      `invalid option "tokenRefresh": must be above 0 and below 1, or false (got ${share})`,
+    );
+  }
   return resolved;
 }
 

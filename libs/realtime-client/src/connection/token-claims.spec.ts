@@ -1,5 +1,5 @@
-// Reading the user id claim of a token, without verification.
-import { readTokenClaim } from './token-claims';
+// Reading the user id claim and the expiry of a token, without verification.
+import { readTokenClaim, readTokenExpiry } from './token-claims';
 
 const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
 
@@ -22,5 +22,18 @@ describe('readTokenClaim', () => {
     expect(readTokenClaim(jwt({ sub: { id: 1 } }), 'sub')).toBeUndefined();
     expect(readTokenClaim('not-a-jwt', 'sub')).toBeUndefined();
     expect(readTokenClaim('a.%%%.b', 'sub')).toBeUndefined();
+  });
+});
+
+describe('readTokenExpiry', () => {
+  it('reads exp in epoch milliseconds', () => {
+    expect(readTokenExpiry(jwt({ sub: 'x', exp: 1_700_000_000 }))).toBe(1_700_000_000_000);
+  });
+
+  it('returns undefined without a numeric exp, or for a token that is not a JWT', () => {
+    expect(readTokenExpiry(jwt({ sub: 'x' }))).toBeUndefined();
+    expect(readTokenExpiry(jwt({ exp: '1700000000' }))).toBeUndefined();
+    expect(readTokenExpiry(`h.${Buffer.from('42').toString('base64url')}.s`)).toBeUndefined();
+    expect(readTokenExpiry('not-a-jwt')).toBeUndefined();
   });
 });

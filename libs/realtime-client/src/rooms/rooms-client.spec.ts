@@ -514,4 +514,67 @@ describe('RoomsClient (scripted server)', () => {
       client.close();
     });
   });
+
+  describe('token refresh (auth_refresh)', () => {
+    /** A readable unsigned JWT of user 7 whose `exp` is `seconds` from now. */
+    const expiringIn = (seconds: number) =>
+      `x.${Buffer.from(JSON.stringify({ sub: '7', exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.y`;
+
+    async function connectRefreshing(tokenProvider: () => string) {
+      const { WebSocket, sockets } = fakeWebSocketClass();
+      const client = new RoomsClient({
+        url: 'http://127.0.0.1:3000',
+        tokenProvider,
+        webSocket: WebSocket,
+        heartbeat: false,
+        reconnection: { reconnectDelay: 100, jitter: 0 },
+      });
+      const connected = client.connect();
+      await jest.advanceTimersByTimeAsync(0);
+      const socket = lastSocket(sockets);
+      await acceptFirst(socket);
+      await connected;
+      return { client, socket, sockets };
+    }
+
+    it('sends auth_refresh with a fresh token at 80 % of the lifetime and stays ACTIVE on its ack', async () => {
+      const provider = jest.fn(() => expiringIn(10));
+      const { client, socket, sockets } = await connectRefreshing(provider);
+      await jest.advanceTimersByTimeAsync(8_000);
+      const refresh = lastSentFrame(socket);
+      expect(refresh).toMatchObject({ type: 'auth_refresh', data: { token: expect.any(String) as string } });
+      socket.serverSend({
+        type: 'auth_refresh_ack',
+        data: { user_id: 7, expires_at: TS },
+        ref: lastRef(socket),
+      });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(client.state).toBe('ACTIVE');
+      expect(sockets).toHaveLength(1);
+      expect(provider).toHaveBeenCalledTimes(2);
+      client.close();
+    });
+
+    it('takes a refused refresh for an answer, not for an ended session, and reconnects with the fresh token', async () => {
+      const { client, socket, sockets } = await connectRefreshing(() => expiringIn(10));
+      const states: string[] = [];
+      client.onStateChange(({ to }) => states.push(to));
+      await jest.advanceTimersByTimeAsync(8_000);
+      const fresh = (lastSentFrame(socket).data as { token: string }).token;
+      socket.serverSend({
+        type: 'error',
+        data: {
+          code: 'AUTH_FAILED',
+          message: 'Token is for another user',
+          details: { reason: 'refresh_refused' },
+        },
+        ref: lastRef(socket),
+      });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(states).toEqual(['ERROR', 'RECONNECTING', 'CONNECTING']);
+      expect(sockets).toHaveLength(2);
+      expect(lastSocket(sockets).url).toBe(`ws://127.0.0.1:3000/ws/chat?token=${encodeURIComponent(fresh)}`);
+      client.close();
+    });
+  });
 });

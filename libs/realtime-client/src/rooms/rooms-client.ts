@@ -2,8 +2,10 @@
 // lifecycle. After a reconnection it rejoins its rooms, asks which direct conversations have new
 // messages (peers it never talked to included), fetches what it missed by `after_id`, and delivers
 // every message once, in id order. Every request carries a request id (ref) that the server echoes on
-// its answer; against a server that echoes none, answers are recognised by their content.
+// its answer; against a server that echoes none, answers are recognised by their content. The token is
+// refreshed on the open connection with `auth_refresh`.
 import {
+  AUTH_REFRESH_REFUSED,
   decodeEnvelope,
   isRequestRef,
   RealtimeErrorCode,
@@ -126,7 +128,8 @@ class RoomsWireProtocol implements WireProtocol<Envelope> {
     if (frame.type === 'pong') return { kind: 'pong' };
     if (frame.type === 'error') {
       const error = frame.data as RealtimeErrorPayload;
-      if (error.code === RealtimeErrorCode.AUTH_FAILED)
+      // A refused refresh answers its request; the session goes on with its token.
+      if (error.code === RealtimeErrorCode.AUTH_FAILED && error.details?.reason !== AUTH_REFRESH_REFUSED)
         return { kind: 'auth_failed', message: error.message };
     }
     return { kind: 'frame', frame };
@@ -188,6 +191,9 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
       connectionLost: (error) => {
         this.syncBuffer = undefined;
         this.pending.rejectAll(error);
+      },
+      refreshSession: async (token) => {
+        await this.sendNow('auth_refresh', { token }, (f) => isFrame(f, 'auth_refresh_ack'));
       },
     });
     this.transport.attach(this.lifecycle);

@@ -93,6 +93,7 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
     this.lifecycle = new ConnectionLifecycle(this.transport, resolved, {
       synchronize: (resync) => this.synchronize(resync),
       connectionLost: () => undefined,
+      refreshSession: (token) => this.transport.refresh(token, this.requestTimeoutMs),
     });
     this.transport.attach(this.lifecycle);
     const socket = this.transport.socket;

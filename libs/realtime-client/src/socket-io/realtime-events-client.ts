@@ -27,6 +27,7 @@ export class RealtimeEventsClient extends ManagedClient<SyncStatePayload | undef
     this.lifecycle = new ConnectionLifecycle(this.transport, resolved, {
       synchronize: async (resync) => (resync ? this.requestSync() : undefined),
       connectionLost: () => undefined,
+      refreshSession: (token) => this.transport.refresh(token, this.requestTimeoutMs),
     });
     this.transport.attach(this.lifecycle);
     this.transport.socket.onAny((event: string, payload: unknown) => {

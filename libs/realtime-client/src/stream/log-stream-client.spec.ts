@@ -1,5 +1,5 @@
-// LogStreamClient over a scripted WebSocket: auth_success / auth_error, and the backlog resent after a
-// reconnection delivered once.
+// LogStreamClient over a scripted WebSocket: auth_success / auth_error, the backlog resent after a
+// reconnection delivered once, and the token refreshed with a second `auth`.
 import type { LogEntry } from 'nest-realtime/protocol';
 import { fakeWebSocketClass, lastSocket } from '../websocket/fake-websocket.helper-spec';
 import { LogStreamClient } from './log-stream-client';
@@ -86,5 +86,50 @@ describe('LogStreamClient (scripted server)', () => {
     lastSocket(sockets).serverSend({ type: 'auth_error', payload: { message: 'Invalid token' } });
     await expect(connected).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     expect(client.state).toBe('ERROR');
+  });
+
+  it('refreshes its token with a second auth: the auth_success that answers it changes nothing else', async () => {
+    const { WebSocket, sockets } = fakeWebSocketClass();
+    const expiringIn = (seconds: number) =>
+      `h.${Buffer.from(JSON.stringify({ sub: 'u', exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.s`;
+    const client = new LogStreamClient({
+      url: 'http://127.0.0.1:3001',
+      tokenProvider: () => expiringIn(10),
+      webSocket: WebSocket,
+      heartbeat: false,
+      reconnection: { reconnectDelay: 100, jitter: 0 },
+    });
+    const connected = client.connect();
+    await jest.advanceTimersByTimeAsync(0);
+    const socket = lastSocket(sockets);
+    socket.serverOpen();
+    socket.serverSend({ type: 'auth_success', payload: { appId: 'app', userId: 'u' } });
+    await connected;
+    const states: string[] = [];
+    client.onStateChange(({ to }) => states.push(to));
+
+    await jest.advanceTimersByTimeAsync(8_000);
+    expect(socket.sentFrames().at(-1)).toEqual({
+      type: 'auth',
+      payload: { token: expect.any(String) as string },
+    });
+    socket.serverSend({ type: 'auth_success', payload: { appId: 'app', userId: 'u', expiresAt: 1 } });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(states).toEqual([]);
+
+    // The next refresh is refused: the client reconnects with the fresh token.
+    await jest.advanceTimersByTimeAsync(8_000);
+    socket.serverSend({
+      type: 'error',
+      payload: {
+        code: 'AUTH_FAILED',
+        message: 'Token is for another app',
+        details: { reason: 'refresh_refused' },
+      },
+    });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(states).toEqual(['ERROR', 'RECONNECTING', 'CONNECTING']);
+    expect(sockets).toHaveLength(2);
+    client.close();
   });
 });

@@ -1,6 +1,7 @@
 // Log stream client: the per-application log and metrics stream, with the connection lifecycle. The
 // backlog the server sends after each (re)authentication is deduplicated by log id, and the `subscribe`
-// filter is sent again after a reconnection.
+// filter is sent again after a reconnection. The token is refreshed on the open connection with a
+// second `auth` frame.
 import {
   type LogEntry,
   type LogFilter,
@@ -60,6 +61,8 @@ class StreamWireProtocol implements WireProtocol<StreamServerFrame> {
   constructor(
     private readonly endpoint: string,
     private readonly onIdentity: (identity: StreamAuthSuccessPayload) => void,
+    /** A refresh waits for its `auth_success`, which is then its answer, not a (re)authentication. */
+    private readonly awaitsRefresh: () => boolean,
   ) {}
 
   url(token: string | undefined): string {
@@ -75,6 +78,7 @@ class StreamWireProtocol implements WireProtocol<StreamServerFrame> {
       return { kind: 'ignored' };
     }
     if (frame.type === 'auth_success') {
+      if (this.awaitsRefresh()) return { kind: 'frame', frame };
       this.onIdentity(frame.payload);
       return { kind: 'authenticated' };
     }
@@ -102,6 +106,8 @@ export class LogStreamClient extends ManagedClient<LogStreamSyncReport> {
   private readonly dedupeWindow: number;
   private filter: LogFilter | undefined;
   private authenticatedAs: StreamAuthSuccessPayload | undefined;
+  /** Refreshes sent and not answered yet. */
+  private refreshes = 0;
 
   constructor(options: LogStreamClientOptions) {
     super();
@@ -113,13 +119,18 @@ export class LogStreamClient extends ManagedClient<LogStreamSyncReport> {
     this.pending = new PendingRequests(resolved.requestTimeoutMs);
     this.transport = new WebSocketTransport(
       resolveWebSocket(options.webSocket),
-      new StreamWireProtocol(endpoint, (identity) => (this.authenticatedAs = identity)),
+      new StreamWireProtocol(
+        endpoint,
+        (identity) => (this.authenticatedAs = identity),
+        () => this.refreshes > 0,
+      ),
       heartbeat,
       (frame) => this.receive(frame),
     );
     this.lifecycle = new ConnectionLifecycle(this.transport, resolved, {
       synchronize: (resync) => this.synchronize(resync),
       connectionLost: (error) => this.pending.rejectAll(error),
+      refreshSession: (token) => this.sendRefresh(token),
     });
     this.transport.attach(this.lifecycle);
   }
@@ -161,6 +172,21 @@ export class LogStreamClient extends ManagedClient<LogStreamSyncReport> {
     return answer.then((frame) => frame.payload as LogFilter);
   }
 
+  /** A second `auth` frame: answered by `auth_success`, or refused by an `error` frame (the oldest request). */
+  private async sendRefresh(token: string): Promise<void> {
+    if (!this.transport.isOpen) {
+      throw new RealtimeClientError(ClientErrorCode.CONNECTION_LOST, 'Connection lost before auth');
+    }
+    const answer = this.pending.add('auth', (frame) => frame.type === 'auth_success');
+    this.refreshes += 1;
+    try {
+      this.transport.send(encodeStreamFrame({ type: 'auth', payload: { token } }));
+      await answer;
+    } finally {
+      this.refreshes -= 1;
+    }
+  }
+
   private async synchronize(resync: boolean): Promise<LogStreamSyncReport> {
     if (resync && this.filter) await this.sendSubscribe(this.filter);
     return { filter: this.filter };
@@ -177,6 +203,10 @@ export class LogStreamClient extends ManagedClient<LogStreamSyncReport> {
         if (!this.pending.rejectOldest(RealtimeClientError.fromPayload(frame.payload))) {
           this.events.emit('error', frame.payload);
         }
+        return;
+      case 'auth_success':
+        // The answer of a refresh (a first authentication is the transport's).
+        this.pending.resolveMatching(frame);
         return;
       case 'subscribed':
         this.pending.resolveMatching(frame);

@@ -103,6 +103,18 @@ export class ConnectionRegistry implements OnModuleDestroy {
     this.changeSubject.next({ kind: 'connected', entry, userConnections: count });
   }
 
+  /**
+   * A connection's refreshed token (same user): its identity is replaced in place. Nothing is counted
+   * again and no change is emitted, so presence does not flap. Another user's identity is ignored.
+   */
+  updateIdentity(id: string, identity: RealtimeIdentity): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.identity.userId !== identity.userId) return;
+    entry.identity = identity;
+    const user = this.perUser.get(identity.userId);
+    if (user) user.username = identity.username;
+  }
+
   /** Idempotent: a second call for the same id does nothing. */
   remove(id: string): void {
     const entry = this.entries.get(id);

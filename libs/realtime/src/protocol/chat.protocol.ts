@@ -52,12 +52,30 @@ export interface OnlineUsersPayload {
   users: UserStatusPayload[];
 }
 
+/**
+ * Addition: client → server `authRefresh` `{ token }` with an ack, on the default namespace (the chat
+ * and the events API share the socket): a fresh token of the same user (`sub`) and `appId` claim; the
+ * socket keeps its rooms. Refused: ack `{ error }` AUTH_FAILED with `details.reason: 'refresh_refused'`
+ * (and the `error` event), the socket goes on with its current token. Send it before that token
+ * expires (at its expiry the socket is disconnected).
+ */
+export interface AuthRefreshInput {
+  token: string;
+}
+/** Addition: what `authRefresh` acknowledges: the user, and the new token's expiry (ISO 8601; null without `exp`). */
+export interface AuthRefreshResult {
+  userId: string;
+  expiresAt: string | null;
+}
+export type AuthRefreshAck = AuthRefreshResult | { error: RealtimeErrorPayload };
+
 export const ChatEvent = {
   message: 'message',
   typing: 'typing',
   join: 'join',
   leave: 'leave',
   onlineUsers: 'onlineUsers',
+  authRefresh: 'authRefresh',
   userTyping: 'userTyping',
   userStatus: 'userStatus',
   error: 'error',
@@ -81,4 +99,5 @@ export interface ChatClientToServerEvents {
     ack?: (answer: ChatJoinAck | { error: RealtimeErrorPayload }) => void,
   ) => void;
   onlineUsers: (ack: (answer: OnlineUsersPayload) => void) => void;
+  authRefresh: (input: AuthRefreshInput, ack?: (answer: AuthRefreshAck) => void) => void;
 }

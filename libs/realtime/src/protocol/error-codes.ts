@@ -25,6 +25,13 @@ export const RealtimeErrorCode = {
 
 export type RealtimeErrorCode = (typeof RealtimeErrorCode)[keyof typeof RealtimeErrorCode];
 
+/**
+ * Addition: `details.reason` of the AUTH_FAILED that refuses a token refresh (`auth_refresh`,
+ * `authRefresh`, the log stream's second `auth`): the connection stays open on its current token,
+ * which still ends it at its own expiry.
+ */
+export const AUTH_REFRESH_REFUSED = 'refresh_refused';
+
 /** The error payload every transport sends (`error` event / `error` frame data). */
 export interface RealtimeErrorPayload {
   message: string;

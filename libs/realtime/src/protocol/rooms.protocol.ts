@@ -23,6 +23,8 @@ export const RoomsInbound = {
   PING: 'ping',
   /** Several inbound messages in one frame, handled in order, each answered. */
   MESSAGE_BATCH: 'message_batch',
+  /** Addition: a fresh token for this connection, of the same user and app; the session is kept. */
+  AUTH_REFRESH: 'auth_refresh',
 } as const;
 export type RoomsInboundType = (typeof RoomsInbound)[keyof typeof RoomsInbound];
 
@@ -42,6 +44,8 @@ export const RoomsOutbound = {
   ERROR: 'error',
   /** Several outbound frames coalesced for one client (connections opened with `?batch=1`). */
   MESSAGE_BATCH: 'message_batch',
+  /** Addition: answer of `auth_refresh`, with the new expiry. */
+  AUTH_REFRESH_ACK: 'auth_refresh_ack',
 } as const;
 export type RoomsOutboundType = (typeof RoomsOutbound)[keyof typeof RoomsOutbound];
 
@@ -101,6 +105,15 @@ export interface DmConversationsData {
   before_id?: number;
 }
 export type PingData = Record<string, never>;
+/**
+ * Addition: a fresh token on an open connection, verified as at the handshake. It must name the same
+ * user (`sub`) and the same `appId` claim; the connection keeps its rooms. Refused: `error`
+ * AUTH_FAILED with `details.reason: 'refresh_refused'`, and the connection goes on with its current
+ * token. Send it before that token expires (at its expiry the connection is closed, 4401).
+ */
+export interface AuthRefreshData {
+  token: string;
+}
 /** One inner message of an inbound batch. */
 export interface InboundBatchItem {
   type: Exclude<RoomsInboundType, 'message_batch'>;
@@ -198,6 +211,12 @@ export interface PongData {
   /** ISO 8601 server time. */
   timestamp: string;
 }
+/** Addition: answer of `auth_refresh`. */
+export interface AuthRefreshAckData {
+  user_id: WireUserId;
+  /** ISO 8601 expiry of the new token (the connection is closed then unless refreshed again); null without `exp`. */
+  expires_at: string | null;
+}
 /** Outbound batch: complete frames (each with its own type, data and timestamp). */
 export interface OutboundMessageBatchData {
   messages: Envelope[];
@@ -216,6 +235,7 @@ export interface RoomsServerFrames {
   pong: PongData;
   error: RealtimeErrorPayload;
   message_batch: OutboundMessageBatchData;
+  auth_refresh_ack: AuthRefreshAckData;
 }
 
 /** Client → server `data` by frame type. */
@@ -229,6 +249,7 @@ export interface RoomsClientFrames {
   dm_conversations: DmConversationsData;
   ping: PingData;
   message_batch: InboundMessageBatchData;
+  auth_refresh: AuthRefreshData;
 }
 
 /** Query parameter that opts a connection into outbound batching: `/ws/chat?token=…&batch=1`. */

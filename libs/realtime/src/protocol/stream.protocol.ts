@@ -69,6 +69,12 @@ export interface StreamConnectPayload {
 export interface StreamAuthSuccessPayload {
   appId: string;
   userId: string;
+  /**
+   * Addition, on the answer of a refresh (an `auth` frame on an authenticated connection) only: the
+   * new token's expiry, epoch milliseconds (null without `exp`). The first `auth_success` is the
+   * seed's `{ appId, userId }`.
+   */
+  expiresAt?: number | null;
 }
 
 /** `auth_error`: why authentication failed; the server closes the connection (4401) after it. */
@@ -101,7 +107,13 @@ export const StreamOutbound = {
 
 /** Client → server frame types. */
 export const StreamInbound = {
-  /** `{ type: 'auth', payload: { token } }`: authenticate when the URL carried no token. */
+  /**
+   * `{ type: 'auth', payload: { token } }`: authenticate when the URL carried no token. Addition: on
+   * an authenticated connection it is a refresh: a fresh token of the same user and `appId`, answered
+   * `auth_success { appId, userId, expiresAt }` (no backlog; the filter is kept), or refused with an
+   * `error` frame AUTH_FAILED (`details.reason: 'refresh_refused'`), the connection going on with its
+   * current token. Send it before that token expires (at its expiry: `auth_error`, close 4401).
+   */
   AUTH: 'auth',
   /** Addition: `{ type: 'subscribe', payload: LogFilter }`. */
   SUBSCRIBE: 'subscribe',

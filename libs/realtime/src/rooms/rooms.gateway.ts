@@ -3,7 +3,8 @@
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
 // room_message and direct_message, one per message posted, are routed directly (same DTO validation,
 // same error frames) rather than through Nest's per-call pipeline: see RawWsServer.routeDirect.
-// RoomsMonitor watches the endpoint (log lines, Prometheus series).
+// RoomsMonitor watches the endpoint (log lines, Prometheus series). `auth_refresh` gives an open
+// connection a fresh token of its user (RawWsServer.refresh): its rooms are kept.
 import { UseFilters, UsePipes } from '@nestjs/common';
 import {
   MessageBody,
@@ -13,6 +14,7 @@ import {
   type OnGatewayInit,
   type WsResponse,
 } from '@nestjs/websockets';
+import { AuthRefreshDto } from '../core/auth/auth-refresh.dto';
 import { ConnectedUser, identityOfClient } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception.filter';
@@ -24,6 +26,8 @@ import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import {
   RoomsInbound,
   RoomsOutbound,
+  toWireUserId,
+  type AuthRefreshAckData,
   type DmConversationListData,
   type JoinRoomAckData,
   type LeaveRoomAckData,
@@ -45,6 +49,9 @@ import { RoomsSessionService } from './rooms-session.service';
 @UseFilters(RealtimeWsExceptionFilter)
 @UsePipes(createRealtimeValidationPipe())
 export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnection, OnGatewayDisconnect {
+  /** The endpoint this gateway serves (set in afterInit). */
+  private endpoint: RawWsServer | null = null;
+
   constructor(
     private readonly sessions: RoomsSessionService,
     private readonly monitor: RoomsMonitor,
@@ -54,6 +61,7 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     // Bound to another adapter than RealtimeAdapter: RealtimeAdapterCheck stops the boot right after,
     // with the line to add.
     if (!(server instanceof RawWsServer)) return;
+    this.endpoint = server;
     this.monitor.watch(server.path);
     server.routeDirect(RoomsInbound.ROOM_MESSAGE, RoomMessageDto, (connection, dto) =>
       this.roomMessage(connection, identityOfClient(connection), dto),
@@ -141,6 +149,23 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     return {
       event: RoomsOutbound.DM_CONVERSATIONS,
       data: await this.sessions.dmConversations(user, dto),
+    };
+  }
+
+  /** Refused: `error` AUTH_FAILED (`details.reason: 'refresh_refused'`), the connection keeping its token. */
+  @SubscribeMessage(RoomsInbound.AUTH_REFRESH)
+  authRefresh(
+    @WsConnection() connection: RawWsConnection,
+    @MessageBody() dto: AuthRefreshDto,
+  ): WsResponse<AuthRefreshAckData> {
+    if (!this.endpoint) throw new Error('The rooms endpoint is not bound to RealtimeAdapter');
+    const { userId, expiresAt } = this.endpoint.refresh(connection, dto.token);
+    return {
+      event: RoomsOutbound.AUTH_REFRESH_ACK,
+      data: {
+        user_id: toWireUserId(userId),
+        expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+      },
     };
   }
 

@@ -1,5 +1,6 @@
 // Body of POST /apps/:appId/logs: one entry or an array of entries. Field errors answer 400 with
-// every offending field; more than `stream.maxEntriesPerRequest` entries answer 413.
+// every offending field; more than `stream.maxEntriesPerRequest` entries answer 413; a body past the
+// input limits (core/input-limits.ts) answers 400 INVALID_FORMAT before class-transformer reads it.
 import {
   BadRequestException,
   Inject,
@@ -12,6 +13,7 @@ import { validateSync } from 'class-validator';
 import { RealtimeErrorCode } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
+import { assertBodyShape } from '../core/input-limits.pipe';
 import { flattenValidationErrors, type FieldProblem } from '../core/realtime-validation.pipe';
 import { LogEntryDto } from './dto/log-entry.dto';
 
@@ -31,6 +33,7 @@ export class LogEntriesPipe implements PipeTransform<unknown, LogEntryDto[]> {
         received: items.length,
       });
     }
+    assertBodyShape(body);
     if (items.length === 0) throw invalid('Expected at least one log entry', []);
     const fields: FieldProblem[] = [];
     const entries = items.map((item, index) => {

@@ -1,8 +1,10 @@
 // Log ingestion over HTTP (opt-in: `http.logIngestionPath`, e.g. POST /apps/:appId/logs): a producer
 // holding a token of that app ingests one entry or an array. 401 without a valid token, 403 for a
-// token of another app, 400 with field errors, 413 past the entry bound (and past the host's JSON body
-// limit, answered by the body parser). The route is mounted at the host's path by `logsController`.
+// token of another app, 400 with field errors (or the INVALID_FORMAT of the input limits, or of the
+// log stream's own checks), 413 past the entry bound (and past the host's JSON body limit, answered by
+// the body parser). The route is mounted at the host's path by `logsController`.
 import {
+  BadRequestException,
   Body,
   Controller,
   Injectable,
@@ -13,10 +15,11 @@ import {
   UseGuards,
   type Type,
 } from '@nestjs/common';
-import { RealtimeErrorCode, type LogIngestResult } from '../protocol';
+import { RealtimeErrorCode, type LogEntry, type LogEntryInput, type LogIngestResult } from '../protocol';
 import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeAuthGuard } from '../core/auth/realtime-auth.guard';
+import { RealtimeError } from '../core/errors/realtime-error';
 import type { LogEntryDto } from './dto/log-entry.dto';
 import { LogEntriesPipe } from './log-entries.pipe';
 import { LogStreamService } from './log-stream.service';
@@ -43,11 +46,29 @@ export class LogsController {
             : `Token is for app "${user.appId}", not "${appId}"`,
       });
     }
-    const stored = this.logs.publish(
+    const stored = this.publish(
       appId,
       entries.map((entry) => ({ ...entry, userId: user.userId })),
     );
     return { accepted: stored.length, ids: stored.map((entry) => entry.id) };
+  }
+
+  /**
+   * The service's own refusals (e.g. a `null` timestamp, which the DTO's @IsOptional lets through) are
+   * the client's 400, not an unknown error (500, logged with its stack).
+   */
+  private publish(appId: string, entries: LogEntryInput[]): LogEntry[] {
+    try {
+      return this.logs.publish(appId, entries);
+    } catch (error) {
+      if (!(error instanceof RealtimeError) || error.code !== RealtimeErrorCode.INVALID_FORMAT) throw error;
+      throw new BadRequestException({
+        statusCode: 400,
+        code: error.code,
+        message: error.message,
+        details: error.details,
+      });
+    }
   }
 }
 

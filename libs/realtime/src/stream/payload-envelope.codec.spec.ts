@@ -1,5 +1,5 @@
 // The seed 004 codec: `{ type, payload }` both ways; auth failures are the seed's auth_error.
-import { RealtimeError } from '../core/errors/realtime-error';
+import { RealtimeError, RefreshRefusedError } from '../core/errors/realtime-error';
 import { payloadEnvelopeCodec } from './payload-envelope.codec';
 
 describe('payloadEnvelopeCodec', () => {
@@ -38,6 +38,20 @@ describe('payloadEnvelopeCodec', () => {
   it('turns an authentication failure into auth_error { message } exactly', () => {
     const frame = JSON.parse(payloadEnvelopeCodec.encodeError(RealtimeError.authFailed('Token expired')));
     expect(frame).toEqual({ type: 'auth_error', payload: { message: 'Token expired' } });
+  });
+
+  it('turns a refused token refresh, which keeps the session, into an error frame (not auth_error)', () => {
+    const frame = JSON.parse(
+      payloadEnvelopeCodec.encodeError(new RefreshRefusedError('Token is for another app')),
+    );
+    expect(frame).toEqual({
+      type: 'error',
+      payload: {
+        code: 'AUTH_FAILED',
+        message: 'Token is for another app',
+        details: { reason: 'refresh_refused' },
+      },
+    });
   });
 
   it('turns any other error into an error frame with code and details', () => {

@@ -1,11 +1,13 @@
 // StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, limits,
-// filters, and every timer cleared on close and shutdown. Token expiry is ConnectionLiveness's.
+// filters, a second `auth` taken as a token refresh, and every timer cleared on close and shutdown.
+// Token expiry is ConnectionLiveness's.
 import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
 import { TokenVerifier } from '../core/auth/token-verifier.service';
-import { RealtimeError } from '../core/errors/realtime-error';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
+import { RealtimeError, RefreshRefusedError } from '../core/errors/realtime-error';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
 import type { ConnectionLifecycle } from '../core/transport/connection-lifecycle.service';
 import { RawWsConnection } from '../core/transport/raw-ws-connection';
@@ -52,11 +54,19 @@ describe('StreamSessions', () => {
   beforeEach(() => {
     jest.useFakeTimers();
     store = new InMemoryLogStore(options.stream.bufferSize);
-    authenticated = jest.fn();
+    authenticated = jest.fn((connection: RawWsConnection, identity: RealtimeIdentity) => {
+      connection.identity = identity;
+    });
     const verifier = new TokenVerifier(options, new JwtService());
+    // RawWsServer.refresh as far as the sessions see it: the identity replaced when the verifier agrees.
+    const refresh = (connection: RawWsConnection, value: string | undefined): RealtimeIdentity => {
+      if (connection.identity === null) throw RealtimeError.authFailed('Not authenticated');
+      connection.identity = verifier.verifyRefresh(connection.identity, value);
+      return connection.identity;
+    };
     const lifecycle = {
       authenticateToken: (value: string | undefined) => verifier.verify(value),
-      endpoint: () => ({ authenticated }),
+      endpoint: () => ({ authenticated, refresh }),
     } as unknown as ConnectionLifecycle;
     sessions = new StreamSessions(options, lifecycle, store);
   });
@@ -151,14 +161,43 @@ describe('StreamSessions', () => {
     expect(sessions.authenticatedCount).toBe(0);
   });
 
-  it('refuses a second authentication of the same connection', () => {
-    const { connection } = fakeConnection();
+  it('takes a second auth as a refresh: auth_success with the new expiry, no backlog, the filter kept', () => {
+    store.append('a', [
+      { id: '1', timestamp: 1, level: 'warn', message: 'm1', appId: 'a', userId: 'system' },
+    ]);
+    const { connection, socket, frames } = fakeConnection();
     sessions.open(connection);
     sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
-    expect(() => sessions.authenticate(connection, token({ sub: 'u2', appId: 'b' }))).toThrow(
-      'Already authenticated',
+    sessions.subscribe(connection, { levels: ['warn'] });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const before = frames().length;
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a', exp }));
+    expect(frames().slice(before)).toEqual([
+      { type: 'auth_success', payload: { appId: 'a', userId: 'u1', expiresAt: exp * 1000 } },
+    ]);
+    expect(connection.identity?.expiresAt).toBe(exp * 1000);
+    expect(authenticated).toHaveBeenCalledTimes(1);
+    expect(socket.close).not.toHaveBeenCalled();
+    const [session] = [...sessions.subscribersOf('a')];
+    expect(session?.connection).toBe(connection);
+    expect(session?.filter?.effective).toEqual({ levels: ['warn'] });
+  });
+
+  it('refuses a refresh for another user or app, keeping the session and its identity', () => {
+    const { connection, socket } = fakeConnection();
+    sessions.open(connection);
+    sessions.authenticate(connection, token({ sub: 'u1', appId: 'a' }));
+    const identity = connection.identity;
+    expect(() => sessions.authenticate(connection, token({ sub: 'u2', appId: 'a' }))).toThrow(
+      new RefreshRefusedError('Token is for another user'),
     );
+    expect(() => sessions.authenticate(connection, token({ sub: 'u1', appId: 'b' }))).toThrow(
+      new RefreshRefusedError('Token is for another app'),
+    );
+    expect(connection.identity).toBe(identity);
     expect(sessions.subscribersOf('b').size).toBe(0);
+    expect([...sessions.subscribersOf('a')].map((s) => s.userId)).toEqual(['u1']);
+    expect(socket.close).not.toHaveBeenCalled();
   });
 
   it('normalises a filter and clears it with an empty one', () => {

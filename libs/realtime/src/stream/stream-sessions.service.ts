@@ -1,7 +1,8 @@
 // Who is on the stream: connections waiting to authenticate (each with its deadline), and
 // authenticated ones grouped by the appId claim of their token, with their filter. It also writes the
 // handshake frames: connect, auth_success (+ backlog), auth_error. Token expiry is the liveness rule's,
-// as on every endpoint (the identity is attached to the connection at authentication).
+// as on every endpoint (the identity is attached to the connection at authentication); an `auth` on an
+// authenticated connection refreshes its token and keeps its subscription.
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { RealtimeErrorCode, StreamOutbound, type LogFilter } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
@@ -65,11 +66,14 @@ export class StreamSessions implements BeforeApplicationShutdown {
 
   /**
    * Verifies a token and subscribes the connection to its app: auth_success then the backlog. A
-   * refused token gets auth_error and the connection is closed (4401).
+   * refused token gets auth_error and the connection is closed (4401). On an authenticated
+   * connection it is a refresh (see `refresh`).
    */
   authenticate(connection: RawWsConnection, token: string | undefined): void {
-    if (this.sessions.has(connection)) {
-      throw RealtimeError.invalidFormat('Already authenticated');
+    const current = this.sessions.get(connection);
+    if (current) {
+      this.refresh(current, token);
+      return;
     }
     let session: StreamSession;
     try {
@@ -93,6 +97,17 @@ export class StreamSessions implements BeforeApplicationShutdown {
     members.add(session);
     connection.send(StreamOutbound.AUTH_SUCCESS, { appId: session.appId, userId: session.userId });
     connection.send(StreamOutbound.LOGS, this.store.recent(session.appId, this.options.stream.backlogSize));
+  }
+
+  /**
+   * A fresh token for an authenticated connection, of the same user and app: answered auth_success
+   * with the new expiry; the subscription, its filter and the expiry timing follow (no backlog is
+   * sent again). Throws RefreshRefusedError (an `error` frame; the connection keeps its token).
+   */
+  private refresh(session: StreamSession, token: string | undefined): void {
+    const { connection, appId, userId } = session;
+    const { expiresAt } = this.endpoint().refresh(connection, token);
+    connection.send(StreamOutbound.AUTH_SUCCESS, { appId, userId, expiresAt });
   }
 
   /** Sets (or, with an empty filter, clears) the connection's filter; returns the filter in force. */

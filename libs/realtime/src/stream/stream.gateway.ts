@@ -36,7 +36,11 @@ export class StreamGateway implements OnGatewayConnection, OnGatewayDisconnect {
     this.sessions.close(client);
   }
 
-  /** Answered by auth_success (+ backlog) or auth_error and close, both sent by StreamSessions. */
+  /**
+   * Answered by auth_success (+ backlog) or auth_error and close, both sent by StreamSessions. On an
+   * authenticated connection, a token refresh: auth_success with the new expiry, or an `error` frame
+   * AUTH_FAILED (the connection keeping its token).
+   */
   @SubscribeMessage(StreamInbound.AUTH)
   auth(@WsConnection() connection: RawWsConnection, @MessageBody() dto: StreamAuthDto): void {
     this.sessions.authenticate(connection, dto.token);

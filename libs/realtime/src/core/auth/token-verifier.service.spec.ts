@@ -1,11 +1,12 @@
 // TokenVerifier: pinned algorithms, issuer and audience, claims mapped to the identity, and a specific
-// AUTH_FAILED reason for every refusal; verifyHandshake finds the token and the page.
+// AUTH_FAILED reason for every refusal; verifyHandshake finds the token and the page; verifyRefresh
+// takes a fresh token of the same user and app only.
 import { JwtService } from '@nestjs/jwt';
 import { createSecretKey, generateKeyPairSync } from 'crypto';
 import * as jwt from 'jsonwebtoken';
 import { RealtimeErrorCode } from '../../protocol';
 import { type RealtimeModuleOptions, resolveRealtimeOptions } from '../../realtime.options';
-import { RealtimeError } from '../errors/realtime-error';
+import { endsSession, RealtimeError, RefreshRefusedError } from '../errors/realtime-error';
 import type { HandshakeSource } from './token-extractor';
 import { TokenVerifier } from './token-verifier.service';
 
@@ -314,6 +315,65 @@ describe('TokenVerifier', () => {
     it('still refuses a bad token found in the handshake', () => {
       const source = handshake({ query: { token: jwt.sign({ sub: 'x' }, SECRET, { algorithm: 'HS512' }) } });
       expectAuthFailed(() => verifier.verifyHandshake(source), 'Token algorithm not accepted');
+    });
+  });
+
+  describe('verifyRefresh', () => {
+    const verifier = verifierWith({ secret: SECRET });
+    const current = verifier.verify(hs256({ sub: 'u-1', username: 'alice', appId: 'app-7' }), 'modules');
+
+    /** The refusal, which must leave the session as it was (not end it). */
+    function refreshRefusal(token: string | undefined): RealtimeError {
+      const error = refusal(() => verifier.verifyRefresh(current, token));
+      expect(error).toBeInstanceOf(RefreshRefusedError);
+      expect(error.code).toBe(RealtimeErrorCode.AUTH_FAILED);
+      expect(error.details).toEqual({ reason: 'refresh_refused' });
+      expect(endsSession(error)).toBe(false);
+      return error;
+    }
+
+    it('returns the fresh identity of the same user and app, keeping the handshake page', () => {
+      const exp = Math.floor(Date.now() / 1000) + 900;
+      const fresh = verifier.verifyRefresh(
+        current,
+        jwt.sign({ sub: 'u-1', username: 'alice', roles: ['ops'], appId: 'app-7', exp }, SECRET),
+      );
+      expect(fresh).toEqual({
+        userId: 'u-1',
+        username: 'alice',
+        roles: ['ops'],
+        isAdmin: false,
+        appId: 'app-7',
+        page: 'modules',
+        expiresAt: exp * 1000,
+      });
+      expect(fresh).not.toBe(current);
+    });
+
+    it('refuses a token of another user', () => {
+      expect(refreshRefusal(hs256({ sub: 'u-2', appId: 'app-7' })).message).toBe('Token is for another user');
+    });
+
+    it('refuses a token of another app, or with no app where there was one', () => {
+      expect(refreshRefusal(hs256({ sub: 'u-1', appId: 'app-8' })).message).toBe('Token is for another app');
+      expect(refreshRefusal(hs256({ sub: 'u-1' })).message).toBe('Token is for another app');
+    });
+
+    it('refuses an expired, forged or missing token with the handshake reason', () => {
+      const expired = jwt.sign(
+        { sub: 'u-1', appId: 'app-7', exp: Math.floor(Date.now() / 1000) - 10 },
+        SECRET,
+      );
+      expect(refreshRefusal(expired).message).toBe('Token expired');
+      const forged = jwt.sign({ sub: 'u-1', appId: 'app-7' }, 'another-secret-of-32-characters!!', {
+        expiresIn: 600,
+      });
+      expect(refreshRefusal(forged).message).toBe('Token signature invalid');
+      expect(refreshRefusal(undefined).message).toBe('Authentication token missing');
+    });
+
+    it('keeps ending the session for the handshake refusals', () => {
+      expect(endsSession(refusal(() => verifier.verify('not-a-jwt')))).toBe(true);
     });
   });
 });

@@ -1,7 +1,7 @@
 // Verifies JWTs with pinned algorithms, issuer and audience, and maps claims to a RealtimeIdentity.
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { RealtimeError } from '../errors/realtime-error';
+import { RealtimeError, RefreshRefusedError } from '../errors/realtime-error';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
 import type { RealtimeIdentity } from './realtime-identity';
@@ -38,6 +38,24 @@ export class TokenVerifier {
       throw RealtimeError.authFailed('Token has no expiry ("exp" claim)');
     }
     return this.toIdentity(claims, page);
+  }
+
+  /**
+   * Verifies a fresh token for an open connection whose identity is `current`, with the handshake's
+   * rules. It must name the same user and the same app (appId claim, or none as before); the page
+   * declared at the handshake is kept. Throws RefreshRefusedError (AUTH_FAILED that leaves the
+   * connection on its current token) otherwise, and for an invalid or expired token.
+   */
+  verifyRefresh(current: RealtimeIdentity, token: string | undefined): RealtimeIdentity {
+    let fresh: RealtimeIdentity;
+    try {
+      fresh = this.verify(token, current.page);
+    } catch (error) {
+      throw new RefreshRefusedError(error instanceof RealtimeError ? error.message : 'Token invalid');
+    }
+    if (fresh.userId !== current.userId) throw new RefreshRefusedError('Token is for another user');
+    if (fresh.appId !== current.appId) throw new RefreshRefusedError('Token is for another app');
+    return fresh;
   }
 
   /** Extracts the token of a handshake and verifies it. */

@@ -1,5 +1,5 @@
 // The one error type of the library: every transport's exception filter turns it into its wire format.
-import { RealtimeErrorCode, RealtimeErrorPayload } from '../../protocol';
+import { AUTH_REFRESH_REFUSED, RealtimeErrorCode, RealtimeErrorPayload } from '../../protocol';
 import { mapNestException } from './nest-exceptions';
 
 export class RealtimeError extends Error {
@@ -38,9 +38,24 @@ export function toRealtimeError(error: unknown): RealtimeError {
 }
 
 /**
+ * AUTH_FAILED for a refused token refresh (`details.reason: 'refresh_refused'`): the connection keeps
+ * its session on its current token, which still ends it at its own expiry.
+ */
+export class RefreshRefusedError extends RealtimeError {
+  constructor(message: string) {
+    super(RealtimeErrorCode.AUTH_FAILED, message, { reason: AUTH_REFRESH_REFUSED });
+  }
+}
+
+/**
  * Whether the filters end the connection after answering: only for the library's own AUTH_FAILED
- * (a revoked or expired session). A host's 401 (UnauthorizedException) refuses that one message.
+ * (a revoked or expired session), not for a refused refresh. A host's 401 (UnauthorizedException)
+ * refuses that one message.
  */
 export function endsSession(error: unknown): boolean {
-  return error instanceof RealtimeError && error.code === RealtimeErrorCode.AUTH_FAILED;
+  return (
+    error instanceof RealtimeError &&
+    error.code === RealtimeErrorCode.AUTH_FAILED &&
+    !(error instanceof RefreshRefusedError)
+  );
 }

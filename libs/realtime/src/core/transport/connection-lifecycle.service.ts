@@ -1,7 +1,8 @@
 // The policy side of the transport adapter: who may connect (token, limits), what a connection is
-// registered as, and where the Socket.IO server is published for EventsManager.
+// registered as, which fresh token an open connection may take, and where the Socket.IO server is
+// published for EventsManager.
 import { Inject, Injectable } from '@nestjs/common';
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
@@ -16,13 +17,18 @@ import {
   type RealtimeRedisClients,
 } from '../scale-out/redis-clients.provider';
 import { TransportCounters } from '../metrics/transport-counters.service';
+import type { LivenessWatch } from './connection-liveness';
 import type { RawWsServer } from './raw-ws-server';
+import { identityRooms } from './realtime-io-server';
+import type { RealtimeSocketData } from './socket-io-binding';
 import { SocketIoServerRef } from './socket-io-server.ref';
 
 @Injectable()
 export class ConnectionLifecycle {
   /** Set by RealtimeAdapter when it serves this module's gateways (checked at boot). */
   adapterBound = false;
+  /** The Socket.IO server's sockets under the liveness rule: a refreshed expiry is timed there. */
+  private ioLiveness: LivenessWatch<Socket> | null = null;
 
   constructor(
     @Inject(REALTIME_OPTIONS) readonly options: ResolvedRealtimeOptions,
@@ -41,6 +47,38 @@ export class ConnectionLifecycle {
   /** Verifies a token given after the handshake (deferred authentication). */
   authenticateToken(token: string | undefined, page: string | null = null): RealtimeIdentity {
     return this.verifier.verify(token, page);
+  }
+
+  /**
+   * A fresh token on an open connection whose identity is `current`: verified as at the handshake,
+   * for the same user and app (RefreshRefusedError otherwise: the connection keeps its identity).
+   * The registry's entry takes the new identity in place, without a release and a new registration:
+   * the user's presence does not flap.
+   */
+  refresh(id: string, current: RealtimeIdentity, token: string | undefined): RealtimeIdentity {
+    const identity = this.verifier.verifyRefresh(current, token);
+    this.registry.updateIdentity(id, identity);
+    return identity;
+  }
+
+  /**
+   * `refresh` for a Socket.IO socket (chat and events API): the socket carries the new identity, its
+   * identity rooms follow the token's roles (the admins' room), and the liveness rule times the new
+   * expiry. Returns the new identity.
+   */
+  async refreshSocket(socket: Socket, token: string | undefined): Promise<RealtimeIdentity> {
+    const data = socket.data as Partial<RealtimeSocketData>;
+    const current = data.identity;
+    if (current === undefined) throw RealtimeError.authFailed('Not authenticated');
+    const identity = this.refresh(socket.id, current, token);
+    data.identity = identity;
+    const rooms = identityRooms(identity);
+    for (const room of identityRooms(current)) {
+      if (!rooms.includes(room)) await socket.leave(room);
+    }
+    await socket.join(rooms);
+    this.ioLiveness?.admit(socket);
+    return identity;
   }
 
   /** Throws RealtimeError(CONNECTION_LIMIT) when this connection would exceed a limit. */
@@ -100,9 +138,13 @@ export class ConnectionLifecycle {
     return this.endpoints.get(pathRef);
   }
 
-  /** Relays the server's broadcasts through Redis when configured, and publishes it to EventsManager. */
-  publishSocketIoServer(server: Server): void {
+  /**
+   * Relays the server's broadcasts through Redis when configured, and publishes it to EventsManager;
+   * `liveness` is its sockets' watch (refreshed tokens are admitted there).
+   */
+  publishSocketIoServer(server: Server, liveness?: LivenessWatch<Socket>): void {
     if (this.redis) server.adapter(socketIoRedisAdapter(this.redis));
     this.ioServerRef.attach(server);
+    this.ioLiveness = liveness ?? null;
   }
 }

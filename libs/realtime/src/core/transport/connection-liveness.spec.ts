@@ -1,5 +1,6 @@
 // ConnectionLiveness with fake timers: heartbeat misses, the idle timeout (off by default), token
-// expiry on time for listeners, and every timer cleared when the transports stop or the app shuts down.
+// expiry on time for listeners (a refreshed token's), and every timer cleared when the transports stop
+// or the app shuts down.
 import { Logger } from '@nestjs/common';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { resolveRealtimeOptions, type RealtimeLimitOptions } from '../../realtime.options';
@@ -272,6 +273,23 @@ describe('ConnectionLiveness', () => {
     expect(young.ended).toMatchObject({ kind: 'token-expired' });
     expect(later.open).toBe(true);
     expect(jest.getTimerCount()).toBe(1); // the sweep only
+    rule.beforeApplicationShutdown();
+  });
+
+  it('ends a refreshed connection at its new expiry, not at the old one, when both fall before the next sweep', () => {
+    const rule = liveness({ heartbeatIntervalMs: 30_000 });
+    const io = fakeTransport(false);
+    const watch = rule.watch(io.transport);
+    const refreshed = io.connect('refreshed', Date.now() + 2_000);
+    watch.admit(refreshed);
+    jest.advanceTimersByTime(1_500);
+    // A token refresh: a new identity (the old one is never mutated), admitted again.
+    refreshed.identity = identity(Date.now() + 3_000);
+    watch.admit(refreshed);
+    jest.advanceTimersByTime(2_999);
+    expect(refreshed.open).toBe(true);
+    jest.advanceTimersByTime(1);
+    expect(refreshed.ended).toMatchObject({ kind: 'token-expired' });
     rule.beforeApplicationShutdown();
   });
 

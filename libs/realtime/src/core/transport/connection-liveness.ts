@@ -73,8 +73,9 @@ export interface LivenessTransport<C> {
 /** A transport under the rule. */
 export interface LivenessWatch<C> {
   /**
-   * A connection (re)authenticated: a token that expires before the next sweep is put on the expiry
-   * timer now, so that even a connection younger than one sweep is ended at its expiry.
+   * A connection (re)authenticated, or given a fresh token (a new identity object; the old one is
+   * never mutated, so its pending expiry is dropped): a token that expires before the next sweep is
+   * put on the expiry timer now, so that even a connection younger than one sweep is ended at its expiry.
    */
   admit(connection: C): void;
   /** Takes the transport out of the rule (its server is closing). */

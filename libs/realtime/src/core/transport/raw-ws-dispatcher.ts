@@ -1,7 +1,8 @@
 // Frame dispatch of the raw ws endpoints: one connection's frames are parsed and handled strictly in
 // order (Nest's WsAdapter does not guarantee it), with back-pressure on a client that sends faster
 // than its frames are handled, inbound batches, and direct routes ahead of Nest's handlers. Every bad
-// frame is answered with an error frame, never dropped. An endpoint's monitor (rooms) hears of every
+// frame (not JSON, past the input limits of core/input-limits.ts, unknown type…) is answered with an
+// error frame, never dropped. An endpoint's monitor (rooms) hears of every
 // message handled, with its handling time, and of every response sent. A frame's request id (`ref`)
 // is echoed on its answers and errors, and is the connection's `requestRef` while its handler runs.
 import type { Logger } from '@nestjs/common';
@@ -10,6 +11,7 @@ import { isRequestRef, RealtimeCloseCode } from '../../protocol';
 import { isExpired } from '../auth/realtime-identity';
 import { RealtimeError } from '../errors/realtime-error';
 import { answerWsException } from '../filters/realtime-ws-exception.filter';
+import { inputShapeError } from '../input-limits';
 import type { FrameRoute } from './direct-frame-route';
 import { forEachHandlerValue } from './handler-result';
 import type { RawWsConnection } from './raw-ws-connection';
@@ -121,6 +123,14 @@ export class RawWsDispatcher {
         return;
       }
       ref = decoded.ref;
+      // Before any handler, pipe or batch walk reads it: class-transformer recurses, and throws on
+      // some keys.
+      const shapeError = inputShapeError(decoded.data);
+      if (shapeError !== null) {
+        connection.monitor?.unreadable();
+        connection.sendError(shapeError, ref);
+        return;
+      }
       const batchType = connection.batchType;
       if (batchType !== undefined && decoded.type === batchType) {
         await this.dispatchBatch(connection, dispatch, decoded.data, batchType, ref);

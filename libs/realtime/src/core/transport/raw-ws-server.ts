@@ -182,6 +182,22 @@ export class RawWsServer extends EventEmitter {
   }
 
   /**
+   * A fresh token on an authenticated connection (the rooms' `auth_refresh`, the log stream's second
+   * `auth`): verified as at the upgrade, for the same user and app. The identity is replaced in place
+   * (the connection stays registered: no presence change) and its new expiry is timed by the liveness
+   * rule. Throws RefreshRefusedError, the connection keeping its identity; AUTH_FAILED "Not
+   * authenticated" for a connection that has none yet.
+   */
+  refresh(connection: RawWsConnection, token: string | undefined): RealtimeIdentity {
+    const current = connection.identity;
+    if (current === null) throw RealtimeError.authFailed('Not authenticated');
+    const identity = this.lifecycle.refresh(connection.id, current, token);
+    connection.identity = identity;
+    this.liveness.admit(connection);
+    return identity;
+  }
+
+  /**
    * The endpoint's connections as the liveness rule sees them: activity is `lastSeenAt` (stamped per
    * inbound message by the dispatcher; pongs do not count), and the heartbeat is ws ping frames.
    */

@@ -148,7 +148,7 @@ export function setUpRealtimeIoServer(
     socket.conn.on('packetCreate', onPacketCreate);
     socket.conn.on('packet', onPacket);
   });
-  lifecycle.publishSocketIoServer(server);
+  lifecycle.publishSocketIoServer(server, watch);
   return () => watch.stop();
 }
 

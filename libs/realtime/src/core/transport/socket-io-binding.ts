@@ -3,11 +3,16 @@
 // takeUntil and a shared disconnect stream): kilobytes held by every idle connection. The socket keeps
 // only Nest's bound callbacks, by event. Same behaviour: the handler's result (value, promise or
 // observable) is emitted when it names an event, else given to the ack unless the handler
-// acknowledges itself.
+// acknowledges itself. On the library's server, a payload past the input limits (depth, keys, no
+// `__proto__` or `constructor` key: core/input-limits.ts) is answered INVALID_FORMAT before any
+// handler, pipe or guard sees it.
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { isExpired, type RealtimeIdentity } from '../auth/realtime-identity';
+import { logClientError } from '../filters/client-error-log';
+import { sendIoError } from '../filters/realtime-io-exception.filter';
+import { inputShapeError } from '../input-limits';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import { tokenExpiredEnding, type LivenessEnding } from './connection-liveness';
 import { forEachHandlerValue } from './handler-result';
@@ -118,16 +123,24 @@ export class SocketIoBinding {
     args: unknown[],
   ): void {
     const identity = (socket.data as Partial<RealtimeSocketData>).identity;
+    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
     if (identity !== undefined) {
       // A socket of the realtime server: counted, and an event sent past its token's expiry (before
       // the liveness rule's timer came) is not handled.
-      this.counters().messagesReceived += 1;
+      const counters = this.counters();
+      counters.messagesReceived += 1;
       if (isExpired(identity)) {
         endSocket(socket, tokenExpiredEnding());
         return;
       }
+      // Socket.IO's parser has parsed it; Nest's pipes (class-transformer) would recurse into it.
+      const shapeError = inputShapeError(data);
+      if (shapeError !== null) {
+        counters.error();
+        sendIoError(socket, shapeError, ack);
+        return;
+      }
     }
-    const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
     forEachHandlerValue(callback(data, ack), (response) => {
       if (response === null || response === undefined) return;
       const named = response as { event?: string; data?: unknown };
@@ -138,8 +151,10 @@ export class SocketIoBinding {
       if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
     }).catch((error: unknown) => {
       // Nest's exception filters answer handler errors; this is an observable failing afterwards.
-      this.log.error(
-        'Unhandled error after a Socket.IO handler',
+      logClientError(
+        this.log,
+        socket,
+        `Unhandled error after a Socket.IO handler (socket ${socket.id})`,
         error instanceof Error ? error.stack : String(error),
       );
     });
