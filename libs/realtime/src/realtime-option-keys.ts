@@ -106,6 +106,7 @@ export const OPTION_KEYS = {
     socketIoAdapter: true,
   } satisfies Keys<RealtimeRedisOptions>,
   storage: true,
+  allowedOrigins: true,
 } as const satisfies Keys<RealtimeModuleOptions>;
 
 /** The static extras of forRoot / forRootAsync, and the keys of forRootAsync's own object. */

@@ -302,6 +302,15 @@ export interface RealtimeModuleOptions {
    * no database (not with `database`). @default undefined (TypeORM on `database`)
    */
   storage?: RealtimeStorage;
+  /**
+   * Browser origins allowed to connect, on every transport (Socket.IO, the rooms endpoint, the log
+   * stream): a connection whose `Origin` header is not in the list is refused with PERMISSION_DENIED
+   * "Origin not allowed" (close 4403 on raw ws, `connect_error` on Socket.IO). Clients that send no
+   * `Origin` (servers, the SDK in Node) are not concerned. Each entry is an origin as browsers send
+   * it: `https://app.example.com`, with a port when not the scheme's default.
+   * @default undefined (every origin; Socket.IO's cross-origin requests still follow `socketIo.cors`)
+   */
+  allowedOrigins?: string[];
 }
 
 /** Static choices, given next to the options in forRoot and forRootAsync (they shape the module). */
@@ -377,6 +386,8 @@ export interface ResolvedRealtimeOptions {
   };
   /** The host's stores, or null for the default TypeORM ones on `database`. */
   storage: RealtimeStorage | null;
+  /** null: every origin. */
+  allowedOrigins: ReadonlySet<string> | null;
   compression: { enabled: boolean; threshold: number };
   chat: DeepRequired<RealtimeChatOptions>;
   stream: {
@@ -621,6 +632,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
     },
     database: resolveDatabase(merged.database),
     storage: resolveStorage(options),
+    allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
     events: {
       modulesPage: nonEmpty('events.modulesPage', events.modulesPage),
       stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize),
@@ -708,6 +720,33 @@ function resolveStorage(options: RealtimeModuleOptions): RealtimeStorage | null 
     );
   }
   return storage;
+}
+
+function resolveAllowedOrigins(origins: unknown): ReadonlySet<string> | null {
+  if (origins === undefined) return null;
+  if (!Array.isArray(origins) || origins.length === 0) {
+    throw new RealtimeOptionsError(
+      'allowedOrigins',
+      'must be a non-empty array of origins, e.g. https://app.example.com',
+    );
+  }
+  return new Set(
+    origins.map((origin: unknown, index) => {
+      let parsed: URL | null = null;
+      try {
+        parsed = typeof origin === 'string' ? new URL(origin) : null;
+      } catch {
+        parsed = null;
+      }
+      if (parsed === null || parsed.origin === 'null' || parsed.origin !== origin) {
+        throw new RealtimeOptionsError(
+          `allowedOrigins[${index}]`,
+          'must be an origin as browsers send it: scheme://host[:port], no path or trailing slash',
+        );
+      }
+      return origin as string;
+    }),
+  );
 }
 
 function resolveRedis(redis: MergedOptions['redis']): ResolvedRealtimeOptions['redis'] {

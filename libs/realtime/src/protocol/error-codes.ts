@@ -43,6 +43,8 @@ export interface RealtimeErrorPayload {
 export const RealtimeCloseCode = {
   /** Authentication failed or the token expired. */
   AUTH_FAILED: 4401,
+  /** The connection's browser origin is not in `allowedOrigins`. */
+  FORBIDDEN_ORIGIN: 4403,
   /** Connection limit reached. */
   CONNECTION_LIMIT: 4429,
   /** The peer missed heartbeats or stayed idle past the idle timeout. */

@@ -81,6 +81,17 @@ export class ConnectionLifecycle {
     return identity;
   }
 
+  /** Throws RealtimeError(PERMISSION_DENIED) for a browser origin outside `allowedOrigins`. */
+  checkOrigin(origin: string | string[] | undefined): void {
+    const allowed = this.options.allowedOrigins;
+    if (allowed === null || origin === undefined) return;
+    const value = Array.isArray(origin) ? origin[0] : origin;
+    if (value !== undefined && allowed.has(value)) return;
+    throw new RealtimeError(RealtimeErrorCode.PERMISSION_DENIED, 'Origin not allowed', {
+      origin: value ?? null,
+    });
+  }
+
   /** Throws RealtimeError(CONNECTION_LIMIT) when this connection would exceed a limit. */
   checkCapacity(identity: RealtimeIdentity | null): void {
     const { maxConnections, maxConnectionsPerUser } = this.options.limits;

@@ -30,6 +30,8 @@ export interface RawWsServerSettings {
 export function closeCodeFor(error: RealtimeError): number {
   if (error.code === RealtimeErrorCode.AUTH_FAILED) return RealtimeCloseCode.AUTH_FAILED;
   if (error.code === RealtimeErrorCode.CONNECTION_LIMIT) return RealtimeCloseCode.CONNECTION_LIMIT;
+  // Only the handshake's origin check refuses a connection with PERMISSION_DENIED.
+  if (error.code === RealtimeErrorCode.PERMISSION_DENIED) return RealtimeCloseCode.FORBIDDEN_ORIGIN;
   return 1011;
 }
 
@@ -76,6 +78,7 @@ export class RawWsServer extends EventEmitter {
     let identity: RealtimeIdentity | null = null;
     let refusal: RealtimeError | null = null;
     try {
+      this.lifecycle.checkOrigin(request.headers.origin);
       if ((this.gateway.authentication ?? 'handshake') === 'handshake') {
         identity = this.lifecycle.authenticate({ query: parseQuery(request.url), headers: request.headers });
       }

@@ -93,6 +93,7 @@ export function setUpRealtimeIoServer(
       if (lifecycle.isRegistered(socket.id)) {
         throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Session already connected');
       }
+      lifecycle.checkOrigin(socket.handshake.headers.origin);
       const identity = lifecycle.authenticate({
         auth: socket.handshake.auth,
         query: socket.handshake.query,
