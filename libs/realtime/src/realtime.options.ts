@@ -744,7 +744,7 @@ function resolveAllowedOrigins(origins: unknown): ReadonlySet<string> | null {
           'must be an origin as browsers send it: scheme://host[:port], no path or trailing slash',
         );
       }
-      return origin as string;
+      return origin;
     }),
   );
 }
