@@ -1,6 +1,6 @@
 // The sample's web pages in a real browser (Debian's chromium through playwright-core): sign in and
 // out, the chat between two people, HTML in messages shown as text, errors, the live modules list,
-// and a phone-width screen.
+// the admin page (and no admin event on a non-admin's socket), and a phone-width screen.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import {
@@ -10,23 +10,33 @@ import {
   scrollsSideways,
   signInToChat,
 } from './support/browser';
+import { Clients, recordEvents, waitUntil } from './support/clients';
 import { startSample, type RunningSample } from './support/sample-app';
 
 /** Limits of this spec's sample: a short maximum length so that "too long" is quick to reach. */
 const MAX_MESSAGE_LENGTH = 200;
+/** The admin of this spec's sample (the sample's `adminUsers`, ADMIN_USERS in the environment). */
+const ADMIN = 'boss';
+/** The events only admins receive. */
+const ADMIN_EVENTS = ['rt_user_logged_in', 'rt_user_logged_out', 'rt_global_stats_updated'];
 
 describe('sample web pages in a browser', () => {
   let sample: RunningSample;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  const sockets = new Clients();
 
   beforeAll(async () => {
     buildWebPages();
-    sample = await startSample({ overrides: { limits: { maxMessageLength: MAX_MESSAGE_LENGTH } } });
+    sample = await startSample({
+      overrides: { limits: { maxMessageLength: MAX_MESSAGE_LENGTH } },
+      config: { adminUsers: [ADMIN] },
+    });
     browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {
+    sockets.closeAll();
     await Promise.all(contexts.splice(0).map((context) => context.close()));
   });
 
@@ -250,6 +260,63 @@ describe('sample web pages in a browser', () => {
     expect(await page.locator('#modules tr').count()).toBe(2);
     expect(await scrollsSideways(page)).toBe(false);
     await saveScreenshot(page, 'modules-375px');
+  });
+
+  it('shows admins the stats and sign-ins live; a non-admin socket receives no admin event', async () => {
+    // The header links the admin page for admins only.
+    const admin = await chatAs(ADMIN, 375);
+    await admin.click('#top nav a:text("Admin")');
+    await admin.waitForURL(`${sample.url}/admin.html`);
+    await admin.locator('#admin-view').waitFor();
+    expect(await admin.isHidden('#admin-only')).toBe(true);
+    // The stats of rt_sync.
+    await admin.waitForFunction("/^\\d+$/.test(document.getElementById('stat-totalUsers').textContent)");
+    const stat = async (name: string) => Number(await admin.textContent(`#stat-${name}`));
+    expect(await stat('connections')).toBeGreaterThanOrEqual(1);
+
+    // A non-admin has no link, and the page tells them it is for admins only.
+    const nina = await chatAs('nina');
+    expect(await nina.locator('#top nav a', { hasText: 'Admin' }).count()).toBe(0);
+    await nina.goto(`${sample.url}/admin.html`);
+    await nina.locator('#admin-only').waitFor();
+    expect(await nina.isHidden('#admin-view')).toBe(true);
+
+    // At the socket: the non-admin and (to show the events are sent) the admin, both on page `admin`,
+    // each recording every event it receives.
+    const [ninaToken, adminToken] = [(await sample.login('nina')).token, (await sample.login(ADMIN)).token];
+    const ninaSocket = await sockets.io(sample.url, { token: ninaToken, page: 'admin' });
+    const ninaSeen = recordEvents(ninaSocket);
+    const adminSocket = await sockets.io(sample.url, { token: adminToken, page: 'admin' });
+    const adminSeen = recordEvents(adminSocket);
+    type Sync = { user: { isAdmin: boolean }; stats?: { totalUsers: number; connections: number } };
+    const rtSync = async (socket: typeof adminSocket) =>
+      (await socket.timeout(5000).emitWithAck('rt_sync')) as Sync;
+    // The figures now, from the server.
+    const { stats: before } = await rtSync(adminSocket);
+    if (!before) throw new Error('rt_sync gave an admin no stats');
+
+    // A new user signs in over HTTP, connects (a stats change) and signs out.
+    const olga = await sample.login('olga');
+    const olgaRow = admin.locator('#sign-ins li[data-user="olga"]');
+    await olgaRow.filter({ hasText: 'signed in' }).waitFor();
+    await waitUntil(async () => (await stat('totalUsers')) === before.totalUsers + 1);
+    await sockets.io(sample.url, { token: olga.token });
+    await waitUntil(async () => (await stat('connections')) > before.connections);
+    await request(sample.url).post('/auth/logout').set('authorization', `Bearer ${olga.token}`).expect(204);
+    await olgaRow.filter({ hasText: 'signed out' }).waitFor();
+    // Newest first.
+    expect(await admin.locator('#sign-ins li').first().textContent()).toContain('signed out');
+    await saveScreenshot(admin, 'admin-375px');
+    expect(await scrollsSideways(admin)).toBe(false);
+
+    // The admin's socket got each admin event; an rt_sync round trip on the non-admin's socket, answered
+    // after them (one socket's packets arrive in order), shows it received none, and no stats.
+    await waitUntil(() => ADMIN_EVENTS.every((name) => adminSeen.some(({ event }) => event === name)));
+    const sync = await rtSync(ninaSocket);
+    expect(sync.user.isAdmin).toBe(false);
+    expect(sync.stats).toBeUndefined();
+    expect(ninaSeen.filter(({ event }) => ADMIN_EVENTS.includes(event))).toEqual([]);
+    expect(await nina.locator('#sign-ins li').count()).toBe(0);
   });
 });
 

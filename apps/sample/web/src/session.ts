@@ -16,10 +16,11 @@ export interface Session extends LoginResult {
 
 const STORAGE_KEY = 'nest-realtime-sample.session';
 
-/** The pages of the header's navigation, by file. */
-const PAGES: ReadonlyArray<{ href: string; label: string }> = [
+/** The pages of the header's navigation, by file; the admin page is linked for admins only. */
+const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> = [
   { href: '/chat.html', label: 'Chat' },
   { href: '/modules.html', label: 'Modules' },
+  { href: '/admin.html', label: 'Admin', adminOnly: true },
 ];
 
 export function loadSession(): Session | null {
@@ -70,7 +71,7 @@ export async function signOut(session: Session): Promise<void> {
 export function mountHeader(session: Session, current: string): { state: HTMLElement } {
   const header = byId('top', HTMLElement);
   const nav = el('nav');
-  for (const page of PAGES) {
+  for (const page of PAGES.filter((entry) => !entry.adminOnly || session.user.isAdmin)) {
     const link = el('a', { text: page.label });
     link.href = page.href;
     if (page.href === current) link.setAttribute('aria-current', 'page');
