@@ -4,7 +4,7 @@
 // transpile-only mode does) into .tmp/sample-node/<hash>/, and every node runs that JavaScript:
 // 1-2 s to boot (the transpiling, when the sources changed, about 2 s once) instead of 3-5 s under
 // ts-node, which transpiles everything again in every process.
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import {
   existsSync,
@@ -18,6 +18,7 @@ import {
 } from 'fs';
 import { get } from 'http';
 import { freePort } from './free-port';
+import { supervise } from './supervised-process';
 import { dirname, join, relative } from 'path';
 import * as ts from 'typescript';
 import { TEST_SECRET } from './sample-app';
@@ -27,7 +28,6 @@ const SOURCE_DIRS = ['apps/sample/src', 'libs/realtime/src'];
 /** Inside the repository (gitignored), so that the compiled files resolve packages from node_modules. */
 const OUT = join(ROOT, '.tmp/sample-node');
 const SPEC = /\.(e2e-spec|helper-spec|spec)\.ts$/;
-const OUTPUT_LINES = 200;
 
 export interface SampleNodeOptions {
   /** NODE_NAME, shown by GET /health. */
@@ -158,21 +158,11 @@ function healthyName(port: number): Promise<string | undefined> {
   });
 }
 
-function exited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
-}
-
-function untilExit(child: ChildProcess): Promise<void> {
-  if (exited(child)) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Starts a node and resolves once its GET /health answers 200 with its name. */
 export async function startSampleNode(options: SampleNodeOptions): Promise<SampleNode> {
   const build = buildSampleNode();
   const port = options.port ?? (await freePort());
   const timeoutMs = options.bootTimeoutMs ?? 30_000;
-  const lines: string[] = [];
   const started = Date.now();
   const child = spawn(process.execPath, ['-r', require.resolve('tsconfig-paths/register'), build.entry], {
     cwd: dirname(build.tsconfig),
@@ -192,33 +182,13 @@ export async function startSampleNode(options: SampleNodeOptions): Promise<Sampl
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Should the test process end without stopping it, the node goes with it.
-  const reap = (): void => {
-    if (!exited(child)) child.kill('SIGKILL');
-  };
-  process.once('exit', reap);
-  child.once('exit', () => process.off('exit', reap));
-  const keep = (chunk: Buffer): void => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (lines.length > OUTPUT_LINES) lines.splice(0, lines.length - OUTPUT_LINES);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-
-  const output = (): string => lines.join('\n');
-  const stop = async (): Promise<void> => {
-    if (exited(child)) return;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.kill('SIGTERM');
-    await untilExit(child);
-    clearTimeout(timer);
-  };
+  const node = supervise(child, 10_000);
+  const { output, stop } = node;
 
   for (;;) {
-    if (spawnError || exited(child)) {
+    if (node.spawnError() || node.exited()) {
       throw new Error(
-        `node ${options.name} exited during boot (${spawnError?.message ?? child.exitCode ?? child.signalCode})\n${output()}`,
+        `node ${options.name} exited during boot (${node.spawnError()?.message ?? child.exitCode ?? child.signalCode})\n${output()}`,
       );
     }
     if (Date.now() - started > timeoutMs) {
@@ -241,10 +211,6 @@ export async function startSampleNode(options: SampleNodeOptions): Promise<Sampl
     bootMs,
     output,
     stop,
-    async kill() {
-      if (exited(child)) return;
-      child.kill('SIGKILL');
-      await untilExit(child);
-    },
+    kill: node.kill,
   };
 }
