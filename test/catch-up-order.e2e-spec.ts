@@ -17,6 +17,7 @@ import { TypeOrmMessageStore } from 'nest-realtime/storage/typeorm/typeorm-messa
 import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { TestWs, waitUntil } from './support/clients';
+import { messageRecord } from './support/message-record';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 import { startSample, type RunningSample } from './support/sample-app';
 
@@ -26,21 +27,9 @@ const BOOT_TIMEOUT_MS = 120_000;
 const numeric = (a: number, b: number): number => a - b;
 
 function record(conversation: { roomId: number } | { dmKey: string }, content: string): MessageRecord {
-  return {
-    roomId: 'roomId' in conversation ? conversation.roomId : null,
-    dmKey: 'dmKey' in conversation ? conversation.dmKey : null,
-    senderId: 'a',
-    senderUsername: 'alice',
-    recipientId: 'dmKey' in conversation ? 'b' : null,
-    content,
-    messageType: 'text',
-    mediaUrl: null,
-    mediaType: null,
-    duration: null,
-    replyTo: null,
-    context: null,
-    createdAt: Date.now(),
-  };
+  return 'roomId' in conversation
+    ? messageRecord({ roomId: conversation.roomId, content })
+    : messageRecord({ dmKey: conversation.dmKey, recipientId: '2', content });
 }
 
 /**

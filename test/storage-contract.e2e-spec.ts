@@ -8,7 +8,6 @@ import {
   RealtimeRateLimiter,
   resolveRealtimeOptions,
   RoomDirectory,
-  type MessageRecord,
   type RealtimeModuleOptions,
   type RealtimeStorage,
   type RoomStore,
@@ -16,6 +15,7 @@ import {
 import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
 import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
 import { DataSource } from 'typeorm';
+import { messageRecord } from './support/message-record';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 
 interface OpenStorage {
@@ -31,22 +31,7 @@ async function typeOrm(database: RealtimeModuleOptions['database']): Promise<Ope
   return { storage: typeOrmStorage(dataSource), close: () => dataSource.destroy() };
 }
 
-const message = (overrides: Partial<MessageRecord>): MessageRecord => ({
-  roomId: null,
-  dmKey: null,
-  senderId: '1',
-  senderUsername: 'one',
-  recipientId: null,
-  content: 'hello',
-  messageType: 'text',
-  mediaUrl: null,
-  mediaType: null,
-  duration: null,
-  replyTo: null,
-  context: null,
-  createdAt: 1_700_000_000_123,
-  ...overrides,
-});
+const message = messageRecord;
 
 function storageContract(name: string, open: () => Promise<OpenStorage>, setupTimeoutMs = 30_000): void {
   describe(`storage contract: ${name}`, () => {
