@@ -7,13 +7,18 @@ import type { RealtimeError } from './errors/realtime-error';
 
 export type RealtimeTransport = 'socket.io' | 'ws';
 
+/** A connection that can be told an error and closed (a raw ws connection is one itself). */
+export interface EndableConnection {
+  endWith(error: RealtimeError): void;
+}
+
 export interface ConnectionEntry {
   id: string;
   transport: RealtimeTransport;
   identity: RealtimeIdentity;
   connectedAt: number;
   /** Closes the connection with an error (a limit found after it was admitted, e.g. across nodes). */
-  end?: (error: RealtimeError) => void;
+  end?: EndableConnection;
 }
 
 export interface ConnectionChange {
@@ -88,12 +93,7 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return this.entries.values();
   }
 
-  add(
-    id: string,
-    transport: RealtimeTransport,
-    identity: RealtimeIdentity,
-    end?: (error: RealtimeError) => void,
-  ): void {
+  add(id: string, transport: RealtimeTransport, identity: RealtimeIdentity, end?: EndableConnection): void {
     if (this.entries.has(id)) return;
     const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now(), end };
     this.entries.set(id, entry);

@@ -11,7 +11,7 @@ import { extractToken, parseQuery } from '../core/auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../core/errors/realtime-error';
 import { ConnectionLifecycle } from '../core/transport/connection-lifecycle.service';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
-import { closeCodeFor, type RawWsServer } from '../core/transport/raw-ws-server';
+import type { RawWsServer } from '../core/transport/raw-ws-server';
 import { compileLogFilter, type CompiledLogFilter } from './log-filter';
 import { InjectLogStore, type LogStore } from './log-store';
 
@@ -158,8 +158,7 @@ export class StreamSessions implements BeforeApplicationShutdown {
     if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
       this.logger.error('Stream authentication failed', cause instanceof Error ? cause.stack : String(cause));
     }
-    connection.sendError(error);
-    connection.close(closeCodeFor(error), error.message);
+    connection.endWith(error);
   }
 
   private clearPending(connection: RawWsConnection): void {

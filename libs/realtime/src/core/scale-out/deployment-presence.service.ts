@@ -391,7 +391,7 @@ export class DeploymentPresence
       }
       const max = this.options.limits.maxConnectionsPerUser;
       if (connected && userCount > max && this.registry.get(entry.id) === entry) {
-        entry.end?.(
+        entry.end?.endWith(
           new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Too many connections for this user', {
             max_connections_per_user: max,
           }),

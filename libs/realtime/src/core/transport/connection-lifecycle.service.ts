@@ -9,7 +9,11 @@ import type { ResolvedRealtimeOptions } from '../../realtime.options';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import type { HandshakeSource } from '../auth/token-extractor';
 import { TokenVerifier } from '../auth/token-verifier.service';
-import { ConnectionRegistry, type RealtimeTransport } from '../connection-registry.service';
+import {
+  ConnectionRegistry,
+  type EndableConnection,
+  type RealtimeTransport,
+} from '../connection-registry.service';
 import { RealtimeError } from '../errors/realtime-error';
 import {
   REALTIME_REDIS,
@@ -124,7 +128,7 @@ export class ConnectionLifecycle {
     id: string,
     transport: RealtimeTransport,
     identity: RealtimeIdentity,
-    end?: (error: RealtimeError) => void,
+    end?: EndableConnection,
   ): void {
     this.registry.add(id, transport, identity, end);
   }

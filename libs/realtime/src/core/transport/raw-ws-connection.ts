@@ -3,7 +3,7 @@ import { randomUUID } from 'crypto';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
-import { RealtimeCloseCode, type DecodedFrame } from '../../protocol';
+import { RealtimeCloseCode, RealtimeErrorCode, type DecodedFrame } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import type { RealtimeError } from '../errors/realtime-error';
 import type { RawWsMonitor } from '../metrics/raw-ws-monitor';
@@ -13,6 +13,15 @@ import type { EncodedTextFrame } from './text-frame';
 
 /** ws send options of a Buffer that holds a text frame's UTF-8. */
 const TEXT_FRAME = { binary: false } as const;
+
+/** The close code of a connection refused or ended with `error`. */
+export function closeCodeFor(error: RealtimeError): number {
+  if (error.code === RealtimeErrorCode.AUTH_FAILED) return RealtimeCloseCode.AUTH_FAILED;
+  if (error.code === RealtimeErrorCode.CONNECTION_LIMIT) return RealtimeCloseCode.CONNECTION_LIMIT;
+  // Only the handshake's origin check refuses a connection with PERMISSION_DENIED.
+  if (error.code === RealtimeErrorCode.PERMISSION_DENIED) return RealtimeCloseCode.FORBIDDEN_ORIGIN;
+  return 1011;
+}
 
 export class RawWsConnection {
   /**
@@ -138,6 +147,12 @@ export class RawWsConnection {
   /** Lets Nest's default exception filter (`client.emit('exception', …)`) reach the client as a frame. */
   emit(event: string, body: unknown): boolean {
     return this.send(event, body);
+  }
+
+  /** Tells the client the error, then closes with its close code (a refusal, a limit). */
+  endWith(error: RealtimeError): void {
+    this.sendError(error);
+    this.close(closeCodeFor(error), error.message);
   }
 
   close(code: number, reason: string): void {

@@ -6,7 +6,7 @@ import { EventEmitter } from 'events';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer, type PerMessageDeflateOptions, type WebSocket } from 'ws';
-import { RealtimeCloseCode, RealtimeErrorCode } from '../../protocol';
+import { RealtimeCloseCode } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
@@ -25,14 +25,6 @@ export interface RawWsServerSettings {
   maxPayloadBytes: number;
   maxBufferedBytes: number;
   perMessageDeflate: false | PerMessageDeflateOptions;
-}
-
-export function closeCodeFor(error: RealtimeError): number {
-  if (error.code === RealtimeErrorCode.AUTH_FAILED) return RealtimeCloseCode.AUTH_FAILED;
-  if (error.code === RealtimeErrorCode.CONNECTION_LIMIT) return RealtimeCloseCode.CONNECTION_LIMIT;
-  // Only the handshake's origin check refuses a connection with PERMISSION_DENIED.
-  if (error.code === RealtimeErrorCode.PERMISSION_DENIED) return RealtimeCloseCode.FORBIDDEN_ORIGIN;
-  return 1011;
 }
 
 /**
@@ -115,8 +107,7 @@ export class RawWsServer extends EventEmitter {
     this.watch(connection);
     if (refusal) {
       connection.releaseRequest();
-      connection.sendError(refusal);
-      connection.close(closeCodeFor(refusal), refusal.message);
+      connection.endWith(refusal);
       return;
     }
     this.connections.add(connection);
@@ -177,10 +168,7 @@ export class RawWsServer extends EventEmitter {
     // Re-authentication (e.g. a refreshed token) may change the user: register afresh.
     if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
-    this.lifecycle.register(connection.id, 'ws', identity, (error) => {
-      connection.sendError(error);
-      connection.close(closeCodeFor(error), error.message);
-    });
+    this.lifecycle.register(connection.id, 'ws', identity, connection);
     this.liveness.admit(connection);
   }
 

@@ -105,9 +105,11 @@ export function setUpRealtimeIoServer(
       socket.handshake.auth = withoutToken(socket.handshake.auth);
       // The slot is taken here, not at 'connection' (one tick later): several CONNECT packets in
       // one batch cannot all pass the limit.
-      lifecycle.register(socket.id, 'socket.io', identity, (error) => {
-        socket.emit('error', error.toPayload());
-        socket.disconnect(true);
+      lifecycle.register(socket.id, 'socket.io', identity, {
+        endWith(error) {
+          socket.emit('error', error.toPayload());
+          socket.disconnect(true);
+        },
       });
       // Released on disconnect (one shared listener, which also runs Nest's disconnect hooks), or
       // when the transport closes before the connection completes (that socket never disconnects).
