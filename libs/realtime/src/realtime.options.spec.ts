@@ -393,3 +393,29 @@ describe('resolveRealtimeOptions', () => {
     });
   });
 });
+
+describe('resolveRealtimeOptions: redis', () => {
+  const withRedis = (redis: Record<string, unknown>) =>
+    resolveRealtimeOptions({ auth: { secret: SECRET }, redis } as unknown as RealtimeModuleOptions);
+
+  it('fills the scale-out defaults: node expiry 15 s, the streams adapter', () => {
+    expect(withRedis({ url: 'redis://127.0.0.1:6379' }).redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      keyPrefix: 'rt',
+      connectTimeoutMs: 5000,
+      nodeExpiryMs: 15_000,
+      socketIoAdapter: 'streams',
+    });
+  });
+
+  it.each([
+    [{ url: 'http://127.0.0.1:6379' }, 'redis.url'],
+    [{ url: 'redis://h', keyPrefix: 'has space' }, 'redis.keyPrefix'],
+    [{ url: 'redis://h', nodeExpiryMs: 999 }, 'redis.nodeExpiryMs'],
+    [{ url: 'redis://h', nodeExpiryMs: 1.5 }, 'redis.nodeExpiryMs'],
+    [{ url: 'redis://h', socketIoAdapter: 'kafka' }, 'redis.socketIoAdapter'],
+  ])('refuses %j, naming %s', (redis, option) => {
+    expect(() => withRedis(redis)).toThrow(RealtimeOptionsError);
+    expect(() => withRedis(redis)).toThrow(option);
+  });
+});
