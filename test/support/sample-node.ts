@@ -38,6 +38,11 @@ export interface SampleNodeOptions {
   env?: Record<string, string>;
   /** Bound on the boot, up to the first healthy GET /health. @default 30000 */
   bootTimeoutMs?: number;
+  /**
+   * Working directory of the node: the sample serves the web pages of `dist/sample-web` under it
+   * (the repository root, after `npm run build:web`, for browser tests). @default the build folder
+   */
+  cwd?: string;
 }
 
 export interface SampleNode {
@@ -53,6 +58,17 @@ export interface SampleNode {
   kill(): Promise<void>;
   /** SIGTERM (the sample closes the app), SIGKILL if it is still running after 10 s. Safe twice. */
   stop(): Promise<void>;
+  /**
+   * SIGTERM, and how the node exited (the sample exits 0 once the app is closed), SIGKILL if it is
+   * still running after `killAfterMs`; `ms` from the signal to the exit.
+   */
+  terminate(killAfterMs?: number): Promise<SampleNodeExit>;
+}
+
+export interface SampleNodeExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  ms: number;
 }
 
 interface Build {
@@ -165,7 +181,7 @@ export async function startSampleNode(options: SampleNodeOptions): Promise<Sampl
   const timeoutMs = options.bootTimeoutMs ?? 30_000;
   const started = Date.now();
   const child = spawn(process.execPath, ['-r', require.resolve('tsconfig-paths/register'), build.entry], {
-    cwd: dirname(build.tsconfig),
+    cwd: options.cwd ?? dirname(build.tsconfig),
     env: {
       // Only what a node needs: nothing of the developer's environment (a REDIS_URL…) leaks in.
       PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -212,5 +228,18 @@ export async function startSampleNode(options: SampleNodeOptions): Promise<Sampl
     output,
     stop,
     kill: node.kill,
+    async terminate(killAfterMs = 30_000) {
+      const signalledAt = Date.now();
+      const exit = node.exited()
+        ? Promise.resolve({ code: child.exitCode, signal: child.signalCode })
+        : new Promise<Omit<SampleNodeExit, 'ms'>>((resolve) =>
+            child.once('exit', (code, signal) => resolve({ code, signal })),
+          );
+      const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      child.kill('SIGTERM');
+      const status = await exit;
+      clearTimeout(timer);
+      return { ...status, ms: Date.now() - signalledAt };
+    },
   };
 }

@@ -34,7 +34,12 @@ export function realtimeOptionsFor(
       : {}),
     ...(config.redis ? { redis: { ...withoutUndefined(config.redis), url: config.redis.url } } : {}),
     ...overrides,
-    stream: { port: config.streamPort, persist: config.persistLogs ?? true, ...overrides.stream },
+    stream: {
+      port: config.streamPort,
+      persist: config.persistLogs ?? true,
+      ...(config.metricsIntervalMs ? { metricsIntervalMs: config.metricsIntervalMs } : {}),
+      ...overrides.stream,
+    },
   };
 }
 

@@ -15,19 +15,22 @@ describe('loadSampleConfig', () => {
     expect(config).toMatchObject({ port: 3000, streamPort: 3001, persistLogs: true });
     const options = realtimeOptionsFor(config);
     expect(options.stream).toMatchObject({ port: 3001, persist: true });
+    // The library's own default interval (5000 ms) applies.
+    expect(options.stream).not.toHaveProperty('metricsIntervalMs');
     expect(options.limits).toBeUndefined();
   });
 
-  it('reads STREAM_PORT=off, STREAM_PERSIST=false and the rate limits', () => {
+  it('reads STREAM_PORT=off, STREAM_PERSIST=false, STREAM_METRICS_INTERVAL_MS and the rate limits', () => {
     const config = loadSampleConfig({
       ...base,
       STREAM_PORT: 'off',
       STREAM_PERSIST: 'false',
+      STREAM_METRICS_INTERVAL_MS: '500',
       RATE_LIMIT_PER_MINUTE: '600',
       RATE_LIMIT_PER_HOUR: '36000',
     });
     const options = realtimeOptionsFor(config);
-    expect(options.stream).toMatchObject({ port: null, persist: false });
+    expect(options.stream).toMatchObject({ port: null, persist: false, metricsIntervalMs: 500 });
     expect(options.limits).toEqual({ rateLimit: { perMinute: 600, perHour: 36000 } });
   });
 
@@ -66,6 +69,12 @@ describe('loadSampleConfig', () => {
   it.each([
     ['PORT', '70000', 'PORT must be 0-65535'],
     ['STREAM_PORT', 'abc', 'STREAM_PORT must be 0-65535 or "off"'],
+    [
+      'STREAM_METRICS_INTERVAL_MS',
+      'fast',
+      'STREAM_METRICS_INTERVAL_MS must be a positive integer (got fast)',
+    ],
+    ['STREAM_METRICS_INTERVAL_MS', '50', 'STREAM_METRICS_INTERVAL_MS must be at least 100 (got 50)'],
     ['JWT_EXPIRES_IN_SEC', '0', 'JWT_EXPIRES_IN_SEC must be a positive integer'],
     ['RATE_LIMIT_PER_MINUTE', '-5', 'RATE_LIMIT_PER_MINUTE must be a positive integer (got -5)'],
     ['RATE_LIMIT_PER_HOUR', '1.5', 'RATE_LIMIT_PER_HOUR must be a positive integer (got 1.5)'],

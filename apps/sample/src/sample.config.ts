@@ -23,6 +23,8 @@ export interface SampleConfig {
   streamPort: number | null;
   /** Keep each app's log buffer in the database, so the stream's backlog survives a restart. @default true */
   persistLogs?: boolean;
+  /** Interval of the stream's `metrics` frames (`stream.metricsIntervalMs`); unset keeps the library's 5000. */
+  metricsIntervalMs?: number;
   /** Messages per user per minute / hour; unset keeps the library's defaults (10 / 100, seed 003). */
   rateLimit?: { perMinute?: number; perHour?: number };
   /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
@@ -69,6 +71,11 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   if (!Number.isInteger(expires) || expires <= 0) {
     throw new Error(`JWT_EXPIRES_IN_SEC must be a positive integer (got ${env.JWT_EXPIRES_IN_SEC})`);
   }
+  const metricsIntervalMs = optionalPositiveInt(env, 'STREAM_METRICS_INTERVAL_MS');
+  // A floor, so that a typo cannot make every stream client receive hundreds of frames a second.
+  if (metricsIntervalMs !== undefined && metricsIntervalMs < 100) {
+    throw new Error(`STREAM_METRICS_INTERVAL_MS must be at least 100 (got ${metricsIntervalMs})`);
+  }
   const rateLimit = {
     perMinute: optionalPositiveInt(env, 'RATE_LIMIT_PER_MINUTE'),
     perHour: optionalPositiveInt(env, 'RATE_LIMIT_PER_HOUR'),
@@ -90,6 +97,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
       .filter((name) => name !== ''),
     streamPort,
     persistLogs: !['false', '0', 'off'].includes((env.STREAM_PERSIST ?? 'true').toLowerCase()),
+    metricsIntervalMs,
     logStreamAppId: env.LOG_STREAM_APP_ID || undefined,
     rateLimit,
     announcementsPerMinute:

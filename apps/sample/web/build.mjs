@@ -13,7 +13,10 @@ const outdirFlag = process.argv.indexOf('--outdir');
 const outdir = outdirFlag > 0 ? resolve(process.argv[outdirFlag + 1]) : resolve(root, 'dist/sample-web');
 const started = Date.now();
 
-/** One script per page: src/pages/<page>.ts → <page>.js, loaded by <page>.html. */
+/**
+ * One script per page: src/pages/<page>.ts → <page>.js, loaded by <page>.html. CSS a page imports
+ * (the logs page's uPlot stylesheet) is bundled into <page>.css, which its HTML links.
+ */
 const pages = readdirSync(resolve(here, 'src/pages')).filter((file) => file.endsWith('.ts'));
 
 mkdirSync(outdir, { recursive: true });

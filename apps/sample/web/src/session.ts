@@ -19,7 +19,9 @@ const STORAGE_KEY = 'nest-realtime-sample.session';
 /** The pages of the header's navigation, by file; the admin page is linked for admins only. */
 const PAGES: ReadonlyArray<{ href: string; label: string; adminOnly?: boolean }> = [
   { href: '/chat.html', label: 'Chat' },
+  { href: '/rooms.html', label: 'Rooms' },
   { href: '/modules.html', label: 'Modules' },
+  { href: '/logs.html', label: 'Logs' },
   { href: '/admin.html', label: 'Admin', adminOnly: true },
 ];
 
