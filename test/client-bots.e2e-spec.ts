@@ -47,6 +47,8 @@ describe('bot fleet', () => {
     expect(report.delivered).toBe(report.expected);
     expect(report.lost).toBe(0);
     expect(report.duplicates).toBe(0);
+    expect(report.drops).toBe(0);
+    expect(report.peakQueuedSends).toBeLessThanOrEqual(1000);
     expect(report.latencyMs.p50).toBeGreaterThan(0);
     expect(report.latencyMs.p50).toBeLessThanOrEqual(report.latencyMs.p99);
     expect(report.latencyMs.p99).toBeLessThanOrEqual(report.latencyMs.max);
@@ -105,6 +107,12 @@ describe('bot fleet', () => {
     expect(() => resolveBotFleetOptions({ url, durationSec: BOT_FLEET_LIMITS.maxDurationSec + 1 })).toThrow(
       /duration/,
     );
+    expect(resolveBotFleetOptions({ url, count: 500 }).count).toBe(500);
+    expect(resolveBotFleetOptions({ url }).connectRate).toBe(50);
+    expect(() => resolveBotFleetOptions({ url, connectRate: 0 })).toThrow(/connectRate/);
+    expect(() => resolveBotFleetOptions({ url, connectRate: BOT_FLEET_LIMITS.maxConnectRate + 1 })).toThrow(
+      /connectRate/,
+    );
   });
 
   it('parses the documented flags, in both --flag value and --flag=value forms', () => {
@@ -118,8 +126,17 @@ describe('bot fleet', () => {
         '--rate',
         '2.5',
         '--duration=3',
+        '--connect',
+        '20',
       ]),
-    ).toEqual({ url: 'http://127.0.0.1:3000', count: 5, room: 'lobby', rate: 2.5, durationSec: 3 });
+    ).toEqual({
+      url: 'http://127.0.0.1:3000',
+      count: 5,
+      room: 'lobby',
+      rate: 2.5,
+      durationSec: 3,
+      connectRate: 20,
+    });
     expect(() => parseBotFleetArgs(['--count', '5'])).toThrow(/--url is required/);
     expect(() => parseBotFleetArgs(['--url', 'http://127.0.0.1', '--bogus', '1'])).toThrow(
       /unknown option --bogus/,

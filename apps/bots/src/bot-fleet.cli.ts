@@ -1,11 +1,17 @@
-// Command-line arguments of `npm run bots`: --url, --count, --room, --rate, --duration.
+// Command-line arguments of `npm run bots`: --url, --count, --room, --rate, --duration, --drain, --connect.
 import type { BotFleetOptions } from './bot-fleet.options';
 import type { BotFleetReport } from './run-bots';
 
 export const BOT_FLEET_USAGE =
-  'usage: npm run bots -- --url http://127.0.0.1:3000 [--count N] [--room general] [--rate R] [--duration S]';
+  'usage: npm run bots -- --url http://127.0.0.1:3000 [--count N] [--room general] [--rate R] [--duration S] [--connect C]';
 
-const NUMERIC = { count: 'count', rate: 'rate', duration: 'durationSec', drain: 'drainTimeoutMs' } as const;
+const NUMERIC = {
+  count: 'count',
+  rate: 'rate',
+  duration: 'durationSec',
+  drain: 'drainTimeoutMs',
+  connect: 'connectRate',
+} as const;
 
 export function parseBotFleetArgs(argv: string[]): BotFleetOptions {
   const values = new Map<string, string>();
@@ -45,6 +51,7 @@ export function formatBotFleetReport(report: BotFleetReport): string {
     `sent       ${report.sent}${failures ? `   (refused: ${failures})` : ''}`,
     `delivered  ${report.delivered} of ${report.expected} expected${report.duplicates ? `, ${report.duplicates} duplicates` : ''}`,
     `lost       ${report.lost}`,
+    `drops      ${report.drops}   (connections lost during the run; most sends queued at once: ${report.peakQueuedSends})`,
     `latency    p50 ${report.latencyMs.p50} ms   p99 ${report.latencyMs.p99} ms   max ${report.latencyMs.max} ms`,
   ].join('\n');
 }

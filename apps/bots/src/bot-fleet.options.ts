@@ -14,6 +14,11 @@ export interface BotFleetOptions {
   durationSec?: number;
   /** Time allowed after the last send for the last deliveries, in ms. @default 5000 */
   drainTimeoutMs?: number;
+  /**
+   * New connections per second while the fleet connects, so that it stays under the server's limit of
+   * handshakes per second from one address (`limits.maxHandshakesPerSecondPerIp`, 100 by default). @default 50
+   */
+  connectRate?: number;
   /** Prefix of the bots' user names; a run id is appended so that runs do not share users. @default 'bot' */
   usernamePrefix?: string;
 }
@@ -21,8 +26,9 @@ export interface BotFleetOptions {
 export type ResolvedBotFleetOptions = Required<BotFleetOptions>;
 
 export const BOT_FLEET_LIMITS = {
-  maxCount: 200,
+  maxCount: 500,
   maxRate: 1000,
+  maxConnectRate: 1000,
   maxDurationSec: 300,
   maxDrainTimeoutMs: 60_000,
 };
@@ -70,6 +76,7 @@ export function resolveBotFleetOptions(options: BotFleetOptions): ResolvedBotFle
       BOT_FLEET_LIMITS.maxDrainTimeoutMs,
       true,
     ),
+    connectRate: bounded('connectRate', options.connectRate ?? 50, 1, BOT_FLEET_LIMITS.maxConnectRate, false),
     usernamePrefix: options.usernamePrefix ?? 'bot',
   };
 }

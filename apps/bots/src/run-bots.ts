@@ -28,6 +28,10 @@ export interface BotFleetReport {
   /** expected − delivered once the drain time is over. */
   lost: number;
   duplicates: number;
+  /** Connections the bots lost while exchanging (each reconnects by itself and catches up). */
+  drops: number;
+  /** The most sends one bot had queued at once (its bound: the client's `maxQueueSize`, 1000). */
+  peakQueuedSends: number;
   /** Send-to-receipt time of the deliveries, in ms. */
   latencyMs: LatencySummary;
   durationMs: number;
@@ -50,7 +54,7 @@ async function login(baseUrl: string, username: string): Promise<LoginAnswer> {
   return (await response.json()) as LoginAnswer;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Runs the fleet and returns its figures; every connection is closed before it resolves. */
 export async function runBots(input: BotFleetOptions): Promise<BotFleetReport> {
@@ -68,7 +72,14 @@ export async function runBots(input: BotFleetOptions): Promise<BotFleetReport> {
     return new RoomsClient({ url: options.url, token: account.token, maxQueueSize: 1000 });
   }, options.count);
   try {
-    const bots = await Promise.all(accounts.map(() => pool.acquire()));
+    // Paced at connectRate, so that the fleet stays under the server's handshake limit per address.
+    const started = performance.now();
+    const bots = await Promise.all(
+      accounts.map(async (_, i) => {
+        await sleep(started + (i * 1000) / options.connectRate - performance.now());
+        return pool.acquire();
+      }),
+    );
     await Promise.all(bots.map((bot) => bot.joinRoom(options.room)));
     return await exchange(bots, options, runId);
   } finally {
@@ -88,8 +99,13 @@ async function exchange(
   const failed: Record<string, number> = {};
   let sent = 0;
   let duplicates = 0;
+  let drops = 0;
+  let peakQueuedSends = 0;
 
   bots.forEach((bot, index) => {
+    bot.onDisconnect(() => {
+      drops += 1;
+    });
     bot.on('room_message', (message: RoomMessagePayload) => {
       if (!message.content.startsWith(marker) || String(message.user_id) === bot.userId) return;
       const seq = Number(message.content.slice(marker.length));
@@ -117,6 +133,7 @@ async function exchange(
       const bot = bots[current % bots.length];
       if (!bot) break;
       sentAt.set(current, performance.now());
+      peakQueuedSends = Math.max(peakQueuedSends, bot.queuedSends);
       inFlight.push(
         bot.sendRoomMessage(options.room, `${marker}${current}`).then(
           () => {
@@ -151,6 +168,8 @@ async function exchange(
     delivered,
     lost: expected - delivered,
     duplicates,
+    drops,
+    peakQueuedSends,
     latencyMs: latencies.summary(),
     durationMs: Math.round(performance.now() - started),
   };
