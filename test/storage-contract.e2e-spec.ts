@@ -3,17 +3,22 @@
 // behaviours, whatever the implementation.
 import {
   inMemoryStorage,
+  PersistentLogStore,
   RealtimeError,
   RealtimeErrorCode,
   RealtimeRateLimiter,
   resolveRealtimeOptions,
   RoomDirectory,
+  type LogEntry,
+  type LogStore,
+  type MessagePruneRequest,
   type RealtimeModuleOptions,
   type RealtimeStorage,
   type RoomStore,
 } from 'nest-realtime';
 import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
 import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
+import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
 import { DataSource } from 'typeorm';
 import { messageRecord } from './support/message-record';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
@@ -21,14 +26,46 @@ import { startPostgres, type PostgresServer } from './support/postgres-server';
 interface OpenStorage {
   storage: RealtimeStorage;
   close(): Promise<void>;
+  /** A durable log store read back from where it keeps its entries (as after a restart). */
+  reloadLogs?(): Promise<LogStore>;
 }
 
 const SECRET = 'contract-secret-0123456789';
+/** Log entries kept per app by the contract's log stores. */
+const LOG_CAPACITY = 100;
 
 async function typeOrm(database: RealtimeModuleOptions['database']): Promise<OpenStorage> {
   const options = resolveRealtimeOptions({ auth: { secret: SECRET }, database });
   const dataSource = await new DataSource(realtimeDataSourceOptions(options).dataSource).initialize();
-  return { storage: typeOrmStorage(dataSource), close: () => dataSource.destroy() };
+  // The log store the library builds with `stream.persist`, sharing the stores' write queue.
+  const writes = new WriteQueue(dataSource);
+  const logs = new PersistentLogStore(dataSource, LOG_CAPACITY, writes);
+  await logs.load();
+  return {
+    storage: { ...typeOrmStorage(dataSource, writes), logs },
+    close: async () => {
+      await logs.onApplicationShutdown();
+      await dataSource.destroy();
+    },
+    reloadLogs: async () => {
+      await logs.flush();
+      const reloaded = new PersistentLogStore(dataSource, LOG_CAPACITY, writes);
+      await reloaded.load();
+      return reloaded;
+    },
+  };
+}
+
+/** A log entry of the contract's app, attributed to `userId`. */
+function logEntry(id: string, userId: string): LogEntry {
+  return {
+    id,
+    timestamp: 1_700_000_000_000,
+    level: 'info',
+    message: `from ${userId}`,
+    appId: 'contract-app',
+    userId,
+  };
 }
 
 const message = messageRecord;
@@ -345,11 +382,308 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
         expect(await storage.users.recentlySeen(0)).toEqual([]);
       });
     });
+
+    // Last: retention deletes every message older than its cutoff, those of the cases above too.
+    describe('retention (prune)', () => {
+      /** The store's prune (every built-in store has one). */
+      function prune(request: Partial<MessagePruneRequest>): Promise<number> {
+        const run = storage.messages.prune?.bind(storage.messages);
+        if (run === undefined) throw new Error('the built-in message stores implement prune()');
+        return run({ olderThan: null, keepPerConversation: null, batchSize: 2, ...request });
+      }
+      const now = Date.now();
+      const old = 1_700_000_000_000;
+
+      it('deletes the messages created before olderThan, from the oldest end, and takes them off the counts', async () => {
+        const room = await storage.rooms.create({ name: 'contract-aged', isPrivate: false, createdBy: null });
+        const conversation = { roomId: room.id };
+        const dm = { dmKey: 'aged-a|aged-b' };
+        const directly = (content: string, createdAt: number) =>
+          storage.messages.insert(
+            message({ ...dm, senderId: 'aged-a', recipientId: 'aged-b', content, createdAt }),
+          );
+        // Stored as they were created: the old ones first (every message of the cases above is old too).
+        for (let i = 0; i < 3; i++)
+          await storage.messages.insert(message({ roomId: room.id, content: `old${i}`, createdAt: old + i }));
+        await directly('old-dm', old);
+        await storage.messages.insert(
+          message({
+            dmKey: 'emptied-a|emptied-b',
+            senderId: 'emptied-a',
+            recipientId: 'emptied-b',
+            createdAt: old,
+          }),
+        );
+        const kept = [
+          await storage.messages.insert(message({ roomId: room.id, content: 'new0', createdAt: now })),
+          await storage.messages.insert(message({ roomId: room.id, content: 'new1', createdAt: now + 1 })),
+        ];
+        const keptDm = await directly('new-dm', now);
+
+        expect(await prune({ olderThan: now - 60_000 })).toBeGreaterThanOrEqual(5);
+
+        expect(await storage.messages.count(conversation)).toBe(2);
+        expect((await storage.messages.newest(conversation, 0, 10)).map((m) => m.content)).toEqual([
+          'new0',
+          'new1',
+        ]);
+        expect((await storage.messages.after(conversation, 0, 10)).map((m) => m.id)).toEqual(kept);
+        expect(await storage.messages.count(dm)).toBe(1);
+        expect((await storage.messages.newest(dm, 0, 10)).map((m) => m.id)).toEqual([keptDm]);
+        // A direct conversation left without messages leaves its users' lists.
+        expect((await storage.directConversations.list('emptied-a', { limit: 10 })).conversations).toEqual(
+          [],
+        );
+        expect((await storage.directConversations.list('aged-b', { limit: 10 })).conversations).toEqual([
+          { withUserId: 'aged-a', lastId: keptDm },
+        ]);
+        // Nothing more is old enough: a second run (another node's) deletes nothing.
+        expect(await prune({ olderThan: now - 60_000 })).toBe(0);
+        // The conversations go on numbering after what stayed.
+        const next = await storage.messages.insert(
+          message({ roomId: room.id, content: 'new2', createdAt: now }),
+        );
+        expect((await storage.messages.after(conversation, kept[1] as number, 10)).map((m) => m.id)).toEqual([
+          next,
+        ]);
+      });
+
+      it('keeps the newest keepPerConversation of each conversation; paging and catch-up stay right', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-capped',
+          isPrivate: false,
+          createdBy: null,
+        });
+        const conversation = { roomId: room.id };
+        const dm = { dmKey: 'cap-a|cap-b' };
+        const ids: number[] = [];
+        for (let i = 0; i < 7; i++)
+          ids.push(
+            await storage.messages.insert(message({ roomId: room.id, content: `m${i}`, createdAt: now })),
+          );
+        for (let i = 0; i < 4; i++)
+          await storage.messages.insert(
+            message({ ...dm, senderId: 'cap-a', recipientId: 'cap-b', content: `d${i}`, createdAt: now }),
+          );
+        const smaller = await storage.rooms.create({
+          name: 'contract-small',
+          isPrivate: false,
+          createdBy: null,
+        });
+        await storage.messages.insert(message({ roomId: smaller.id, createdAt: now }));
+
+        // Every conversation left by the case above holds at most 3 messages: only these two are trimmed.
+        expect(await prune({ keepPerConversation: 3 })).toBe(4 + 1);
+
+        expect(await storage.messages.count(conversation)).toBe(3);
+        expect((await storage.messages.newest(conversation, 0, 2)).map((m) => m.content)).toEqual([
+          'm5',
+          'm6',
+        ]);
+        expect((await storage.messages.newest(conversation, 2, 2)).map((m) => m.content)).toEqual(['m4']);
+        expect(await storage.messages.newest(conversation, 3, 2)).toEqual([]);
+        expect((await storage.messages.newest(dm, 0, 10)).map((m) => m.content)).toEqual(['d1', 'd2', 'd3']);
+        expect(await storage.messages.count({ roomId: smaller.id })).toBe(1);
+        // Catch-up from a message that stayed, and from one that went (the messages with a greater id).
+        expect((await storage.messages.after(conversation, ids[4] as number, 10)).map((m) => m.id)).toEqual(
+          ids.slice(5),
+        );
+        expect((await storage.messages.after(conversation, ids[1] as number, 10)).map((m) => m.id)).toEqual(
+          ids.slice(4),
+        );
+        expect(await storage.messages.exists(ids[3] as number, conversation)).toBe(false);
+        const next = await storage.messages.insert(
+          message({ roomId: room.id, content: 'm7', createdAt: now }),
+        );
+        expect((await storage.messages.after(conversation, ids[6] as number, 10)).map((m) => m.id)).toEqual([
+          next,
+        ]);
+        expect(await storage.messages.count(conversation)).toBe(4);
+      });
+
+      it('counts each message once when two nodes prune at once', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-twice',
+          isPrivate: false,
+          createdBy: null,
+        });
+        for (let i = 0; i < 9; i++)
+          await storage.messages.insert(message({ roomId: room.id, content: `t${i}`, createdAt: now }));
+        const [first, second] = await Promise.all([
+          prune({ keepPerConversation: 4 }),
+          prune({ keepPerConversation: 4 }),
+        ]);
+        // The room of the case above has 4 messages: only this room's 5 oldest go, once.
+        expect((first ?? 0) + (second ?? 0)).toBe(5);
+        expect(await storage.messages.count({ roomId: room.id })).toBe(4);
+        expect((await storage.messages.after({ roomId: room.id }, 0, 10)).map((m) => m.content)).toEqual([
+          't5',
+          't6',
+          't7',
+          't8',
+        ]);
+      });
+
+      it('deletes nothing once aborted', async () => {
+        const room = await storage.rooms.create({
+          name: 'contract-aborted',
+          isPrivate: false,
+          createdBy: null,
+        });
+        for (let i = 0; i < 3; i++)
+          await storage.messages.insert(message({ roomId: room.id, createdAt: now }));
+        const controller = new AbortController();
+        controller.abort();
+        expect(await prune({ keepPerConversation: 1, signal: controller.signal })).toBe(0);
+        expect(await storage.messages.count({ roomId: room.id })).toBe(3);
+      });
+    });
+
+    describe('deleting a user’s data', () => {
+      it('deletes their room messages, direct conversations, memberships, creator id, log entries and record; others’ data stays', async () => {
+        const messages = storage.messages.deleteUserData?.bind(storage.messages);
+        const rooms = storage.rooms.deleteUserData?.bind(storage.rooms);
+        const users = storage.users.deleteUserData?.bind(storage.users);
+        if (!messages || !rooms || !users) throw new Error('the built-in stores implement deleteUserData()');
+        await storage.users.register({ id: 'erase-me', username: 'contract-erased' });
+        await storage.users.register({ id: 'keep-me', username: 'contract-kept' });
+        const usersBefore = await storage.users.count();
+        const room = await storage.rooms.create({
+          name: 'contract-erase',
+          isPrivate: true,
+          createdBy: 'erase-me',
+        });
+        const other = await storage.rooms.create({
+          name: 'contract-erase-2',
+          isPrivate: false,
+          createdBy: 'keep-me',
+        });
+        for (const member of ['erase-me', 'keep-me']) {
+          await storage.rooms.addMember(room.id, member, 1);
+          await storage.rooms.addMember(other.id, member, 1);
+        }
+        const inRoom = (senderId: string, content: string) =>
+          storage.messages.insert(message({ roomId: room.id, senderId, content }));
+        const direct = (from: string, to: string) =>
+          storage.messages.insert(
+            message({
+              dmKey: from < to ? `${from}|${to}` : `${to}|${from}`,
+              senderId: from,
+              recipientId: to,
+            }),
+          );
+        await inRoom('erase-me', 'e1');
+        const k1 = await inRoom('keep-me', 'k1');
+        await inRoom('erase-me', 'e2');
+        const k2 = await inRoom('keep-me', 'k2');
+        await inRoom('erase-me', 'e3');
+        await direct('erase-me', 'keep-me');
+        await direct('keep-me', 'erase-me');
+        await direct('erase-me', 'keep-me');
+        // The user's id sorts second in this pair's key.
+        await direct('a-first', 'erase-me');
+        const kept = [await direct('keep-me', 'third-user'), await direct('third-user', 'keep-me')];
+
+        expect(await messages('erase-me', { batchSize: 2 })).toEqual({
+          messages: 3 + 3 + 1,
+          directConversations: 2,
+        });
+        expect(await rooms('erase-me')).toBe(2);
+        expect(await users('erase-me')).toBe(true);
+
+        expect(await storage.messages.count({ roomId: room.id })).toBe(2);
+        expect((await storage.messages.after({ roomId: room.id }, 0, 10)).map((m) => m.id)).toEqual([k1, k2]);
+        expect((await storage.messages.newest({ roomId: room.id }, 0, 10)).map((m) => m.content)).toEqual([
+          'k1',
+          'k2',
+        ]);
+        expect(await storage.messages.count({ dmKey: 'erase-me|keep-me' })).toBe(0);
+        expect(await storage.messages.newest({ dmKey: 'erase-me|keep-me' }, 0, 10)).toEqual([]);
+        expect(await storage.messages.newest({ dmKey: 'a-first|erase-me' }, 0, 10)).toEqual([]);
+        expect(
+          (await storage.messages.after({ dmKey: 'keep-me|third-user' }, 0, 10)).map((m) => m.id),
+        ).toEqual(kept);
+        expect((await storage.directConversations.list('keep-me', { limit: 10 })).conversations).toEqual([
+          { withUserId: 'third-user', lastId: kept[1] },
+        ]);
+        expect((await storage.directConversations.list('erase-me', { limit: 10 })).conversations).toEqual([]);
+        expect((await storage.directConversations.list('a-first', { limit: 10 })).conversations).toEqual([]);
+        expect(await storage.rooms.isMember(room.id, 'erase-me')).toBe(false);
+        expect(await storage.rooms.isMember(other.id, 'erase-me')).toBe(false);
+        expect(await storage.rooms.isMember(room.id, 'keep-me')).toBe(true);
+        expect((await storage.rooms.findByName('contract-erase'))?.createdBy).toBeNull();
+        expect((await storage.rooms.findByName('contract-erase-2'))?.createdBy).toBe('keep-me');
+        expect(await storage.users.findById('erase-me')).toBeNull();
+        expect(await storage.users.findById('keep-me')).not.toBeNull();
+        expect(await storage.users.count()).toBe(usersBefore - 1);
+
+        // Again (a retried call, another node): nothing more.
+        expect(await messages('erase-me', { batchSize: 2 })).toEqual({ messages: 0, directConversations: 0 });
+        expect(await rooms('erase-me')).toBe(0);
+        expect(await users('erase-me')).toBe(false);
+        // A conversation started afresh with the same user is a new one.
+        const fresh = await direct('keep-me', 'erase-me');
+        expect((await storage.messages.after({ dmKey: 'erase-me|keep-me' }, 0, 10)).map((m) => m.id)).toEqual(
+          [fresh],
+        );
+        expect(await storage.messages.count({ dmKey: 'erase-me|keep-me' })).toBe(1);
+      });
+
+      it('finds a direct conversation that retention emptied (only its counter left)', async () => {
+        const messages = storage.messages.deleteUserData?.bind(storage.messages);
+        if (!messages) throw new Error('the built-in stores implement deleteUserData()');
+        // Emptied by the retention case above: its counter, not its messages, names the user.
+        expect(await storage.messages.count({ dmKey: 'emptied-a|emptied-b' })).toBe(0);
+        expect(await messages('emptied-b', { batchSize: 500 })).toEqual({
+          messages: 0,
+          directConversations: 1,
+        });
+        expect(await messages('emptied-a', { batchSize: 500 })).toEqual({
+          messages: 0,
+          directConversations: 0,
+        });
+        // Started again, the conversation numbers its messages afresh.
+        const again = await storage.messages.insert(
+          message({ dmKey: 'emptied-a|emptied-b', senderId: 'emptied-a', recipientId: 'emptied-b' }),
+        );
+        expect(
+          (await storage.messages.after({ dmKey: 'emptied-a|emptied-b' }, 0, 10)).map((m) => m.id),
+        ).toEqual([again]);
+        expect(await messages('aged-a', { batchSize: 500 })).toEqual({ messages: 1, directConversations: 1 });
+        expect(await storage.messages.count({ dmKey: 'aged-a|aged-b' })).toBe(0);
+      });
+
+      it('deletes the log entries attributed to the user, written or not, and keeps the others', async () => {
+        const logs = storage.logs;
+        const deleteLogs = logs?.deleteUserData?.bind(logs);
+        if (!logs || !deleteLogs) throw new Error('the contract’s log stores implement deleteUserData()');
+        logs.append('contract-app', [
+          logEntry('1', 'erase-me'),
+          logEntry('2', 'keep-me'),
+          logEntry('3', 'erase-me'),
+        ]);
+        // Written to the database by the durable store; the next ones may not be yet.
+        await opened.reloadLogs?.();
+        logs.append('contract-app', [logEntry('4', 'erase-me'), logEntry('5', 'keep-me')]);
+        logs.append('other-app', [{ ...logEntry('6', 'erase-me'), appId: 'other-app' }]);
+
+        expect(await deleteLogs('erase-me')).toBe(4);
+
+        expect(logs.recent('contract-app', 10).map((entry) => entry.id)).toEqual(['2', '5']);
+        expect(logs.recent('other-app', 10)).toEqual([]);
+        const reloaded = await opened.reloadLogs?.();
+        if (reloaded) {
+          expect(reloaded.recent('contract-app', 10).map((entry) => entry.id)).toEqual(['2', '5']);
+          expect(reloaded.recent('other-app', 10)).toEqual([]);
+        }
+        expect(await deleteLogs('erase-me')).toBe(0);
+      });
+    });
   });
 }
 
 storageContract('in memory', () =>
-  Promise.resolve({ storage: inMemoryStorage(), close: () => Promise.resolve() }),
+  Promise.resolve({ storage: inMemoryStorage(LOG_CAPACITY), close: () => Promise.resolve() }),
 );
 storageContract('TypeORM on SQLite', () => typeOrm({ type: 'sqlite', path: ':memory:' }));
 

@@ -77,7 +77,7 @@ describe('storage option', () => {
     }
   });
 
-  it('refuses storage beside database, a store that misses methods, and a persisted log stream without a log store', () => {
+  it('refuses storage beside database, a store that misses methods, a persisted log stream without a log store, and retention without prune()', () => {
     const auth = { secret: TEST_SECRET };
     const refusal = (options: Parameters<typeof resolveRealtimeOptions>[0]) => {
       try {
@@ -96,5 +96,21 @@ describe('storage option', () => {
     expect(missing.message).toContain('create, list, addMember, removeMember, isMember');
     const { logs: _logs, ...withoutLogs } = inMemoryStorage();
     expect(refusal({ auth, storage: withoutLogs, stream: { persist: true } }).option).toBe('stream.persist');
+    const store = inMemoryStorage();
+    // The store's own methods, but no prune() (the in-memory store is a class: its methods are inherited).
+    const messagesWithoutPrune = Object.assign(Object.create(store.messages) as typeof store.messages, {
+      prune: undefined,
+    });
+    const noPrune = refusal({
+      auth,
+      storage: { ...store, messages: messagesWithoutPrune },
+      rooms: { retention: { maxAgeMs: 60_000 } },
+    });
+    expect(noPrune.option).toBe('rooms.retention');
+    expect(noPrune.message).toContain('storage.messages.prune()');
+    // Without retention, a store without prune() is fine.
+    expect(() =>
+      resolveRealtimeOptions({ auth, storage: { ...store, messages: messagesWithoutPrune } }),
+    ).not.toThrow();
   });
 });

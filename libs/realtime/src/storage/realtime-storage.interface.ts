@@ -26,6 +26,26 @@ export interface MessageRow extends MessageRecord {
   id: number;
 }
 
+/** What `MessageStore.prune` deletes (`rooms.retention`). */
+export interface MessagePruneRequest {
+  /** Messages created before this epoch ms are deleted; null: none for its age. */
+  olderThan: number | null;
+  /** Only the newest this many messages of each conversation are kept; null: no cap. */
+  keepPerConversation: number | null;
+  /** Most messages deleted in one statement; the store lets other work run between batches. */
+  batchSize: number;
+  /** Once aborted (shutdown), the store stops after the batch in progress. */
+  signal?: AbortSignal;
+}
+
+/** What `MessageStore.deleteUserData` deleted. */
+export interface DeletedUserMessages {
+  /** Messages deleted: the user's room messages and every message of their direct conversations. */
+  messages: number;
+  /** Direct conversations of the user deleted, each with both users' messages. */
+  directConversations: number;
+}
+
 /**
  * Messages and their history. Ids are positive and unique in the store; they are not an order:
  * with concurrent writers, a smaller id can be stored after a larger one. Within a conversation the
@@ -56,6 +76,22 @@ export interface MessageStore {
    * removed one) has no place in it: then the messages with an id above it, in commit order.
    */
   after(conversation: ConversationRef, afterId: number, limit: number): Promise<MessageRow[]>;
+  /**
+   * Retention: deletes the oldest messages of each conversation, those created before `olderThan` and
+   * those past the newest `keepPerConversation`, at most `batchSize` per statement with a turn of the
+   * event loop between batches; returns how many it deleted. Only the oldest end of a conversation
+   * goes: what stays is a run of its newest messages, in the same order, `count` counting them. A
+   * conversation's numbering never restarts (a store that draws places from a counter keeps it), so
+   * `after` goes on from any message that stays. Idempotent: several nodes may run it at once.
+   * Optional so that stores written before it keep working; `rooms.retention` needs it.
+   */
+  prune?(request: MessagePruneRequest): Promise<number>;
+  /**
+   * Deletes what this store holds of a user: their room messages, and their direct conversations
+   * with every message of them (the other user's too), at most `batchSize` per statement. Optional
+   * (see `RealtimeUserData`, which refuses without it).
+   */
+  deleteUserData?(userId: string, options: { batchSize: number }): Promise<DeletedUserMessages>;
 }
 
 export interface RoomRecord {
@@ -84,6 +120,11 @@ export interface RoomStore {
   addMember(roomId: number, userId: string, at: number): Promise<void>;
   removeMember(roomId: number, userId: string): Promise<void>;
   isMember(roomId: number, userId: string): Promise<boolean>;
+  /**
+   * Deletes the user's memberships and forgets them as the creator of rooms (`createdBy` becomes
+   * null; the rooms stay); returns the memberships deleted. Optional (see `RealtimeUserData`).
+   */
+  deleteUserData?(userId: string): Promise<number>;
 }
 
 /** The direct conversations of a user, by their newest message. */

@@ -28,6 +28,11 @@ export interface UserDirectory {
   /** Users with a lastSeenAt, most recently seen first. */
   recentlySeen(limit: number): Promise<RealtimeUser[]>;
   count(): Promise<number>;
+  /**
+   * Deletes the user's record; false when there was none. Optional so that directories written
+   * before it keep working (see `RealtimeUserData`, which refuses without it).
+   */
+  deleteUserData?(id: string): Promise<boolean>;
 }
 
 export const USER_DIRECTORY = Symbol('USER_DIRECTORY');

@@ -24,6 +24,18 @@ export class LogBuffer {
     else this.start = (this.start + 1) % this.capacity;
   }
 
+  /** Removes the entries that pass `test`, keeping the others in order; returns how many went. */
+  remove(test: (entry: LogEntry) => boolean): number {
+    const kept = this.recent(this.count).filter((entry) => !test(entry));
+    const removed = this.count - kept.length;
+    if (removed === 0) return 0;
+    this.slots.fill(undefined);
+    this.start = 0;
+    this.count = 0;
+    for (const entry of kept) this.push(entry);
+    return removed;
+  }
+
   /** The newest `limit` entries, oldest first. */
   recent(limit: number): LogEntry[] {
     const take = Math.max(0, Math.min(limit, this.count));

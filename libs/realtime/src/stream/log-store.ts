@@ -12,6 +12,17 @@ export interface LogStore {
   append(appId: string, entries: readonly LogEntry[], origin?: LogOrigin): void;
   /** The newest `limit` entries of an app, oldest first. */
   recent(appId: string, limit: number): LogEntry[];
+  /**
+   * Deletes the entries attributed to a user (`LogEntry.userId`) in every app, kept or still to be
+   * written; returns how many. Optional so that stores written before it keep working (see
+   * `RealtimeUserData`, which refuses without it).
+   */
+  deleteUserData?(userId: string): Promise<number>;
+  /**
+   * Optional, for a store that writes later than `append` returns: resolves once what was appended
+   * so far is written (or its write failed). Awaited at shutdown, within `limits.shutdownGraceMs`.
+   */
+  flush?(): Promise<void>;
 }
 
 /** Where entries were published: on this node, or on another one (relayed through Redis). */
@@ -38,5 +49,11 @@ export class InMemoryLogStore implements LogStore {
 
   recent(appId: string, limit: number): LogEntry[] {
     return this.buffers.get(appId)?.recent(limit) ?? [];
+  }
+
+  deleteUserData(userId: string): Promise<number> {
+    let deleted = 0;
+    for (const buffer of this.buffers.values()) deleted += buffer.remove((entry) => entry.userId === userId);
+    return Promise.resolve(deleted);
   }
 }

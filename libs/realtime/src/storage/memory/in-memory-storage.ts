@@ -10,7 +10,9 @@ import type {
 import { InMemoryLogStore } from '../../stream/log-store';
 import type {
   ConversationRef,
+  DeletedUserMessages,
   DirectConversationStore,
+  MessagePruneRequest,
   MessageRecord,
   MessageRow,
   MessageStore,
@@ -20,9 +22,16 @@ import type {
 } from '../realtime-storage.interface';
 import type { RealtimeUser, RegisterUserInput, UserDirectory } from '../user-directory.interface';
 import { checkRegistration } from '../user-registration';
+import { isDirectConversationOf, nextTurn } from '../batched-deletes';
 
 function keyOf(conversation: ConversationRef): string {
   return 'roomId' in conversation ? `room:${conversation.roomId}` : `dm:${conversation.dmKey}`;
+}
+
+const DM_PREFIX = 'dm:';
+
+function isDirectOf(key: string, userId: string): boolean {
+  return key.startsWith(DM_PREFIX) && isDirectConversationOf(key.slice(DM_PREFIX.length), userId);
 }
 
 export class InMemoryMessageStore implements MessageStore {
@@ -71,6 +80,59 @@ export class InMemoryMessageStore implements MessageStore {
     // an array in id order, both are the first row whose id is above afterId).
     const start = this.firstAbove(rows, afterId);
     return Promise.resolve(rows.slice(start, start + limit).map((row) => ({ ...row })));
+  }
+
+  async prune(request: MessagePruneRequest): Promise<number> {
+    let deleted = 0;
+    for (const [key, rows] of [...this.conversations]) {
+      if (request.signal?.aborted) break;
+      // The oldest end only, as the TypeORM store: what stays is the conversation's newest run.
+      let drop = 0;
+      if (request.olderThan !== null) {
+        while (drop < rows.length && (rows[drop] as MessageRow).createdAt < request.olderThan) drop += 1;
+      }
+      if (request.keepPerConversation !== null) {
+        drop = Math.max(drop, rows.length - request.keepPerConversation);
+      }
+      if (drop <= 0) continue;
+      const gone = rows.splice(0, drop);
+      deleted += gone.length;
+      if (rows.length === 0) this.forgetConversation(key, gone);
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async deleteUserData(userId: string): Promise<DeletedUserMessages> {
+    let messages = 0;
+    let directConversations = 0;
+    for (const [key, rows] of [...this.conversations]) {
+      if (isDirectOf(key, userId)) {
+        messages += rows.length;
+        directConversations += 1;
+        this.conversations.delete(key);
+      } else {
+        // The user's room messages (no other direct conversation holds any), in place and in order:
+        // a prune in progress holds this array.
+        let kept = 0;
+        for (const row of rows) if (row.senderId !== userId) rows[kept++] = row;
+        messages += rows.length - kept;
+        rows.length = kept;
+      }
+    }
+    // The user's list of conversations, and the user in the lists of their peers.
+    for (const peer of this.peers.get(userId)?.keys() ?? []) this.peers.get(peer)?.delete(userId);
+    this.peers.delete(userId);
+    await nextTurn();
+    return { messages, directConversations };
+  }
+
+  /** A direct conversation retention emptied leaves its users' lists, as the TypeORM store's does. */
+  private forgetConversation(key: string, rows: MessageRow[]): void {
+    const first = rows[0];
+    if (!key.startsWith(DM_PREFIX) || first === undefined || first.recipientId === null) return;
+    this.peers.get(first.senderId)?.delete(first.recipientId);
+    this.peers.get(first.recipientId)?.delete(first.senderId);
   }
 
   private rowsOf(conversation: ConversationRef): MessageRow[] {
@@ -146,6 +208,13 @@ export class InMemoryRoomStore implements RoomStore {
 
   isMember(roomId: number, userId: string): Promise<boolean> {
     return Promise.resolve(this.members.get(roomId)?.has(userId) === true);
+  }
+
+  deleteUserData(userId: string): Promise<number> {
+    let memberships = 0;
+    for (const members of this.members.values()) if (members.delete(userId)) memberships += 1;
+    for (const room of this.rooms.values()) if (room.createdBy === userId) room.createdBy = null;
+    return Promise.resolve(memberships);
   }
 }
 
@@ -223,6 +292,10 @@ export class InMemoryUserDirectory implements UserDirectory {
 
   count(): Promise<number> {
     return Promise.resolve(this.byId.size);
+  }
+
+  deleteUserData(id: string): Promise<boolean> {
+    return Promise.resolve(this.byId.delete(id));
   }
 }
 

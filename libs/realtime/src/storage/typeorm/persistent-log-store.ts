@@ -84,6 +84,22 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
     return this.memory.recent(appId, limit);
   }
 
+  /**
+   * Deletes the user's entries: once a write in progress has ended (it cannot store them after, nor
+   * put them back in the queue on failure), from the queue, from memory and from the database.
+   * Returns the entries deleted from the database (a scan of its bounded table) and from the queue
+   * (memory holds a copy of those).
+   */
+  async deleteUserData(userId: string): Promise<number> {
+    while (this.running) await this.running;
+    const queued = this.queue.length;
+    this.queue = this.queue.filter((entry) => entry.userId !== userId);
+    const unwritten = queued - this.queue.length;
+    await this.memory.deleteUserData(userId);
+    const deleted = await this.writes.transaction((manager) => manager.delete(LogEntryEntity, { userId }));
+    return unwritten + (deleted.affected ?? 0);
+  }
+
   /** Entries appended but not yet written. */
   get unwritten(): number {
     return this.queue.length;

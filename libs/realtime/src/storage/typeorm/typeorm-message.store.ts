@@ -15,7 +15,15 @@ import type { QueryResult } from 'typeorm/query-runner/QueryResult';
 import { DmThreadEntity } from './entities/dm-thread.entity';
 import { MessageEntity } from './entities/message.entity';
 import { RoomEntity } from './entities/room.entity';
-import type { ConversationRef, MessageRecord, MessageRow, MessageStore } from '../realtime-storage.interface';
+import type {
+  ConversationRef,
+  DeletedUserMessages,
+  MessagePruneRequest,
+  MessageRecord,
+  MessageRow,
+  MessageStore,
+} from '../realtime-storage.interface';
+import { TypeOrmMessageDeletion } from './typeorm-message-deletion';
 import {
   nativeSqlite,
   type NativeSqlite,
@@ -67,11 +75,14 @@ export class TypeOrmMessageStore implements MessageStore {
   /** Prepared statements by SQL, for the native connection `statementsOf`. */
   private readonly statements = new Map<string, NativeSqliteStatement>();
   private statementsOf: NativeSqlite | null = null;
+  private readonly deletion: TypeOrmMessageDeletion;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly writes: WriteQueue,
-  ) {}
+  ) {
+    this.deletion = new TypeOrmMessageDeletion(dataSource, writes);
+  }
 
   insert(message: MessageRecord): Promise<number> {
     const counter =
@@ -144,6 +155,14 @@ export class TypeOrmMessageStore implements MessageStore {
       take: limit,
     });
     return rows.map(toRow);
+  }
+
+  prune(request: MessagePruneRequest): Promise<number> {
+    return this.deletion.prune(request);
+  }
+
+  deleteUserData(userId: string, options: { batchSize: number }): Promise<DeletedUserMessages> {
+    return this.deletion.deleteUserData(userId, options);
   }
 
   /**

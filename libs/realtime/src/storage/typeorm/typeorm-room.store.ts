@@ -57,4 +57,13 @@ export class TypeOrmRoomStore implements RoomStore {
   isMember(roomId: number, userId: string): Promise<boolean> {
     return this.memberships.exists({ where: { roomId, userId } });
   }
+
+  /** One statement per table (memberships have no index by user alone: a scan, for a rare call). */
+  deleteUserData(userId: string): Promise<number> {
+    return this.writes.transaction(async (manager) => {
+      const deleted = await manager.delete(MembershipEntity, { userId });
+      await manager.update(RoomEntity, { createdBy: userId }, { createdBy: null });
+      return deleted.affected ?? 0;
+    });
+  }
 }

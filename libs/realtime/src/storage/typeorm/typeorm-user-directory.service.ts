@@ -93,4 +93,9 @@ export class TypeOrmUserDirectory implements UserDirectory {
   count(): Promise<number> {
     return this.users.count();
   }
+
+  async deleteUserData(id: string): Promise<boolean> {
+    const deleted = await this.writes.transaction((manager) => manager.delete(UserEntity, { userId: id }));
+    return (deleted.affected ?? 0) > 0;
+  }
 }
