@@ -762,6 +762,22 @@ describe('/ws/chat (seed 003) with default options', () => {
           },
           { field: 'media_url' },
         ],
+        ...['//evil.example/a.png', '/\\evil.example/a.png', '/\\/evil.example/a.png'].map(
+          (url): [string, unknown, { field: string }] => [
+            `image on another host through a relative-looking path (${url})`,
+            {
+              type: 'room_message',
+              data: {
+                room: 'general',
+                content: 'x',
+                message_type: 'image',
+                media_url: url,
+                media_type: 'image/png',
+              },
+            },
+            { field: 'media_url' },
+          ],
+        ),
         [
           'image with a non-image media_type',
           {

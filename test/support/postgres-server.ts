@@ -22,6 +22,13 @@ export interface PostgresServer {
   url: string;
   /** Stops the server and removes its temp dir (cluster, logs). Safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * An outage: stops the server ("fast" shutdown, sessions ended) and keeps its cluster and port for
+   * `resume()`. Safe to call twice.
+   */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same cluster and port; resolves once it accepts logins. */
+  resume(options?: StartPostgresOptions): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -73,8 +80,26 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const database = `rt_test_${randomBytes(4).toString('hex')}`;
     await withClient(port, password, 'postgres', (db) => db.query(`CREATE DATABASE "${database}"`));
     const url = `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${database}`;
-    const running = server;
-    return { url, stop: () => stopCluster(running, dir) };
+    let running: ChildProcess | undefined = server;
+    return {
+      url,
+      stop: () => stopCluster(running, dir),
+      async halt() {
+        if (running) await stopProcess(running);
+      },
+      async resume(again = {}) {
+        if (running && !hasExited(running)) return;
+        const started = await spawnServer(bin, dir, dataDir, port, owner);
+        running = started.child;
+        const outcome = await untilReady(
+          started,
+          port,
+          password,
+          Date.now() + (again.startTimeoutMs ?? 60_000),
+        );
+        if (outcome === 'port-taken') throw new Error(`PostgreSQL could not bind 127.0.0.1:${port} again`);
+      },
+    };
   } catch (err) {
     await stopCluster(server, dir);
     const reason = err instanceof Error ? err.message : String(err);

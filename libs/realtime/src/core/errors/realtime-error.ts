@@ -1,6 +1,7 @@
 // The one error type of the library: every transport's exception filter turns it into its wire format.
 import { AUTH_REFRESH_REFUSED, RealtimeErrorCode, RealtimeErrorPayload } from '../../protocol';
 import { mapNestException } from './nest-exceptions';
+import { STORAGE_FAULT_MESSAGE, storageFaultOf } from './storage-fault';
 
 export class RealtimeError extends Error {
   constructor(
@@ -27,13 +28,21 @@ export class RealtimeError extends Error {
 
 /**
  * Maps anything thrown by a handler to a RealtimeError: a RealtimeError as it is, a Nest exception
- * of the table in nest-exceptions.ts with its code and message. Anything else becomes
- * INTERNAL_ERROR with a generic message so that no internal detail leaks to clients.
+ * of the table in nest-exceptions.ts with its code and message. A database that is down or full
+ * (storage-fault.ts) is INTERNAL_ERROR with `details.reason` storage_unavailable or storage_full.
+ * Anything else becomes INTERNAL_ERROR with a generic message so that no internal detail leaks to
+ * clients.
  */
 export function toRealtimeError(error: unknown): RealtimeError {
   if (error instanceof RealtimeError) return error;
   const mapped = mapNestException(error);
   if (mapped !== undefined) return new RealtimeError(mapped.code, mapped.message);
+  const fault = storageFaultOf(error);
+  if (fault !== undefined) {
+    return new RealtimeError(RealtimeErrorCode.INTERNAL_ERROR, STORAGE_FAULT_MESSAGE[fault.reason], {
+      reason: fault.reason,
+    });
+  }
   return new RealtimeError(RealtimeErrorCode.INTERNAL_ERROR, 'Internal server error');
 }
 

@@ -6,8 +6,10 @@ import { Catch, Injectable, Logger, type ArgumentsHost, type ExceptionFilter } f
 import type { Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { endsSession, toRealtimeError, type RealtimeError } from '../errors/realtime-error';
+import { storageFaultOf } from '../errors/storage-fault';
 import { TransportCounters } from '../metrics/transport-counters.service';
 import { logClientError } from './client-error-log';
+import { StorageFaultLog } from './storage-fault-log';
 
 /**
  * What a Socket.IO client gets for an error: an `error` event, and `{ error }` on the ack when it
@@ -24,13 +26,19 @@ export function sendIoError(socket: Socket, error: RealtimeError, ack: unknown):
 export class RealtimeIoExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('RealtimeIoExceptionFilter');
 
-  constructor(private readonly counters: TransportCounters) {}
+  constructor(
+    private readonly counters: TransportCounters,
+    private readonly storageFaults: StorageFaultLog,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const error = toRealtimeError(exception);
     const args = host.getArgs<unknown[]>();
     const socket = args[0] as Socket;
-    if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
+    const fault = error.code === RealtimeErrorCode.INTERNAL_ERROR ? storageFaultOf(exception) : undefined;
+    // A database outage is the server's: one line per outage, not one per socket and message.
+    if (fault !== undefined) this.storageFaults.refused(fault);
+    else if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
       logClientError(
         this.logger,
         socket,
