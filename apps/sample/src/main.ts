@@ -11,7 +11,8 @@ async function bootstrap(): Promise<void> {
     // Seed 004: the host's own logs, streamed to the clients of that app (and still to the console).
     app.useLogger(new RealtimeLogger(app.get(LogStreamService), { appId: config.logStreamAppId }));
   }
-  app.enableShutdownHooks();
+  // SIGTERM / SIGINT: app.close() (the library drains and closes its connections first), then exit 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   if (config.host === undefined) await app.listen(config.port);
   else await app.listen(config.port, config.host);
   new Logger('Sample').log(

@@ -150,6 +150,23 @@ export class ConnectionLifecycle<TSync = void> {
     else this.queue.push(item);
   }
 
+  /**
+   * Queues `item` for the next time the client is ACTIVE, even when it is ACTIVE now: the server
+   * refused it as it shuts down (SHUTTING_DOWN: nothing was done) and is about to close the
+   * connection, so it goes out again once reconnected (to this server restarted, or another node).
+   */
+  requeue(item: QueuedSend): void {
+    if (this.machine.state === ConnectionState.CLOSED || this.gaveUp) {
+      item.fail(this.notConnected());
+      return;
+    }
+    try {
+      this.queue.push(item);
+    } catch (error) {
+      item.fail(error as RealtimeClientError);
+    }
+  }
+
   // ---- reports of the driver ----
 
   /** The transport is open; the server now checks the token. */

@@ -37,3 +37,12 @@ export class RealtimeClientError extends Error {
     return new RealtimeClientError(payload.code, payload.message, payload.details ?? {});
   }
 }
+
+/**
+ * A refusal of a server that is shutting down (SHUTTING_DOWN): nothing was done, so the request can
+ * go again once the client has reconnected; the clients do that by themselves.
+ */
+export function isShutdownRefusal(error: unknown): boolean {
+  const code: RealtimeErrorCode = 'SHUTTING_DOWN';
+  return error instanceof RealtimeClientError && error.code === code;
+}

@@ -390,6 +390,55 @@ describe('RoomsClient (scripted server)', () => {
       client.close();
     });
 
+    it('sends again, once reconnected, a message the server refused as it shut down (SHUTTING_DOWN: nothing was done)', async () => {
+      const { client, socket, sockets } = await connectEchoing();
+      let settled = false;
+      const [message, firstRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      void message.finally(() => (settled = true));
+      socket.serverSend({
+        type: 'error',
+        data: { code: 'SHUTTING_DOWN', message: 'Server shutting down' },
+        ref: firstRef,
+      });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(settled).toBe(false);
+      socket.serverClose(1001, 'Server shutting down');
+      await jest.advanceTimersByTimeAsync(100);
+      expect(sockets).toHaveLength(2);
+      const next = lastSocket(sockets);
+      next.serverOpen();
+      // The new server: every synchronisation request answered empty, until the message goes again.
+      for (let turn = 0; turn < 10 && lastSentFrame(next).type !== 'room_message'; turn += 1) {
+        const frame = lastSentFrame(next);
+        const data =
+          frame.type === 'ping'
+            ? { timestamp: TS }
+            : frame.type === 'dm_conversations'
+              ? { conversations: [], has_more: false }
+              : { room: 'general', messages: [], total: 0, has_more: false };
+        const type =
+          frame.type === 'ping' ? 'pong' : frame.type === 'room_history' ? 'message_history' : frame.type;
+        next.serverSend({ type, data, timestamp: TS, ref: frame.ref });
+        await jest.advanceTimersByTimeAsync(0);
+      }
+      const again = lastSentFrame(next);
+      expect(again).toMatchObject({ type: 'room_message', data: { room: 'general', content: 'hi' } });
+      expect(settled).toBe(false);
+      next.serverSend(ownCopy(5, 'hi', again.ref));
+      await expect(message).resolves.toMatchObject({ id: 5 });
+      const sends = [...sentFrames(socket), ...sentFrames(next)].filter((f) => f.type === 'room_message');
+      expect(sends).toHaveLength(2);
+      client.close();
+    });
+
+    it('still rejects a request refused with any other code', async () => {
+      const { client, socket } = await connectEchoing();
+      const [message, ref] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));
+      socket.serverSend({ type: 'error', data: { code: 'RATE_LIMITED', message: 'Slow down' }, ref });
+      await expect(message).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+      client.close();
+    });
+
     it('resolves two sends of the same text to one room each with its own copy, answers in reverse order', async () => {
       const { client, socket } = await connectEchoing();
       const [first, firstRef] = await sent(socket, () => client.sendRoomMessage('general', 'hi'));

@@ -37,7 +37,8 @@ import {
 import type { HeartbeatOptions } from '../connection/heartbeat';
 import { ManagedClient } from '../connection/managed-client';
 import { PendingRequests } from '../connection/pending-requests';
-import { ClientErrorCode, RealtimeClientError } from '../connection/realtime-client.error';
+import { ClientErrorCode, isShutdownRefusal, RealtimeClientError } from '../connection/realtime-client.error';
+import type { QueuedSend } from '../connection/send-queue';
 import { readTokenClaim } from '../connection/token-claims';
 import { TypedEmitter } from '../connection/typed-emitter';
 import { WebSocketTransport, type InboundSignal, type WireProtocol } from '../connection/websocket-transport';
@@ -315,17 +316,25 @@ export class RoomsClient extends ManagedClient<RoomsSyncReport> {
 
   // ---- internals ----
 
-  /** Sends a request when ACTIVE (queued while reconnecting) and resolves with its answer. */
+  /**
+   * Sends a request when ACTIVE (queued while reconnecting) and resolves with its answer. A request
+   * the server refused as it shuts down (nothing done) is sent again once reconnected.
+   */
   private request<K extends keyof RoomsClientFrames>(
     type: K,
     data: RoomsClientFrames[K],
     answers: (frame: Envelope) => boolean,
   ): Promise<Envelope> {
     return new Promise<Envelope>((resolve, reject) => {
-      this.lifecycle.submit({
-        run: () => void this.sendNow(type, data, answers).then(resolve, reject),
+      const item: QueuedSend = {
+        run: () =>
+          void this.sendNow(type, data, answers).then(resolve, (error: Error) => {
+            if (isShutdownRefusal(error)) this.lifecycle.requeue(item);
+            else reject(error);
+          }),
         fail: reject,
-      });
+      };
+      this.lifecycle.submit(item);
     });
   }
 

@@ -16,7 +16,8 @@ import type {
 import { ConnectionLifecycle } from '../connection/connection-lifecycle';
 import { resolveConnectionOptions, type ConnectionOptions } from '../connection/connection.options';
 import { ManagedClient } from '../connection/managed-client';
-import { ClientErrorCode, RealtimeClientError } from '../connection/realtime-client.error';
+import { ClientErrorCode, isShutdownRefusal, RealtimeClientError } from '../connection/realtime-client.error';
+import type { QueuedSend } from '../connection/send-queue';
 import { TypedEmitter } from '../connection/typed-emitter';
 import { ChatHistoryCatchUp, type ChatCatchUpOptions, type ChatCatchUpResult } from './chat-history-catch-up';
 import { SocketIoTransport, type SocketIoOptions } from './socket-io-transport';
@@ -157,9 +158,13 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
     return this.whenActiveRun((socket) => socket.emitWithAck('onlineUsers'));
   }
 
+  /**
+   * Emits when ACTIVE (queued while reconnecting) and resolves with the acknowledgement. An event the
+   * server refused as it shuts down (nothing done) is emitted again once reconnected.
+   */
   private whenActiveRun<T>(run: (socket: SocketIoTransport['socket']) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.lifecycle.submit({
+      const item: QueuedSend = {
         run: () => {
           if (!this.transport.isOpen) {
             reject(
@@ -167,19 +172,26 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
             );
             return;
           }
-          void run(this.transport.socket.timeout(this.requestTimeoutMs)).then(resolve, (error: unknown) =>
-            reject(
-              error instanceof RealtimeClientError
-                ? error
-                : new RealtimeClientError(
-                    ClientErrorCode.TIMEOUT,
-                    `No acknowledgement within ${this.requestTimeoutMs} ms`,
-                  ),
-            ),
+          void run(this.transport.socket.timeout(this.requestTimeoutMs)).then(
+            (answer) => {
+              if (isErrorAnswer(answer) && isShutdownRefusal(RealtimeClientError.fromPayload(answer.error))) {
+                this.lifecycle.requeue(item);
+              } else resolve(answer);
+            },
+            (error: unknown) =>
+              reject(
+                error instanceof RealtimeClientError
+                  ? error
+                  : new RealtimeClientError(
+                      ClientErrorCode.TIMEOUT,
+                      `No acknowledgement within ${this.requestTimeoutMs} ms`,
+                    ),
+              ),
           );
         },
         fail: reject,
-      });
+      };
+      this.lifecycle.submit(item);
     });
   }
 

@@ -48,6 +48,6 @@ describe('ConversationBus', () => {
     ]);
     // Without an origin, the relayed event is the event as published (unchanged by request ids).
     expect(published[2]).toContain(JSON.stringify({ kind: 'room', room: 'general', message }));
-    bus.onModuleDestroy();
+    void bus.onModuleDestroy();
   });
 });

@@ -2,11 +2,19 @@
 // connections. With `redis`, events are relayed to the other nodes over Redis pub/sub (in order per
 // publishing node), so a raw-ws member on node B receives a message stored on node A. Socket.IO
 // broadcasts need no relay (its Redis adapter reaches every node), hence `localEvents$`. An event's
-// origin (the posting connection) stays on this node: it is left out of what is relayed.
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+// origin (the posting connection) stays on this node: it is left out of what is relayed. At shutdown
+// the bus closes once the connections are (messages stored meanwhile still reach their senders).
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { Subject, filter, map, type Observable } from 'rxjs';
 import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
 import { RedisRelay } from '../core/scale-out/redis-relay';
+import { ShutdownCoordinator } from '../core/transport/shutdown-coordinator';
 import type { ConversationEvent } from './conversation.types';
 
 interface BusItem {
@@ -30,7 +38,11 @@ export class ConversationBus implements OnApplicationBootstrap, OnModuleDestroy 
   /** Events stored on this node only. */
   readonly localEvents$: Observable<ConversationEvent>;
 
-  constructor(@Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null) {
+  constructor(
+    @Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null,
+    // By its token: the metadata of a `T | null` parameter names no class.
+    @Optional() @Inject(ShutdownCoordinator) private readonly shutdown: ShutdownCoordinator | null = null,
+  ) {
     this.relay = redis
       ? new RedisRelay<ConversationEvent>(redis, 'conversations', (event) =>
           this.subject.next({ event, local: false }),
@@ -56,7 +68,16 @@ export class ConversationBus implements OnApplicationBootstrap, OnModuleDestroy 
     );
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Runs with the shutdown's own first phase, so it waits for it: the messages whose writes were in
+   * flight are delivered (the sender's copy is its acknowledgement) before the connections close.
+   */
+  onModuleDestroy(): Promise<void> | void {
+    if (this.shutdown === null) return this.close();
+    return this.shutdown.whenClosed().then(() => this.close());
+  }
+
+  private close(): void {
     this.relay?.stop();
     this.subject.complete();
   }

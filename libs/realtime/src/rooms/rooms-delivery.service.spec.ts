@@ -34,7 +34,7 @@ describe('RoomsDelivery', () => {
   });
   afterEach(() => {
     delivery.beforeApplicationShutdown();
-    bus.onModuleDestroy();
+    void bus.onModuleDestroy();
   });
 
   it('serialises a room message once and writes the same string to every member', () => {

@@ -17,6 +17,7 @@ import { RealtimeError } from '../core/errors/realtime-error';
 import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
 import { RedisRelay } from '../core/scale-out/redis-relay';
 import { fanOut } from '../core/transport/fan-out';
+import { ShutdownCoordinator } from '../core/transport/shutdown-coordinator';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import type { CompiledLogFilter } from './log-filter';
 import { InjectLogStore, type LogStore } from './log-store';
@@ -51,10 +52,13 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
     private readonly sessions: StreamSessions,
     @InjectLogStore() private readonly store: LogStore,
     @Optional() @Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null = null,
+    @Optional() @Inject(ShutdownCoordinator) shutdown: ShutdownCoordinator | null = null,
   ) {
     this.relay = redis
       ? new RedisRelay<RelayedLogs>(redis, 'logs', ({ appId, entries }) => this.receive(appId, entries))
       : null;
+    // Batches answered 202 are written before the connections close (and long before the database).
+    shutdown?.oweWrites(() => this.settle());
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -96,6 +100,13 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
   /** Entries ingested per app since start (Prometheus). */
   ingestedPerApp(): ReadonlyMap<string, number> {
     return this.ingested;
+  }
+
+  /** Stores and sends what is queued now, and resolves once the store has written what it holds. */
+  async settle(): Promise<void> {
+    if (this.flushHandle) clearImmediate(this.flushHandle);
+    this.flush();
+    await this.store.flush?.();
   }
 
   /** Sends what is queued now; later publish() calls store without waiting for a tick. */

@@ -2,7 +2,8 @@
 // holding a token of that app ingests one entry or an array. 401 without a valid token, 403 for a
 // token of another app, 400 with field errors (or the INVALID_FORMAT of the input limits, or of the
 // log stream's own checks), 413 past the entry bound (and past the host's JSON body limit, answered by
-// the body parser). The route is mounted at the host's path by `logsController`.
+// the body parser), 503 SHUTTING_DOWN once the shutdown drains (a 202 is never given to a batch that
+// could miss the database). The route is mounted at the host's path by `logsController`.
 import {
   BadRequestException,
   Body,
@@ -12,6 +13,7 @@ import {
   HttpCode,
   Param,
   Post,
+  ServiceUnavailableException,
   UseGuards,
   type Type,
 } from '@nestjs/common';
@@ -20,6 +22,7 @@ import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeAuthGuard } from '../core/auth/realtime-auth.guard';
 import { RealtimeError } from '../core/errors/realtime-error';
+import { ShutdownCoordinator, shuttingDownError } from '../core/transport/shutdown-coordinator';
 import type { LogEntryDto } from './dto/log-entry.dto';
 import { LogEntriesPipe } from './log-entries.pipe';
 import { LogStreamService } from './log-stream.service';
@@ -27,7 +30,10 @@ import { LogStreamService } from './log-stream.service';
 /** The route's handler (`@Injectable` so that its constructor's types are emitted for the subclass); `logsController(path)` mounts it. */
 @Injectable()
 export class LogsController {
-  constructor(private readonly logs: LogStreamService) {}
+  constructor(
+    private readonly logs: LogStreamService,
+    private readonly shutdown: ShutdownCoordinator,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -36,6 +42,10 @@ export class LogsController {
     @ConnectedUser() user: RealtimeIdentity,
     @Body(LogEntriesPipe) entries: LogEntryDto[],
   ): LogIngestResult {
+    if (this.shutdown.draining) {
+      const error = shuttingDownError();
+      throw new ServiceUnavailableException({ statusCode: 503, code: error.code, message: error.message });
+    }
     if (user.appId !== appId) {
       throw new ForbiddenException({
         statusCode: 403,

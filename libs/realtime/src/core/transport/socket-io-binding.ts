@@ -5,7 +5,8 @@
 // observable) is emitted when it names an event, else given to the ack unless the handler
 // acknowledges itself. On the library's server, a payload past the input limits (depth, keys, no
 // `__proto__` or `constructor` key: core/input-limits.ts) is answered INVALID_FORMAT before any
-// handler, pipe or guard sees it.
+// handler, pipe or guard sees it, and an event received once the shutdown drains is answered
+// SHUTTING_DOWN (the others are counted in flight until their handler is done).
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
@@ -16,8 +17,15 @@ import { inputShapeError } from '../input-limits';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import { tokenExpiredEnding, type LivenessEnding } from './connection-liveness';
 import { forEachHandlerValue } from './handler-result';
+import { shuttingDownError, type ShutdownGate } from './shutdown-coordinator';
 
 type HandlerCallback = MessageMappingProperties['callback'];
+
+/** What the binding needs of the realtime server's policy (resolved when the first event arrives). */
+export interface BindingContext {
+  readonly counters: TransportCounters;
+  readonly shutdown: ShutdownGate;
+}
 
 /** What every authenticated Socket.IO socket carries in `socket.data`. */
 export interface RealtimeSocketData {
@@ -61,11 +69,11 @@ export class SocketIoBinding {
   private readonly sharedListeners = new Map<string, (this: BoundSocket, ...args: unknown[]) => void>();
 
   /**
-   * @param counters the transport counters (resolved when the first event arrives)
+   * @param context the transport counters and the shutdown gate
    * @param mapPayload the adapter's payload mapping (`{ data, ack }` from the event's arguments)
    */
   constructor(
-    private readonly counters: () => TransportCounters,
+    private readonly context: () => BindingContext,
     private readonly mapPayload: (payload: unknown) => { data?: unknown; ack?: unknown },
     private readonly log: Logger,
   ) {}
@@ -124,10 +132,11 @@ export class SocketIoBinding {
   ): void {
     const identity = (socket.data as Partial<RealtimeSocketData>).identity;
     const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+    let shutdown: ShutdownGate | null = null;
     if (identity !== undefined) {
       // A socket of the realtime server: counted, and an event sent past its token's expiry (before
       // the liveness rule's timer came) is not handled.
-      const counters = this.counters();
+      const { counters, shutdown: gate } = this.context();
       counters.messagesReceived += 1;
       if (isExpired(identity)) {
         endSocket(socket, tokenExpiredEnding());
@@ -140,8 +149,21 @@ export class SocketIoBinding {
         sendIoError(socket, shapeError, ack);
         return;
       }
+      if (!gate.admit()) {
+        counters.error();
+        sendIoError(socket, shuttingDownError(), ack);
+        return;
+      }
+      shutdown = gate;
     }
-    forEachHandlerValue(callback(data, ack), (response) => {
+    let result: unknown;
+    try {
+      result = callback(data, ack);
+    } catch (error) {
+      shutdown?.settled();
+      throw error;
+    }
+    forEachHandlerValue(result, (response) => {
       if (response === null || response === undefined) return;
       const named = response as { event?: string; data?: unknown };
       if (typeof named === 'object' && named.event) {
@@ -149,14 +171,22 @@ export class SocketIoBinding {
         return;
       }
       if (!isAckHandledManually && typeof ack === 'function') (ack as (value: unknown) => void)(response);
-    }).catch((error: unknown) => {
-      // Nest's exception filters answer handler errors; this is an observable failing afterwards.
-      logClientError(
-        this.log,
-        socket,
-        `Unhandled error after a Socket.IO handler (socket ${socket.id})`,
-        error instanceof Error ? error.stack : String(error),
-      );
-    });
+    }).then(
+      () => shutdown?.settled(),
+      (error: unknown) => {
+        shutdown?.settled();
+        this.failedAfterHandler(socket, error);
+      },
+    );
+  }
+
+  /** Nest's exception filters answer handler errors; this is an observable failing afterwards. */
+  private failedAfterHandler(socket: Socket, error: unknown): void {
+    logClientError(
+      this.log,
+      socket,
+      `Unhandled error after a Socket.IO handler (socket ${socket.id})`,
+      error instanceof Error ? error.stack : String(error),
+    );
   }
 }
