@@ -33,6 +33,7 @@ export function realtimeOptionsFor(
       ? { limits: { rateLimit: withoutUndefined(config.rateLimit) } }
       : {}),
     ...(config.redis ? { redis: { ...withoutUndefined(config.redis), url: config.redis.url } } : {}),
+    ...(config.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
     ...overrides,
     stream: {
       port: config.streamPort,

@@ -34,6 +34,12 @@ describe('loadSampleConfig', () => {
     expect(options.limits).toEqual({ rateLimit: { perMinute: 600, perHour: 36000 } });
   });
 
+  it('believes the forwarded address of the TRUSTED_PROXIES only, a comma-separated list', () => {
+    expect(realtimeOptionsFor(loadSampleConfig(base)).trustedProxies).toBeUndefined();
+    const config = loadSampleConfig({ ...base, TRUSTED_PROXIES: 'loopback, 10.0.0.0/8' });
+    expect(realtimeOptionsFor(config).trustedProxies).toEqual(['loopback', '10.0.0.0/8']);
+  });
+
   it('is a single node without REDIS_URL, named after the host', () => {
     const config = loadSampleConfig(base);
     expect(config.redis).toBeUndefined();

@@ -33,6 +33,8 @@ export interface SampleConfig {
   announcementsPerMinute?: number;
   /** Redis of a deployment of several nodes (the library's `redis` option); unset: a single node. */
   redis?: SampleRedisConfig;
+  /** The balancers whose X-Forwarded-For is believed (the library's `trustedProxies`); unset: none. */
+  trustedProxies?: string[];
 }
 
 /** The library's `redis` options the sample reads from the environment (unset ones keep its defaults). */
@@ -103,7 +105,17 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
     announcementsPerMinute:
       optionalPositiveInt(env, 'ANNOUNCEMENTS_PER_MINUTE') ?? DEFAULT_ANNOUNCEMENTS_PER_MINUTE,
     redis: loadRedisConfig(env),
+    trustedProxies: listOrUndefined(env.TRUSTED_PROXIES),
   };
+}
+
+/** A comma-separated list; unset or empty: undefined. */
+function listOrUndefined(raw: string | undefined): string[] | undefined {
+  const items = (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length > 0 ? items : undefined;
 }
 
 /** REDIS_URL turns on the deployment of several nodes; the other REDIS_* refine it and need it. */

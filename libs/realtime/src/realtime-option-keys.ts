@@ -14,6 +14,7 @@ import type {
   RealtimePathOptions,
   RealtimeRateLimitOptions,
   RealtimeRedisOptions,
+  RealtimeRetentionOptions,
   RealtimeRoomsOptions,
   RealtimeSocketIoOptions,
   RealtimeStreamOptions,
@@ -51,6 +52,8 @@ export const OPTION_KEYS = {
     maxPayloadBytes: true,
     maxConnections: true,
     maxConnectionsPerUser: true,
+    maxConnectionsPerIp: true,
+    maxHandshakesPerSecondPerIp: true,
     rateLimit: { perMinute: true, perHour: true } satisfies Keys<RealtimeRateLimitOptions>,
     heartbeatIntervalMs: true,
     heartbeatTimeoutMs: true,
@@ -58,6 +61,7 @@ export const OPTION_KEYS = {
     maxMessageLength: true,
     maxHistoryLimit: true,
     maxBufferedBytes: true,
+    shutdownGraceMs: true,
   } satisfies Keys<RealtimeLimitOptions>,
   database: {
     type: true,
@@ -97,6 +101,11 @@ export const OPTION_KEYS = {
     maxRooms: true,
     logMessages: true,
     rateLimitStorage: true,
+    retention: {
+      maxAgeMs: true,
+      maxMessagesPerConversation: true,
+      intervalMs: true,
+    } satisfies Keys<RealtimeRetentionOptions>,
   } satisfies Keys<RealtimeRoomsOptions>,
   redis: {
     url: true,
@@ -107,6 +116,7 @@ export const OPTION_KEYS = {
   } satisfies Keys<RealtimeRedisOptions>,
   storage: true,
   allowedOrigins: true,
+  trustedProxies: true,
 } as const satisfies Keys<RealtimeModuleOptions>;
 
 /** The static extras of forRoot / forRootAsync, and the keys of forRootAsync's own object. */

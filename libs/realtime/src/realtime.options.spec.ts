@@ -52,7 +52,19 @@ describe('resolveRealtimeOptions', () => {
         idleTimeoutMs: 0,
         maxHistoryLimit: 100,
         maxBufferedBytes: 8 * 1024 * 1024,
+        maxConnectionsPerIp: 1000,
+        maxHandshakesPerSecondPerIp: 100,
+        shutdownGraceMs: 10_000,
       });
+    });
+
+    it('keeps every message and believes no forwarded header', () => {
+      expect(resolved.rooms.retention).toEqual({
+        maxAgeMs: 0,
+        maxMessagesPerConversation: 0,
+        intervalMs: 60_000,
+      });
+      expect(resolved.trustedProxies).toBeNull();
     });
 
     it('stores data in an embedded SQLite file', () => {
@@ -278,6 +290,24 @@ describe('resolveRealtimeOptions', () => {
       ['limits.maxMessageLength', 0, { auth: { secret: SECRET }, limits: { maxMessageLength: 0 } }],
       ['limits.maxHistoryLimit', 2.5, { auth: { secret: SECRET }, limits: { maxHistoryLimit: 2.5 } }],
       ['limits.maxBufferedBytes', -1, { auth: { secret: SECRET }, limits: { maxBufferedBytes: -1 } }],
+      ['limits.maxConnectionsPerIp', 0, { auth: { secret: SECRET }, limits: { maxConnectionsPerIp: 0 } }],
+      [
+        'limits.maxHandshakesPerSecondPerIp',
+        1.5,
+        { auth: { secret: SECRET }, limits: { maxHandshakesPerSecondPerIp: 1.5 } },
+      ],
+      ['limits.shutdownGraceMs', -1, { auth: { secret: SECRET }, limits: { shutdownGraceMs: -1 } }],
+      ['rooms.retention.maxAgeMs', -1, { auth: { secret: SECRET }, rooms: { retention: { maxAgeMs: -1 } } }],
+      [
+        'rooms.retention.maxMessagesPerConversation',
+        2.5,
+        { auth: { secret: SECRET }, rooms: { retention: { maxMessagesPerConversation: 2.5 } } },
+      ],
+      [
+        'rooms.retention.intervalMs',
+        0,
+        { auth: { secret: SECRET }, rooms: { retention: { intervalMs: 0 } } },
+      ],
       ['events.stateCacheSize', 0, { auth: { secret: SECRET }, events: { stateCacheSize: 0 } }],
       ['events.statsThrottleMs', -5, { auth: { secret: SECRET }, events: { statsThrottleMs: -5 } }],
     ] satisfies [string, number, RealtimeModuleOptions][])('refuses %s = %p', (option, _value, options) => {
@@ -285,6 +315,36 @@ describe('resolveRealtimeOptions', () => {
       expect(error.option).toBe(option);
       expect(error.message).toContain(`"${option}"`);
       expect(error.message).toMatch(/must be a (positive|non-negative) integer/);
+    });
+
+    it('takes a retention of 30 days and 1000 messages per conversation', () => {
+      const resolved = resolveRealtimeOptions({
+        auth: { secret: SECRET },
+        rooms: { retention: { maxAgeMs: 30 * 86_400_000, maxMessagesPerConversation: 1000 } },
+      });
+      expect(resolved.rooms.retention).toEqual({
+        maxAgeMs: 30 * 86_400_000,
+        maxMessagesPerConversation: 1000,
+        intervalMs: 60_000,
+      });
+    });
+
+    it('takes trusted proxies as addresses, ranges and names', () => {
+      const proxies = ['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8'];
+      expect(
+        resolveRealtimeOptions({ auth: { secret: SECRET }, trustedProxies: proxies }).trustedProxies,
+      ).toEqual(proxies);
+    });
+
+    it.each([
+      ['trustedProxies', []],
+      ['trustedProxies', 'loopback'],
+      ['trustedProxies[1]', ['loopback', 'not-an-address']],
+      ['trustedProxies[0]', ['10.0.0.0/99']],
+    ])('refuses %s in trustedProxies = %j', (option, value) => {
+      const error = refusal({ auth: { secret: SECRET }, trustedProxies: value as string[] });
+      expect(error.option).toBe(option);
+      expect(error.message).toContain(`"${option}"`);
     });
 
     it('keeps the log buffer in memory only unless stream.persist is true', () => {

@@ -1,6 +1,7 @@
 // RealtimeModule options: the public interface (documented where declared), the defaults merged once,
 // and the boot-time validation whose messages name the offending option.
 import { dirname } from 'path';
+import proxyaddr from 'proxy-addr';
 import { assertKnownKeys, OPTION_KEYS } from './realtime-option-keys';
 import { RealtimeOptionsError } from './realtime-options.error';
 import { ROOM_NAME } from './protocol/rooms.protocol';
@@ -107,6 +108,18 @@ export interface RealtimeLimitOptions {
   maxConnections?: number;
   /** Open connections of one user on this node. @default 20 */
   maxConnectionsPerUser?: number;
+  /**
+   * Open connections from one client address (the socket's, or the forwarded one from a trusted
+   * proxy: `trustedProxies`), all transports together, on this node. Past it a new connection is
+   * refused with CONNECTION_LIMIT. @default 1000
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Connection attempts (handshakes) accepted from one client address per second, on this node,
+   * counted before the token is verified. Past it an attempt is refused with RATE_LIMITED and when
+   * to retry. @default 100
+   */
+  maxHandshakesPerSecondPerIp?: number;
   /** Message rate limits. */
   rateLimit?: RealtimeRateLimitOptions;
   /** Server heartbeat (raw ws ping frames; Socket.IO `pingInterval`). @default 30000 */
@@ -126,8 +139,19 @@ export interface RealtimeLimitOptions {
   maxMessageLength?: number;
   /** Largest history page. @default 100 */
   maxHistoryLimit?: number;
-  /** Bytes queued for one raw ws client before it is closed as a slow consumer (code 4508). @default 8388608 */
+  /**
+   * Bytes queued on the server for one client, on every transport, before it is closed as a slow
+   * consumer: raw ws close 4508; Socket.IO: what waits in engine.io's write buffer and its WebSocket,
+   * past which its transport is closed (WebSocket close 4508) and the client reconnects.
+   * @default 8388608
+   */
   maxBufferedBytes?: number;
+  /**
+   * On shutdown (the host's `app.close()`, SIGTERM with shutdown hooks): how long writes in flight
+   * get to finish after new connections and frames are refused, before the remaining connections
+   * are closed anyway. @default 10000
+   */
+  shutdownGraceMs?: number;
 }
 
 /** Embedded SQLite (default) or PostgreSQL. The library owns a TypeORM connection named `realtime`. */
@@ -244,6 +268,18 @@ export interface RealtimeRoomsOptions {
    * @default undefined (per-user sliding windows in memory; with `redis`, `@nest-lab/throttler-storage-redis` on the library's Redis connection, shared by every node)
    */
   rateLimitStorage?: RealtimeRateLimitStorage;
+  /** How long messages are kept. @default keep every message */
+  retention?: RealtimeRetentionOptions;
+}
+
+/** Message retention, applied by the store in small batches in the background. */
+export interface RealtimeRetentionOptions {
+  /** Messages older than this are deleted; 0 keeps them whatever their age. @default 0 */
+  maxAgeMs?: number;
+  /** Only the newest this many messages of each room and direct conversation are kept; 0: no cap. @default 0 */
+  maxMessagesPerConversation?: number;
+  /** How often retention runs. @default 60000 */
+  intervalMs?: number;
 }
 
 /** Redis for scale-out across nodes (optional peers `ioredis` and `@socket.io/redis-adapter`). */
@@ -311,6 +347,14 @@ export interface RealtimeModuleOptions {
    * @default undefined (every origin; Socket.IO's cross-origin requests still follow `socketIo.cors`)
    */
   allowedOrigins?: string[];
+  /**
+   * The proxies (load balancers) in front of the nodes, whose `X-Forwarded-For` header is believed:
+   * addresses, CIDR ranges or the names `loopback`, `linklocal` and `uniquelocal` (as Express'
+   * `trust proxy`). The client's address, for `limits.maxConnectionsPerIp` and
+   * `limits.maxHandshakesPerSecondPerIp`, is then the nearest forwarded address not in the list.
+   * @default undefined (the socket's address is the client's; forwarded headers are ignored)
+   */
+  trustedProxies?: string[];
 }
 
 /** Static choices, given next to the options in forRoot and forRootAsync (they shape the module). */
@@ -383,11 +427,14 @@ export interface ResolvedRealtimeOptions {
     maxRooms: number;
     logMessages: boolean;
     rateLimitStorage: RealtimeRateLimitStorage | null;
+    retention: Required<RealtimeRetentionOptions>;
   };
   /** The host's stores, or null for the default TypeORM ones on `database`. */
   storage: RealtimeStorage | null;
   /** null: every origin. */
   allowedOrigins: ReadonlySet<string> | null;
+  /** The trusted proxies as given (validated); null: forwarded headers are ignored. */
+  trustedProxies: string[] | null;
   compression: { enabled: boolean; threshold: number };
   chat: DeepRequired<RealtimeChatOptions>;
   stream: {
@@ -425,6 +472,7 @@ export interface RealtimeDefaults {
     autoCreate: boolean;
     maxRooms: number;
     logMessages: boolean;
+    retention: Required<RealtimeRetentionOptions>;
   };
   redis: Required<Omit<RealtimeRedisOptions, 'url'>>;
   stream: Required<
@@ -453,6 +501,8 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
     maxPayloadBytes: 1024 * 1024,
     maxConnections: 10_000,
     maxConnectionsPerUser: 20,
+    maxConnectionsPerIp: 1000,
+    maxHandshakesPerSecondPerIp: 100,
     rateLimit: { perMinute: 10, perHour: 100 },
     heartbeatIntervalMs: 30_000,
     heartbeatTimeoutMs: 20_000,
@@ -460,6 +510,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
     maxMessageLength: 4096,
     maxHistoryLimit: 100,
     maxBufferedBytes: 8 * 1024 * 1024,
+    shutdownGraceMs: 10_000,
   },
   /** `database` when not given, and the defaults of its SQLite form. */
   sqlite: { type: 'sqlite', path: DEFAULT_SQLITE_PATH, checkpointIntervalMs: 1000 },
@@ -468,7 +519,13 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   events: { modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 },
   chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
   compression: { enabled: false, threshold: 1024 },
-  rooms: { initial: [{ name: 'general' }], autoCreate: true, maxRooms: 1000, logMessages: false },
+  rooms: {
+    initial: [{ name: 'general' }],
+    autoCreate: true,
+    maxRooms: 1000,
+    logMessages: false,
+    retention: { maxAgeMs: 0, maxMessagesPerConversation: 0, intervalMs: 60_000 },
+  },
   redis: { keyPrefix: 'rt', connectTimeoutMs: 5000, nodeExpiryMs: 15_000, socketIoAdapter: 'streams' },
   stream: {
     port: null,
@@ -549,7 +606,10 @@ function mergeDefaults(options: RealtimeModuleOptions) {
     events: withDefaults(D.events, options.events),
     chat: withDefaults(D.chat, options.chat),
     compression: withDefaults(D.compression, options.compression),
-    rooms: withDefaults(D.rooms, options.rooms),
+    rooms: {
+      ...withDefaults(D.rooms, options.rooms),
+      retention: withDefaults(D.rooms.retention, options.rooms?.retention),
+    },
     redis: options.redis === undefined ? null : withDefaults(D.redis, options.redis),
     stream: withDefaults(D.stream, options.stream),
   };
@@ -619,6 +679,8 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       maxPayloadBytes: limit('maxPayloadBytes'),
       maxConnections: limit('maxConnections'),
       maxConnectionsPerUser: limit('maxConnectionsPerUser'),
+      maxConnectionsPerIp: limit('maxConnectionsPerIp'),
+      maxHandshakesPerSecondPerIp: limit('maxHandshakesPerSecondPerIp'),
       rateLimit: {
         perMinute: positiveInt('limits.rateLimit.perMinute', limits.rateLimit.perMinute),
         perHour: positiveInt('limits.rateLimit.perHour', limits.rateLimit.perHour),
@@ -629,10 +691,12 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       maxMessageLength: limit('maxMessageLength'),
       maxHistoryLimit: limit('maxHistoryLimit'),
       maxBufferedBytes: limit('maxBufferedBytes'),
+      shutdownGraceMs: limit('shutdownGraceMs', true),
     },
     database: resolveDatabase(merged.database),
     storage: resolveStorage(options),
     allowedOrigins: resolveAllowedOrigins(options.allowedOrigins),
+    trustedProxies: resolveTrustedProxies(options.trustedProxies),
     events: {
       modulesPage: nonEmpty('events.modulesPage', events.modulesPage),
       stateCacheSize: positiveInt('events.stateCacheSize', events.stateCacheSize),
@@ -653,6 +717,17 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       threshold: positiveInt('compression.threshold', compression.threshold, true),
     },
   };
+  const { maxAgeMs, maxMessagesPerConversation } = resolved.rooms.retention;
+  if (
+    resolved.storage !== null &&
+    (maxAgeMs > 0 || maxMessagesPerConversation > 0) &&
+    typeof resolved.storage.messages.prune !== 'function'
+  ) {
+    throw new RealtimeOptionsError(
+      'rooms.retention',
+      'with storage, needs storage.messages.prune() (the message store deletes what retention drops)',
+    );
+  }
   if (resolved.limits.rateLimit.perHour < resolved.limits.rateLimit.perMinute) {
     throw new RealtimeOptionsError('limits.rateLimit.perHour', 'must be at least limits.rateLimit.perMinute');
   }
@@ -749,6 +824,28 @@ function resolveAllowedOrigins(origins: unknown): ReadonlySet<string> | null {
   );
 }
 
+function resolveTrustedProxies(proxies: unknown): string[] | null {
+  if (proxies === undefined) return null;
+  if (!Array.isArray(proxies) || proxies.length === 0) {
+    throw new RealtimeOptionsError(
+      'trustedProxies',
+      'must be a non-empty array of addresses, CIDR ranges, or loopback / linklocal / uniquelocal',
+    );
+  }
+  proxies.forEach((entry: unknown, index) => {
+    try {
+      if (typeof entry !== 'string') throw new TypeError('not a string');
+      proxyaddr.compile(entry);
+    } catch {
+      throw new RealtimeOptionsError(
+        `trustedProxies[${index}]`,
+        `must be an IP address, a CIDR range, or loopback / linklocal / uniquelocal (got ${JSON.stringify(entry)})`,
+      );
+    }
+  });
+  return [...(proxies as string[])];
+}
+
 function resolveRedis(redis: MergedOptions['redis']): ResolvedRealtimeOptions['redis'] {
   if (redis === null) return null;
   const url = nonEmpty('redis.url', redis.url);
@@ -803,12 +900,22 @@ function resolveRooms(rooms: MergedOptions['rooms'], scaledOut: boolean): Resolv
     if (typeof rooms[key] !== 'boolean')
       throw new RealtimeOptionsError(`rooms.${key}`, 'must be true or false');
   }
+  const retention = rooms.retention;
   return {
     initial: resolved,
     autoCreate: rooms.autoCreate,
     maxRooms: positiveInt('rooms.maxRooms', rooms.maxRooms),
     logMessages: rooms.logMessages,
     rateLimitStorage: storage,
+    retention: {
+      maxAgeMs: positiveInt('rooms.retention.maxAgeMs', retention.maxAgeMs, true),
+      maxMessagesPerConversation: positiveInt(
+        'rooms.retention.maxMessagesPerConversation',
+        retention.maxMessagesPerConversation,
+        true,
+      ),
+      intervalMs: positiveInt('rooms.retention.intervalMs', retention.intervalMs),
+    },
   };
 }
 

@@ -1,6 +1,8 @@
 // `stream.port`: the seed's clients connect to ws://host:3001, so the stream is also served at '/'
 // on a port of its own. Only WebSocket upgrades at '/' are served there (routed to the same
 // endpoint as `paths.logs`); anything else gets 404. Bound at bootstrap, so a busy port fails the boot.
+// An upgrade not sent in full within `stream.authTimeoutMs` is closed (the host's port follows the host's
+// server settings instead; docs/limits.md).
 import {
   Inject,
   Injectable,
@@ -13,6 +15,9 @@ import type { Duplex } from 'stream';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { ConnectionLifecycle } from '../core/transport/connection-lifecycle.service';
+
+/** How often the stream port's server looks for requests past their timeout. */
+export const STREAM_PORT_CHECK_INTERVAL_MS = 1000;
 
 @Injectable()
 export class StreamPortListener implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,7 +45,16 @@ export class StreamPortListener implements OnApplicationBootstrap, BeforeApplica
           '(app.useWebSocketAdapter(new RealtimeAdapter(app)))',
       );
     }
-    const server = createServer((_request, response) => {
+    // A request whose headers (an upgrade's included) are not complete within the authentication
+    // delay gets 408 and is closed: the port holds no half-sent upgrade or silent socket for longer
+    // than authTimeoutMs + one check. Node's defaults would be 60 s, checked every 30 s.
+    const { authTimeoutMs } = this.options.stream;
+    const timeouts = {
+      headersTimeout: authTimeoutMs,
+      requestTimeout: authTimeoutMs,
+      connectionsCheckingInterval: Math.min(STREAM_PORT_CHECK_INTERVAL_MS, authTimeoutMs),
+    };
+    const server = createServer(timeouts, (_request, response) => {
       response.writeHead(404, { 'Content-Type': 'application/json' });
       response.end(
         JSON.stringify({ statusCode: 404, message: 'Only WebSocket connections at / are served here' }),

@@ -21,9 +21,11 @@ import {
   type RealtimeRedisClients,
 } from '../scale-out/redis-clients.provider';
 import { TransportCounters } from '../metrics/transport-counters.service';
+import { ClientAddressLimits } from './client-address-limits.service';
 import type { LivenessWatch } from './connection-liveness';
 import type { RawWsServer } from './raw-ws-server';
 import { identityRooms } from './realtime-io-server';
+import { ShutdownCoordinator } from './shutdown-coordinator';
 import type { RealtimeSocketData } from './socket-io-binding';
 import { SocketIoServerRef } from './socket-io-server.ref';
 
@@ -41,6 +43,10 @@ export class ConnectionLifecycle {
     private readonly ioServerRef: SocketIoServerRef,
     @Inject(REALTIME_REDIS) private readonly redis: RealtimeRedisClients | null,
     readonly counters: TransportCounters,
+    /** The shutdown's gate: the transports refuse new connections and frames once it drains. */
+    readonly shutdown: ShutdownCoordinator,
+    /** The per-client-address limits, applied by every transport before the origin and the token. */
+    readonly clientAddresses: ClientAddressLimits,
   ) {}
 
   /** Verifies the handshake's token; throws RealtimeError(AUTH_FAILED). */

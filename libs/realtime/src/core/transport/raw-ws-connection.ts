@@ -17,7 +17,11 @@ const TEXT_FRAME = { binary: false } as const;
 /** The close code of a connection refused or ended with `error`. */
 export function closeCodeFor(error: RealtimeError): number {
   if (error.code === RealtimeErrorCode.AUTH_FAILED) return RealtimeCloseCode.AUTH_FAILED;
-  if (error.code === RealtimeErrorCode.CONNECTION_LIMIT) return RealtimeCloseCode.CONNECTION_LIMIT;
+  // A connection limit, or too many connection attempts from the client's address (a handshake's
+  // RATE_LIMITED): the client should come back later either way.
+  if (error.code === RealtimeErrorCode.CONNECTION_LIMIT || error.code === RealtimeErrorCode.RATE_LIMITED) {
+    return RealtimeCloseCode.CONNECTION_LIMIT;
+  }
   // Only the handshake's origin check refuses a connection with PERMISSION_DENIED.
   if (error.code === RealtimeErrorCode.PERMISSION_DENIED) return RealtimeCloseCode.FORBIDDEN_ORIGIN;
   return 1011;
@@ -35,6 +39,8 @@ export class RawWsConnection {
   lastSeenAt = Date.now();
   /** Pings sent without a pong since (heartbeat). */
   missedPongs = 0;
+  /** The client address counted for this connection by the per-address limits; null once given back. */
+  clientAddress: string | null = null;
   /**
    * The request id (`ref`) of the message being handled, set by the dispatcher while its handler runs
    * (frames of one connection are handled one at a time): its errors carry it, and a message it posts

@@ -5,16 +5,20 @@
 // error frame, never dropped. An endpoint's monitor (rooms) hears of every
 // message handled, with its handling time, and of every response sent. A frame's request id (`ref`)
 // is echoed on its answers and errors, and is the connection's `requestRef` while its handler runs.
+// Once the shutdown drains, a frame received from then on is answered SHUTTING_DOWN (each message of a
+// batch with its own ref); those received before are handled, and counted as in flight until done.
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isRequestRef, RealtimeCloseCode } from '../../protocol';
 import { isExpired } from '../auth/realtime-identity';
 import { RealtimeError } from '../errors/realtime-error';
 import { answerWsException } from '../filters/realtime-ws-exception.filter';
+import type { StorageFaultLog } from '../filters/storage-fault-log';
 import { inputShapeError } from '../input-limits';
 import type { FrameRoute } from './direct-frame-route';
 import { forEachHandlerValue } from './handler-result';
 import type { RawWsConnection } from './raw-ws-connection';
+import { shuttingDownError, type ShutdownGate } from './shutdown-coordinator';
 
 /** Most inner messages one inbound batch frame may carry. */
 const MAX_BATCH = 50;
@@ -47,13 +51,21 @@ function frameBytes(raw: Buffer | ArrayBuffer | Buffer[]): number {
 export class RawWsDispatcher {
   private readonly shadowed = new Set<string>();
 
-  constructor(private readonly log: Logger) {}
+  /** `storageFaults`: the app's log of database outages, once the module is there (see answerWsException). */
+  constructor(
+    private readonly log: Logger,
+    private readonly storageFaults: () => StorageFaultLog | null = () => null,
+  ) {}
 
-  /** Binds Nest's handlers of a gateway to a connection; `routes` are its endpoint's direct routes. */
+  /**
+   * Binds Nest's handlers of a gateway to a connection; `routes` are its endpoint's direct routes,
+   * `shutdown` admits or refuses each frame.
+   */
   bind(
     connection: RawWsConnection,
     handlers: MessageMappingProperties[],
     routes: ReadonlyMap<string, FrameRoute>,
+    shutdown: ShutdownGate,
   ): void {
     const byType = new Map<string, HandlerCallback>();
     for (const handler of handlers) {
@@ -74,10 +86,12 @@ export class RawWsDispatcher {
       if (pending === MAX_PENDING_FRAMES) connection.socket.pause();
       connection.lastSeenAt = Date.now();
       connection.countReceived(frameBytes(raw));
+      const admitted = shutdown.admit();
       queue = queue
-        .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary))
+        .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary, admitted))
         .finally(() => {
           pending -= 1;
+          if (admitted) shutdown.settled();
           if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
         });
     });
@@ -96,6 +110,7 @@ export class RawWsDispatcher {
     dispatch: RawWsDispatch,
     raw: Buffer | ArrayBuffer | Buffer[],
     isBinary: boolean,
+    admitted: boolean,
   ): Promise<void> {
     if (!connection.isOpen) return;
     // Known once decoded; the errors of the frame's own handling echo it.
@@ -133,12 +148,12 @@ export class RawWsDispatcher {
       }
       const batchType = connection.batchType;
       if (batchType !== undefined && decoded.type === batchType) {
-        await this.dispatchBatch(connection, dispatch, decoded.data, batchType, ref);
+        await this.dispatchBatch(connection, dispatch, decoded.data, batchType, ref, admitted);
         return;
       }
-      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data, ref);
+      await this.dispatchMessage(connection, dispatch, decoded.type, decoded.data, ref, admitted);
     } catch (error) {
-      answerWsException(connection, error, this.log, ref);
+      answerWsException(connection, error, this.log, ref, this.storageFaults());
     }
   }
 
@@ -146,7 +161,9 @@ export class RawWsDispatcher {
    * Handles one decoded message with its direct route or its gateway handler (Nest answers the
    * handler's errors through the gateway's filter; a route's errors are thrown to the caller).
    * `ref` is the message's request id: its answers carry it, and so does the connection while the
-   * handler runs (for the filter, and for the own copy of a message it posts).
+   * handler runs (for the filter, and for the own copy of a message it posts). A message not
+   * `admitted` (received during the shutdown) is refused with SHUTTING_DOWN, nothing carried out (a
+   * `ping` is still answered).
    */
   private async dispatchMessage(
     connection: RawWsConnection,
@@ -154,7 +171,11 @@ export class RawWsDispatcher {
     type: string,
     data: unknown,
     ref: string | undefined,
+    admitted: boolean,
   ): Promise<void> {
+    // A ping stores nothing: answered until the connection closes, so that a client's heartbeat does
+    // not fail during the drain.
+    if (!admitted && type !== 'ping') throw shuttingDownError();
     const monitor = connection.monitor;
     // Read only when monitored: the unmonitored path (the log stream) pays nothing.
     const startedAt = monitor === null ? 0 : performance.now();
@@ -194,6 +215,7 @@ export class RawWsDispatcher {
     data: unknown,
     batchType: string,
     ref: string | undefined,
+    admitted: boolean,
   ): Promise<void> {
     const messages = (data as { messages?: unknown } | null)?.messages;
     if (!Array.isArray(messages) || messages.length === 0 || messages.length > MAX_BATCH) {
@@ -234,9 +256,16 @@ export class RawWsDispatcher {
         continue;
       }
       try {
-        await this.dispatchMessage(connection, dispatch, message.type, message.data ?? {}, innerRef);
+        await this.dispatchMessage(
+          connection,
+          dispatch,
+          message.type,
+          message.data ?? {},
+          innerRef,
+          admitted,
+        );
       } catch (error) {
-        answerWsException(connection, error, this.log, innerRef);
+        answerWsException(connection, error, this.log, innerRef, this.storageFaults());
       }
     }
   }

@@ -1,5 +1,6 @@
 // A raw `ws` endpoint on the shared HTTP port: upgrade with authentication and limits, its connections
-// under the liveness rule (ping frames, idle timeout, token expiry), and orderly shutdown.
+// under the liveness rule (ping frames, idle timeout, token expiry), and orderly shutdown (upgrades
+// answered 503 once the shutdown drains, then close 1001: shutdown-coordinator.ts).
 // RealtimeAdapter routes upgrades here by path.
 import { Logger, type Type } from '@nestjs/common';
 import { EventEmitter } from 'events';
@@ -10,6 +11,7 @@ import { RealtimeCloseCode } from '../../protocol';
 import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { parseQuery } from '../auth/token-extractor';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
+import { REFUSED_CONNECTION_LINGER_MS } from './client-address-limits.service';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
 import type {
   ConnectionLiveness,
@@ -20,6 +22,7 @@ import type {
 import { DirectFrameRoute, type DirectFrameHandler, type FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
+import { SHUTDOWN_CLOSE_REASON } from './shutdown-coordinator';
 
 export interface RawWsServerSettings {
   maxPayloadBytes: number;
@@ -35,6 +38,13 @@ export interface RawWsServerSettings {
 function endRawWsConnection(connection: RawWsConnection, ending: LivenessEnding): void {
   connection.sendError(ending.error);
   connection.close(ending.closeCode, ending.reason);
+}
+
+/** A refused connection whose client does not answer the close frame is dropped after `delayMs`. */
+function dropIfStillOpenAfter(ws: WebSocket, delayMs: number): void {
+  const timer = setTimeout(() => ws.terminate(), delayMs);
+  timer.unref();
+  ws.once('close', () => clearTimeout(timer));
 }
 
 export class RawWsServer extends EventEmitter {
@@ -67,19 +77,36 @@ export class RawWsServer extends EventEmitter {
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    let identity: RealtimeIdentity | null = null;
-    let refusal: RealtimeError | null = null;
-    try {
-      this.lifecycle.checkOrigin(request.headers.origin);
-      if ((this.gateway.authentication ?? 'handshake') === 'handshake') {
-        identity = this.lifecycle.authenticate({ query: parseQuery(request.url), headers: request.headers });
-      }
-      this.lifecycle.checkCapacity(identity);
-    } catch (error) {
-      refusal = toRealtimeError(error);
+    if (this.lifecycle.shutdown.draining) {
+      // Not upgraded: the client (or a proxy in front) tries again, reaching a node that accepts.
+      socket.on('error', () => undefined);
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
+      );
+      return;
     }
+    let identity: RealtimeIdentity | null = null;
+    // The client address's limits first: a flood costs no origin check and no token verification.
+    const address = this.lifecycle.clientAddresses.addressOf(request);
+    let refusal = this.lifecycle.clientAddresses.admit(address);
+    if (refusal === null) {
+      try {
+        this.lifecycle.checkOrigin(request.headers.origin);
+        if ((this.gateway.authentication ?? 'handshake') === 'handshake') {
+          identity = this.lifecycle.authenticate({
+            query: parseQuery(request.url),
+            headers: request.headers,
+          });
+        }
+        this.lifecycle.checkCapacity(identity);
+      } catch (error) {
+        refusal = toRealtimeError(error);
+      }
+    }
+    // ws calls back synchronously, or never (a socket already gone): the address is held from
+    // `accept` on, so that an upgrade that fails holds nothing.
     this.wss.handleUpgrade(request, socket, head, (ws) =>
-      this.accept(ws, socket, request, identity, refusal),
+      this.accept(ws, socket, request, identity, refusal, address),
     );
   }
 
@@ -94,6 +121,7 @@ export class RawWsServer extends EventEmitter {
     request: IncomingMessage,
     identity: RealtimeIdentity | null,
     refusal: RealtimeError | null,
+    address: string,
   ): void {
     const connection = new RawWsConnection(
       ws,
@@ -108,8 +136,11 @@ export class RawWsServer extends EventEmitter {
     if (refusal) {
       connection.releaseRequest();
       connection.endWith(refusal);
+      dropIfStillOpenAfter(ws, REFUSED_CONNECTION_LINGER_MS);
       return;
     }
+    this.lifecycle.clientAddresses.hold(address);
+    connection.clientAddress = address;
     this.connections.add(connection);
     if (!identity) {
       this.pending.add(connection);
@@ -129,6 +160,10 @@ export class RawWsServer extends EventEmitter {
       connection.missedPongs = 0;
     });
     ws.once('close', () => {
+      if (connection.clientAddress !== null) {
+        this.lifecycle.clientAddresses.release(connection.clientAddress);
+        connection.clientAddress = null;
+      }
       this.connections.delete(connection);
       if (this.pending.delete(connection)) this.lifecycle.releasePending();
       this.lifecycle.release(connection.id);
@@ -210,10 +245,13 @@ export class RawWsServer extends EventEmitter {
     };
   }
 
-  async close(): Promise<void> {
-    this.liveness.stop();
+  /**
+   * Closes every connection with 1001 "Server shutting down" (the client reconnects by itself), and
+   * resolves once each has closed, terminating one whose close handshake takes longer than a second.
+   */
+  async goAway(): Promise<void> {
     for (const connection of this.connections) {
-      connection.close(RealtimeCloseCode.GOING_AWAY, 'Server shutting down');
+      connection.close(RealtimeCloseCode.GOING_AWAY, SHUTDOWN_CLOSE_REASON);
     }
     const closing = [...this.connections].map(
       (connection) =>
@@ -229,6 +267,11 @@ export class RawWsServer extends EventEmitter {
         }),
     );
     await Promise.all(closing);
+  }
+
+  async close(): Promise<void> {
+    this.liveness.stop();
+    await this.goAway();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -1,6 +1,9 @@
 // The library's Socket.IO server: authentication and connection limits in the handshake middleware
 // (a slot is taken before the connection completes), identity rooms joined at connection, bytes
 // counted and inbound activity stamped per engine.io packet, and its sockets under the liveness rule.
+// At shutdown, new handshakes are refused by engine.io and the connections are ended so that their
+// clients reconnect by themselves (shutdown-coordinator.ts). The client address's limits and the bound
+// on what is queued for one client: socket-io-address-limits.ts, socket-io-send-bound.ts.
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { ROOM_PREFIX } from '../../realtime.constants';
@@ -8,6 +11,9 @@ import type { RealtimeIdentity } from '../auth/realtime-identity';
 import { RealtimeError, toRealtimeError } from '../errors/realtime-error';
 import type { ConnectionLifecycle } from './connection-lifecycle.service';
 import type { ConnectionLiveness, LivenessTransport } from './connection-liveness';
+import { SHUTDOWN_CLOSE_REASON, type ShutdownGate } from './shutdown-coordinator';
+import { SocketIoAddressLimits } from './socket-io-address-limits';
+import { SocketIoSendBound } from './socket-io-send-bound';
 import {
   collectDisconnectHooks,
   endSocket,
@@ -47,9 +53,10 @@ export function identityRooms(identity: RealtimeIdentity): string[] {
   return rooms;
 }
 
-/** Socket.IO server options from the library's options. */
+/** Socket.IO server options from the library's options; `shutdown` refuses handshakes once it drains. */
 export function realtimeIoOptions(
   options: ConnectionLifecycle['options'],
+  shutdown: ShutdownGate,
 ): Partial<ServerOptions> & { destroyUpgrade: boolean; path: string } {
   const { limits, paths, socketIo, chat, redis } = options;
   // The classic Redis adapter keeps no session: recovery would only cost (with it on, every emit to
@@ -68,7 +75,41 @@ export function realtimeIoOptions(
     connectionStateRecovery: recovery
       ? { maxDisconnectionDuration: chat.recoveryWindowMs, skipMiddlewares: false }
       : undefined,
+    // A new engine.io handshake (never a request of an open session) is refused while the shutdown
+    // drains: HTTP 403, a transport error for the client, which retries. Refused later, by the
+    // handshake middleware, socket.io-client would not retry at all.
+    allowRequest: (_request, callback) =>
+      callback(shutdown.draining ? SHUTDOWN_CLOSE_REASON : null, !shutdown.draining),
   };
+}
+
+/** Bound on the close of an engine.io connection whose client does not read what is still queued. */
+const ENGINE_CLOSE_MS = 1000;
+
+/**
+ * Ends every connection of the server at shutdown by closing its engine.io connection: the client's
+ * reason is "transport close", after which it reconnects by itself (a server-side `disconnect()`
+ * gives "io server disconnect", after which it does not). Packets already queued are sent first;
+ * a connection whose client reads none within a second is closed without them. Resolves once all
+ * are closed. The sessions are kept for connection state recovery ("forced close" is recoverable).
+ */
+export async function endIoTransports(server: Server): Promise<void> {
+  const connections = new Set<Socket['conn']>();
+  for (const socket of server.of('/').sockets.values()) connections.add(socket.conn);
+  await Promise.all(
+    [...connections].map(
+      (connection) =>
+        new Promise<void>((resolve) => {
+          if (connection.readyState === 'closed') return resolve();
+          const timer = setTimeout(() => connection.close(true), ENGINE_CLOSE_MS);
+          connection.once('close', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          connection.close();
+        }),
+    ),
+  );
 }
 
 /**
@@ -87,8 +128,12 @@ export function setUpRealtimeIoServer(
     lifecycle.release(this.id);
     runDisconnectHooks(this);
   }
+  // Counted per engine.io connection from its opening; checked first in the middleware.
+  const addressLimits = new SocketIoAddressLimits(server, lifecycle.clientAddresses);
+  const sendBound = new SocketIoSendBound(lifecycle.options.limits.maxBufferedBytes);
   server.use((socket, next) => {
     try {
+      addressLimits.check(socket);
       // A recovered session id that is connected already is being replayed: refuse it.
       if (lifecycle.isRegistered(socket.id)) {
         throw new RealtimeError(RealtimeErrorCode.CONNECTION_LIMIT, 'Session already connected');
@@ -125,6 +170,7 @@ export function setUpRealtimeIoServer(
       const refusal = new Error(realtimeError.message) as Error & { data?: unknown };
       refusal.data = realtimeError.toPayload();
       next(refusal);
+      addressLimits.closeIfRefused(socket);
     }
   });
   const counters = lifecycle.counters;
@@ -150,9 +196,13 @@ export function setUpRealtimeIoServer(
     watch.admit(socket);
     socket.conn.on('packetCreate', onPacketCreate);
     socket.conn.on('packet', onPacket);
+    sendBound.watch(socket.conn);
   });
   lifecycle.publishSocketIoServer(server, watch);
-  return () => watch.stop();
+  return () => {
+    watch.stop();
+    addressLimits.stop();
+  };
 }
 
 /**

@@ -14,11 +14,12 @@ import type { Server } from 'socket.io';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
 import { ConnectionLifecycle } from './connection-lifecycle.service';
 import { ConnectionLiveness } from './connection-liveness';
+import { StorageFaultLog } from '../filters/storage-fault-log';
 import type { FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import { RawWsDispatcher } from './raw-ws-dispatcher';
 import { RawWsServer } from './raw-ws-server';
-import { realtimeIoOptions, setUpRealtimeIoServer } from './realtime-io-server';
+import { endIoTransports, realtimeIoOptions, setUpRealtimeIoServer } from './realtime-io-server';
 import {
   isRealtimeGatewayMetadata,
   type RealtimePathRef,
@@ -43,13 +44,14 @@ export class RealtimeAdapter extends IoAdapter {
   // Not `logger`: Nest 12's IoAdapter has a protected field of that name.
   private readonly log = new Logger('RealtimeAdapter');
   private readonly router = new UpgradeRouter();
-  private readonly dispatcher = new RawWsDispatcher(this.log);
+  private readonly dispatcher = new RawWsDispatcher(this.log, () => this.storageFaults());
   private readonly binding = new SocketIoBinding(
-    () => this.getLifecycle().counters,
+    () => this.getLifecycle(),
     (payload) => this.mapPayload(payload),
     this.log,
   );
   private lifecycle: ConnectionLifecycle | null = null;
+  private storageFaultLog: StorageFaultLog | null = null;
   private stopIoLiveness: (() => void) | null = null;
 
   constructor(private readonly app: INestApplicationContext) {
@@ -79,11 +81,12 @@ export class RealtimeAdapter extends IoAdapter {
       // Nest treats the returned object as an opaque server: it only binds connection handlers to it.
       return this.createRawWsServer(options.realtime, lifecycle) as unknown as IoCreated;
     }
-    const ioOptions = realtimeIoOptions(this.options);
+    const ioOptions = realtimeIoOptions(this.options, lifecycle.shutdown);
     this.router.ioPaths.add(ioOptions.path);
     // createIOServer, not create(): on Nest 12 create() may return a Namespace.
     const server = this.createIOServer(port, ioOptions) as Server;
     this.stopIoLiveness = setUpRealtimeIoServer(server, lifecycle, this.liveness());
+    lifecycle.shutdown.closeOnShutdown(() => endIoTransports(server));
     return server;
   }
 
@@ -117,7 +120,12 @@ export class RealtimeAdapter extends IoAdapter {
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
     if (client instanceof RawWsConnection) {
-      this.dispatcher.bind(client, handlers, this.serverOf(client)?.directRoutes ?? NO_ROUTES);
+      this.dispatcher.bind(
+        client,
+        handlers,
+        this.serverOf(client)?.directRoutes ?? NO_ROUTES,
+        this.getLifecycle().shutdown,
+      );
       return;
     }
     this.binding.bindHandlers(client as BoundSocket, handlers);
@@ -157,6 +165,19 @@ export class RealtimeAdapter extends IoAdapter {
     return this.app.get(ConnectionLiveness, { strict: false });
   }
 
+  /** The module's log of database outages; null (errors logged per connection) if it is not found. */
+  private storageFaults(): StorageFaultLog | null {
+    if (this.storageFaultLog === null) {
+      try {
+        this.storageFaultLog = this.app.get(StorageFaultLog, { strict: false });
+      } catch {
+        // Called while answering an error: a missing provider must not turn into a second one.
+        return null;
+      }
+    }
+    return this.storageFaultLog;
+  }
+
   private get options(): ResolvedRealtimeOptions {
     return this.getLifecycle().options;
   }
@@ -189,6 +210,7 @@ export class RealtimeAdapter extends IoAdapter {
     );
     this.router.rawServers.set(path, server);
     lifecycle.registerEndpoint(gateway.path, server);
+    lifecycle.shutdown.closeOnShutdown(() => server.goAway());
     return server;
   }
 
