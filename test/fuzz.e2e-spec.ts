@@ -12,6 +12,8 @@
 // FUZZ_PATH=<path> with -t '<property>' replays one counterexample. Budget: each property stops
 // after its time limit (about 45 s in all) or its number of runs, whichever comes first.
 import fc from 'fast-check';
+import { mkdirSync, writeFileSync } from 'fs';
+import { resolve } from 'path';
 import type { Server } from 'http';
 import type { Socket } from 'socket.io-client';
 import request from 'supertest';
@@ -197,7 +199,20 @@ async function fuzz<Ts extends [unknown, ...unknown[]]>(
   }
   // A property that could not run at all proves nothing.
   expect(details.numRuns).toBeGreaterThan(10);
+  FUZZ_RUNS.push({ property: name, inputs: details.numRuns });
   return details;
+}
+
+/** The inputs each property tried, written to reports/fuzz.json for the reliability report. */
+const FUZZ_RUNS: Array<{ property: string; inputs: number }> = [];
+
+function writeFuzzReport(): void {
+  mkdirSync(resolve('reports'), { recursive: true });
+  const inputs = FUZZ_RUNS.reduce((sum, run) => sum + run.inputs, 0);
+  writeFileSync(
+    resolve('reports/fuzz.json'),
+    JSON.stringify({ seed: SEED, inputs, properties: FUZZ_RUNS }, null, 2),
+  );
 }
 
 // ---- A Socket.IO peer at the packet level ----
@@ -514,6 +529,7 @@ describe(`Fuzzing the protocols and HTTP endpoints (seed ${SEED})`, () => {
   });
 
   afterAll(async () => {
+    writeFuzzReport();
     ioObserver?.close();
     roomsObserver?.close();
     for (const observer of logObservers) observer.close();

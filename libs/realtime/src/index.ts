@@ -30,6 +30,7 @@ export {
   type RealtimePathOptions,
   type RealtimeRateLimitOptions,
   type RealtimeRedisOptions,
+  type RealtimeRetentionOptions,
   type RealtimeRoomsOptions,
   type RealtimeSocketIoOptions,
   type RealtimeStreamOptions,
@@ -96,6 +97,7 @@ export {
 } from './conversations/room-policy';
 export { MessagesService } from './conversations/messages.service';
 export { DirectConversationsService } from './conversations/direct-conversations.service';
+export { RealtimeUserData, type DeletedUserData } from './conversations/realtime-user-data.service';
 export { ConversationBus } from './conversations/conversation-bus';
 export { RoomMembersRegistry } from './rooms/room-members.registry';
 export type {
@@ -140,7 +142,9 @@ export {
   MESSAGE_STORE,
   ROOM_STORE,
   type ConversationRef,
+  type DeletedUserMessages,
   type DirectConversationStore,
+  type MessagePruneRequest,
   type MessageRecord,
   type MessageRow,
   type MessageStore,

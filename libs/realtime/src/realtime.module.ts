@@ -9,6 +9,8 @@ import { UserEvents } from './events/user-events.service';
 import { ConversationBus } from './conversations/conversation-bus';
 import { DirectConversationsService } from './conversations/direct-conversations.service';
 import { MessagesService } from './conversations/messages.service';
+import { MessageRetention } from './conversations/message-retention.service';
+import { RealtimeUserData } from './conversations/realtime-user-data.service';
 import { RealtimeRateLimiter } from './conversations/realtime-rate-limiter.service';
 import { RealtimeThrottleGuard } from './conversations/realtime-throttle.guard';
 import { RoomDirectory } from './conversations/room-directory.service';
@@ -17,8 +19,11 @@ import { RealtimeRolesGuard } from './core/auth/realtime-roles.guard';
 import { TokenVerifier } from './core/auth/token-verifier.service';
 import { ConnectionRegistry } from './core/connection-registry.service';
 import { TransportCounters } from './core/metrics/transport-counters.service';
+import { StorageFaultLog } from './core/filters/storage-fault-log';
+import { ClientAddressLimits } from './core/transport/client-address-limits.service';
 import { ConnectionLifecycle } from './core/transport/connection-lifecycle.service';
 import { ConnectionLiveness } from './core/transport/connection-liveness';
+import { ShutdownCoordinator } from './core/transport/shutdown-coordinator';
 import { SocketIoServerRef } from './core/transport/socket-io-server.ref';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './realtime-module.definition';
 import { ASYNC_KEYS, assertKnownKeys, FOR_ROOT_KEYS } from './realtime-option-keys';
@@ -31,6 +36,8 @@ import { RoomsMonitor } from './rooms/rooms-monitor.service';
 const SERVICES = [
   TokenVerifier,
   TransportCounters,
+  // The exception filters' log of database outages (a host's gateway binding them resolves it too).
+  StorageFaultLog,
   ConnectionRegistry,
   DeploymentPresence,
   SocketIoServerRef,
@@ -49,18 +56,23 @@ const SERVICES = [
   RoomDirectory,
   MessagesService,
   DirectConversationsService,
+  RealtimeUserData,
 ];
 
 @Module({
   // ConnectionLiveness is the adapter's (found with app.get), not the host's: not exported.
   // RoomsMonitor sits here, not with the rooms feature: the Prometheus exposition injects it either way.
+  // ShutdownCoordinator orders the shutdown of the transports (not the host's either).
   providers: [
     ...SERVICES,
     ConnectionLiveness,
+    ShutdownCoordinator,
+    ClientAddressLimits,
     redisClientsProvider,
     RedisShutdown,
     SqliteCheckpointer,
     RoomsMonitor,
+    MessageRetention,
   ],
   exports: SERVICES,
 })
