@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import request from 'supertest';
 import {
   buildWebPages,
+  itemWithText,
   launchChromium,
   saveScreenshot,
   scrollsSideways,
@@ -71,9 +72,7 @@ describe('sample logs and metrics page in a browser', () => {
 
   /** The tail's row whose message is exactly `text` (shown or hidden by the filter). */
   function line(page: Page, text: string) {
-    return page.locator('#log-lines li').filter({
-      has: page.locator('.log-message', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }),
-    });
+    return itemWithText(page, '#log-lines li', '.log-message', text);
   }
 
   /** The messages the tail shows, top to bottom. */
@@ -289,7 +288,3 @@ describe('sample logs and metrics page in a browser', () => {
     await saveScreenshot(page, 'logs-375px');
   });
 });
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

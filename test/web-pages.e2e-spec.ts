@@ -6,7 +6,9 @@ import request from 'supertest';
 import {
   buildWebPages,
   launchChromium,
+  messageItem,
   saveScreenshot,
+  sendFromComposer as send,
   scrollsSideways,
   signInToChat,
 } from './support/browser';
@@ -57,18 +59,6 @@ describe('sample web pages in a browser', () => {
     const page = await openPage(width);
     await signInToChat(page, sample.url, username);
     return page;
-  }
-
-  async function send(page: Page, text: string): Promise<void> {
-    await page.fill('#composer input[name="message"]', text);
-    await page.click('#composer button[type="submit"]');
-  }
-
-  /** The message items of the open room whose text is exactly `text`. */
-  function messageItem(page: Page, text: string) {
-    return page.locator('#messages li.message').filter({
-      has: page.locator('p.text', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }),
-    });
   }
 
   it('serves the sign-in page at /, signs in with a token, and signs out', async () => {
@@ -319,7 +309,3 @@ describe('sample web pages in a browser', () => {
     expect(await nina.locator('#sign-ins li').count()).toBe(0);
   });
 });
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

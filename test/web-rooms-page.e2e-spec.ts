@@ -14,7 +14,9 @@ import type { LoginResult } from '../apps/sample/src/auth/auth.service';
 import {
   buildWebPages,
   launchChromium,
+  messageItem,
   saveScreenshot,
+  sendFromComposer as send,
   scrollsSideways,
   signInToChat,
 } from './support/browser';
@@ -149,18 +151,6 @@ describe('rooms page in a browser', () => {
     await page.click('#join-room button[type="submit"]');
     await page.locator('#conversation-title', { hasText: new RegExp(`^# ${room}$`) }).waitFor();
     await page.locator('#rooms li[data-conversation="room:' + room + '"]').waitFor();
-  }
-
-  async function send(page: Page, text: string): Promise<void> {
-    await page.fill('#composer input[name="message"]', text);
-    await page.click('#composer button[type="submit"]');
-  }
-
-  /** The message items of the open conversation whose text is exactly `text`. */
-  function messageItem(page: Page, text: string) {
-    return page.locator('#messages li.message').filter({
-      has: page.locator('p.text', { hasText: new RegExp(`^${escapeRegExp(text)}$`) }),
-    });
   }
 
   /** The texts of the open conversation, top to bottom. */
@@ -422,7 +412,3 @@ describe('rooms page in a browser', () => {
     }
   }, 150_000);
 });
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

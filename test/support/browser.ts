@@ -3,7 +3,7 @@
 import { execFileSync } from 'child_process';
 import { mkdirSync } from 'fs';
 import { join, resolve } from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** Debian's package (`apt-get install chromium`; .ci/run installs it when missing). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -43,4 +43,26 @@ export function scrollsSideways(page: Page): Promise<boolean> {
   return page.evaluate<boolean>(
     'document.documentElement.scrollWidth > document.documentElement.clientWidth',
   );
+}
+
+/** The items matching `items` that hold a `textSelector` element whose whole text is `text`. */
+export function itemWithText(page: Page, items: string, textSelector: string, text: string): Locator {
+  return page.locator(items).filter({
+    has: page.locator(textSelector, { hasText: new RegExp(`^${escapeRegExp(text)}$`) }),
+  });
+}
+
+/** The message items whose text is exactly `text` (the chat and rooms pages share the markup). */
+export function messageItem(page: Page, text: string): Locator {
+  return itemWithText(page, '#messages li.message', 'p.text', text);
+}
+
+/** Types `text` in the composer of the chat or rooms page and sends it. */
+export async function sendFromComposer(page: Page, text: string): Promise<void> {
+  await page.fill('#composer input[name="message"]', text);
+  await page.click('#composer button[type="submit"]');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
