@@ -1,6 +1,6 @@
 // Entry point of the sample host (`npm start`).
 import { Logger } from '@nestjs/common';
-import { LogStreamService, RealtimeLogger } from 'nest-realtime';
+import { LogStreamService, RealtimeLogger, ShutdownCoordinator } from 'nest-realtime';
 import { createSampleApp } from './create-app';
 import { loadSampleConfig } from './sample.config';
 
@@ -11,8 +11,25 @@ async function bootstrap(): Promise<void> {
     // Seed 004: the host's own logs, streamed to the clients of that app (and still to the console).
     app.useLogger(new RealtimeLogger(app.get(LogStreamService), { appId: config.logStreamAppId }));
   }
-  // SIGTERM / SIGINT: app.close() (the library drains and closes its connections first), then exit 0.
-  app.enableShutdownHooks([], { useProcessExit: true });
+  // SIGTERM / SIGINT: the library's graceful shutdown first (its module is global, so app.close()
+  // would run the sample's own onModuleDestroy hooks before it), then app.close(), then exit 0.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void app
+        .get(ShutdownCoordinator)
+        .shutdown()
+        .then(() => app.close())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            new Logger('Sample').error(
+              `Shutdown failed: ${error instanceof Error ? error.stack : String(error)}`,
+            );
+            process.exit(1);
+          },
+        );
+    });
+  }
   if (config.host === undefined) await app.listen(config.port);
   else await app.listen(config.port, config.host);
   new Logger('Sample').log(

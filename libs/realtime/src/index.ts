@@ -98,6 +98,11 @@ export {
 export { MessagesService } from './conversations/messages.service';
 export { DirectConversationsService } from './conversations/direct-conversations.service';
 export { RealtimeUserData, type DeletedUserData } from './conversations/realtime-user-data.service';
+export {
+  ShutdownCoordinator,
+  SHUTDOWN_CLOSE_REASON,
+  type ShutdownPhase,
+} from './core/transport/shutdown-coordinator';
 export { ConversationBus } from './conversations/conversation-bus';
 export { RoomMembersRegistry } from './rooms/room-members.registry';
 export type {

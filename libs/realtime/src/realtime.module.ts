@@ -57,16 +57,16 @@ const SERVICES = [
   MessagesService,
   DirectConversationsService,
   RealtimeUserData,
+  // Its shutdown() runs the graceful shutdown before the host's own hooks (see its JSDoc).
+  ShutdownCoordinator,
 ];
 
 @Module({
   // ConnectionLiveness is the adapter's (found with app.get), not the host's: not exported.
   // RoomsMonitor sits here, not with the rooms feature: the Prometheus exposition injects it either way.
-  // ShutdownCoordinator orders the shutdown of the transports (not the host's either).
   providers: [
     ...SERVICES,
     ConnectionLiveness,
-    ShutdownCoordinator,
     ClientAddressLimits,
     redisClientsProvider,
     RedisShutdown,

@@ -59,14 +59,19 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
       : null;
     // Batches answered 202 are written before the connections close (and long before the database).
     shutdown?.oweWrites(() => this.settle());
+    this.shutdown = shutdown;
   }
+
+  private readonly shutdown: ShutdownCoordinator | null;
 
   async onApplicationBootstrap(): Promise<void> {
     await this.relay?.start();
   }
 
-  onModuleDestroy(): void {
-    this.relay?.stop();
+  /** Other nodes' entries keep reaching this node's clients until the connections close. */
+  onModuleDestroy(): Promise<void> | void {
+    if (this.shutdown === null) return this.relay?.stop();
+    return this.shutdown.whenClosed().then(() => this.relay?.stop());
   }
 
   /**

@@ -94,10 +94,12 @@ const ENGINE_CLOSE_MS = 1000;
  * are closed. The sessions are kept for connection state recovery ("forced close" is recoverable).
  */
 export async function endIoTransports(server: Server): Promise<void> {
-  const connections = new Set<Socket['conn']>();
-  for (const socket of server.of('/').sockets.values()) connections.add(socket.conn);
+  // Every engine.io connection: those on a host's namespace and those whose CONNECT is pending too.
+  // (engine.io's `clients` map is public at run time; its typings mark it protected.)
+  const engine = server.engine as unknown as { clients: Record<string, Socket['conn']> };
+  const connections = Object.values(engine.clients);
   await Promise.all(
-    [...connections].map(
+    connections.map(
       (connection) =>
         new Promise<void>((resolve) => {
           if (connection.readyState === 'closed') return resolve();
@@ -132,6 +134,12 @@ export function setUpRealtimeIoServer(
   const addressLimits = new SocketIoAddressLimits(server, lifecycle.clientAddresses);
   const sendBound = new SocketIoSendBound(lifecycle.options.limits.maxBufferedBytes);
   server.use((socket, next) => {
+    // A CONNECT on an engine.io connection opened before the shutdown: end the connection, so that
+    // the client reconnects (refusing the CONNECT with an error would stop socket.io-client).
+    if (lifecycle.shutdown.draining) {
+      socket.conn.close();
+      return;
+    }
     try {
       addressLimits.check(socket);
       // A recovered session id that is connected already is being replayed: refuse it.

@@ -106,6 +106,35 @@ describe('ShutdownCoordinator', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('runs once when the host calls shutdown() before app.close(): onModuleDestroy waits for the same run', async () => {
+    const shutdown = coordinator();
+    const closed = jest.fn(async () => undefined);
+    shutdown.closeOnShutdown(closed);
+    expect(shutdown.admit()).toBe(true);
+    const early = shutdown.shutdown();
+    expect(shutdown.draining).toBe(true);
+    let destroyed = false;
+    const destroy = shutdown.onModuleDestroy().then(() => (destroyed = true));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(destroyed).toBe(false);
+    shutdown.settled();
+    await Promise.all([early, destroy]);
+    expect(closed).toHaveBeenCalledTimes(1);
+  });
+
+  it('does not write what was owed once the grace has run out (the database may be closing)', async () => {
+    const shutdown = coordinator(1000);
+    const owed = jest.fn(async () => undefined);
+    shutdown.oweWrites(owed);
+    expect(shutdown.admit()).toBe(true);
+    const closing = shutdown.shutdown();
+    await jest.advanceTimersByTimeAsync(1000);
+    await closing;
+    shutdown.settled();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(owed).not.toHaveBeenCalled();
+  });
+
   it('goes on closing when one transport fails to, and says so', async () => {
     const shutdown = coordinator();
     const second = jest.fn(async () => undefined);

@@ -1,5 +1,5 @@
-// The order of a graceful shutdown (the host's `app.close()`, SIGTERM with shutdown hooks), run in the
-// first lifecycle phase, before anything else of the module stops:
+// The order of a graceful shutdown (the host's `app.close()`, SIGTERM with shutdown hooks, or
+// `shutdown()` called first), before anything else of the module stops:
 //   1. stop accepting: raw ws upgrades are answered 503, Socket.IO handshakes are refused by engine.io,
 //      HTTP log batches are answered 503 SHUTTING_DOWN;
 //   2. inbound frames and events get the error SHUTTING_DOWN (never an acknowledgement): the request
@@ -56,6 +56,7 @@ export class ShutdownCoordinator implements ShutdownGate, OnModuleDestroy {
   private readonly graceMs: number;
   private readonly closed: Promise<void>;
   private markClosed!: () => void;
+  private started: Promise<void> | null = null;
 
   constructor(@Inject(REALTIME_OPTIONS) options: ResolvedRealtimeOptions) {
     this.graceMs = options.limits.shutdownGraceMs;
@@ -99,8 +100,23 @@ export class ShutdownCoordinator implements ShutdownGate, OnModuleDestroy {
     return this.closed;
   }
 
-  async onModuleDestroy(): Promise<void> {
-    if (this.current !== 'running') return this.closed;
+  /**
+   * Runs the graceful shutdown now, once (a second call gets the same promise): refuses new work,
+   * lets the work in flight finish within the grace, then closes every connection. `app.close()`
+   * runs it too, in the module's onModuleDestroy; but Nest runs the hooks of a global module
+   * (`isGlobal`) after the host's own, so a host whose onModuleDestroy hooks stop what its handlers
+   * use calls this first: `await app.get(ShutdownCoordinator).shutdown(); await app.close();`.
+   */
+  shutdown(): Promise<void> {
+    this.started ??= this.run();
+    return this.started;
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.shutdown();
+  }
+
+  private async run(): Promise<void> {
     this.current = 'draining';
     const started = Date.now();
     const drained = await this.drain();
@@ -124,15 +140,20 @@ export class ShutdownCoordinator implements ShutdownGate, OnModuleDestroy {
     const graceOver = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), this.graceMs);
     });
+    let abandoned = false;
     const work = (async (): Promise<true> => {
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
       this.onIdle = null;
+      // The grace ran out while frames were in flight: the later phases (the database closing) are
+      // under way, and the owed writes would only fail there.
+      if (abandoned) return true;
       this.report('Writing at shutdown', await Promise.allSettled(this.owedWrites.map((settle) => settle())));
       return true;
     })();
     try {
       return await Promise.race([work, graceOver]);
     } finally {
+      abandoned = true;
       clearTimeout(timer);
     }
   }
