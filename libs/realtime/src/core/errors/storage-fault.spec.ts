@@ -60,10 +60,9 @@ describe('storageFaultOf', () => {
     },
   );
 
-  it("finds the driver's error inside TypeORM's QueryFailedError, a cause and an AggregateError", () => {
+  it("finds the driver's error inside TypeORM's QueryFailedError and an AggregateError", () => {
     const driver = coded('database or disk is full', 'SQLITE_FULL');
     expect(storageFaultOf(new QueryFailedError('INSERT …', [], driver))?.code).toBe('SQLITE_FULL');
-    expect(storageFaultOf(new Error('write failed', { cause: driver }))?.code).toBe('SQLITE_FULL');
     const refused = coded('connect ECONNREFUSED ::1:5432', 'ECONNREFUSED');
     expect(storageFaultOf(new AggregateError([refused], 'all attempts failed'))?.code).toBe('ECONNREFUSED');
   });
@@ -74,14 +73,21 @@ describe('storageFaultOf', () => {
     ['a SQLite constraint', coded('UNIQUE constraint failed: rt_users.username', 'SQLITE_CONSTRAINT_UNIQUE')],
     ['a RealtimeError', RealtimeError.invalidFormat('bad')],
     ['a string', 'ECONNREFUSED'],
+    // A host handler's failed fetch(): the network error is its cause, and no database's.
+    [
+      "another service's refused connection",
+      new TypeError('fetch failed', { cause: coded('connect ECONNREFUSED 10.0.0.9:443', 'ECONNREFUSED') }),
+    ],
+    // pg's message, quoted inside another error's message, is not pg's error.
+    ['a message quoting a driver message', new SyntaxError('Unexpected token "x is not queryable" in JSON')],
     ['nothing', undefined],
   ])('%s is no storage fault', (_, error) => {
     expect(storageFaultOf(error)).toBeUndefined();
   });
 
-  it('does not follow causes without end', () => {
-    const loop: Error & { cause?: unknown } = new Error('loop');
-    loop.cause = loop;
+  it('does not follow driver errors without end', () => {
+    const loop: Error & { driverError?: unknown } = new Error('loop');
+    loop.driverError = loop;
     expect(storageFaultOf(loop)).toBeUndefined();
   });
 });

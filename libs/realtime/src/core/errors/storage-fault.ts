@@ -36,7 +36,7 @@ const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53000', '53200', '53
 
 /** pg's own errors carry no code: a connection lost mid-query, or one that could not be opened in time. */
 const PG_CONNECTION_MESSAGE =
-  /^Connection terminated|timeout exceeded when trying to connect|is not queryable|Query read timeout/;
+  /^(?:Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Query read timeout)/;
 
 /**
  * TypeORM releases a PostgreSQL query runner as soon as its connection fails (the pg client's `error`
@@ -45,7 +45,7 @@ const PG_CONNECTION_MESSAGE =
  */
 const RELEASED_RUNNER = [QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError];
 
-/** How deep `cause`, TypeORM's `driverError` and an AggregateError's `errors` are followed. */
+/** How deep TypeORM's `driverError` and an AggregateError's `errors` are followed. */
 const MAX_DEPTH = 4;
 
 /** The storage fault behind `error`, or undefined when it is something else (a bug, a constraint). */
@@ -61,12 +61,10 @@ export function storageFaultOf(error: unknown, depth = 0): StorageFault | undefi
   if (RELEASED_RUNNER.some((type) => error instanceof type)) {
     return { reason: STORAGE_UNAVAILABLE, code: 'connection lost', message: text };
   }
-  const { driverError, cause, errors } = error as {
-    driverError?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-  for (const inner of [driverError, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
+  // TypeORM's driverError, and an AggregateError's errors (a connection tried on several addresses).
+  // Not `cause`: a host handler's failed fetch() carries its ECONNREFUSED there, and is no database's.
+  const { driverError, errors } = error as { driverError?: unknown; errors?: unknown };
+  for (const inner of [driverError, ...(Array.isArray(errors) ? (errors as unknown[]) : [])]) {
     const fault = storageFaultOf(inner, depth + 1);
     if (fault !== undefined) return fault;
   }

@@ -2,7 +2,14 @@
 // and, when the client asked for an acknowledgement, an ack `{ error: { code, message, details } }`.
 // Nest's exceptions (guards, HttpException, WsException, throttler) are mapped by toRealtimeError.
 // Unexpected errors are logged within the socket's budget of error lines.
-import { Catch, Injectable, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  Injectable,
+  Logger,
+  Optional,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { endsSession, toRealtimeError, type RealtimeError } from '../errors/realtime-error';
@@ -28,7 +35,8 @@ export class RealtimeIoExceptionFilter implements ExceptionFilter {
 
   constructor(
     private readonly counters: TransportCounters,
-    private readonly storageFaults: StorageFaultLog,
+    // Optional: a host may build the filter itself with `new RealtimeIoExceptionFilter(counters)`.
+    @Optional() private readonly storageFaults?: StorageFaultLog,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -37,7 +45,7 @@ export class RealtimeIoExceptionFilter implements ExceptionFilter {
     const socket = args[0] as Socket;
     const fault = error.code === RealtimeErrorCode.INTERNAL_ERROR ? storageFaultOf(exception) : undefined;
     // A database outage is the server's: one line per outage, not one per socket and message.
-    if (fault !== undefined) this.storageFaults.refused(fault);
+    if (fault !== undefined && this.storageFaults !== undefined) this.storageFaults.refused(fault);
     else if (error.code === RealtimeErrorCode.INTERNAL_ERROR) {
       logClientError(
         this.logger,

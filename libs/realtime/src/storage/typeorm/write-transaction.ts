@@ -78,7 +78,11 @@ export class WriteQueue {
       try {
         return Promise.resolve(run());
       } catch (error: unknown) {
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        // As thrown: a SqliteError keeps its code (SQLITE_FULL…), which the storage fault log reads.
+        // (Wrapping what is not `instanceof Error` lost it: the native module's errors may come from
+        // another realm, as under jest.)
+        const thrown = error as Error;
+        return Promise.reject(thrown);
       }
     }
     return this.enqueue(run);
