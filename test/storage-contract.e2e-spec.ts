@@ -653,6 +653,20 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
         expect(await storage.messages.count({ dmKey: 'aged-a|aged-b' })).toBe(0);
       });
 
+      it("leaves another pair's conversation whose key also reads as the user's (an id holding '|')", async () => {
+        const messages = storage.messages.deleteUserData?.bind(storage.messages);
+        if (!messages) throw new Error('the built-in stores implement deleteUserData()');
+        // "pipe|x" and "pipe|y" talk: their key "pipe|x|pipe|y" also starts with "pipe|".
+        const dmKey = 'pipe|x|pipe|y';
+        const id = await storage.messages.insert(
+          message({ dmKey, senderId: 'pipe|x', recipientId: 'pipe|y' }),
+        );
+        expect(await messages('pipe', { batchSize: 500 })).toEqual({ messages: 0, directConversations: 0 });
+        expect((await storage.messages.after({ dmKey }, 0, 10)).map((m) => m.id)).toEqual([id]);
+        expect(await messages('pipe|x', { batchSize: 500 })).toEqual({ messages: 1, directConversations: 1 });
+        expect(await storage.messages.count({ dmKey })).toBe(0);
+      });
+
       it('deletes the log entries attributed to the user, written or not, and keeps the others', async () => {
         const logs = storage.logs;
         const deleteLogs = logs?.deleteUserData?.bind(logs);

@@ -329,6 +329,19 @@ describe('resolveRealtimeOptions', () => {
       });
     });
 
+    it.each([
+      ['limits.shutdownGraceMs', { limits: { shutdownGraceMs: 2 ** 31 } }],
+      ['limits.heartbeatIntervalMs', { limits: { heartbeatIntervalMs: 2 ** 31 } }],
+      ['rooms.retention.intervalMs', { rooms: { retention: { intervalMs: 30 * 86_400_000 } } }],
+    ] satisfies [string, Partial<RealtimeModuleOptions>][])(
+      'refuses %s past what a Node timer waits (it would fire after 1 ms)',
+      (option, options) => {
+        const error = refusal({ auth: { secret: SECRET }, ...options });
+        expect(error.option).toBe(option);
+        expect(error.message).toContain('must be at most 2147483647 ms');
+      },
+    );
+
     it('takes trusted proxies as addresses, ranges and names', () => {
       const proxies = ['loopback', '10.0.0.0/8', '192.168.1.7', 'fd00::/8'];
       expect(

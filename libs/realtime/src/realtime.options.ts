@@ -649,9 +649,11 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       );
     }
   }
-  /** A numeric limit, checked. */
-  const limit = (key: Exclude<keyof RealtimeLimitOptions, 'rateLimit'>, allowZero = false): number =>
-    positiveInt(`limits.${key}`, limits[key], allowZero);
+  /** A numeric limit, checked; a duration also within what a Node timer can wait. */
+  const limit = (key: Exclude<keyof RealtimeLimitOptions, 'rateLimit'>, allowZero = false): number => {
+    const value = positiveInt(`limits.${key}`, limits[key], allowZero);
+    return key.endsWith('Ms') ? timerMs(`limits.${key}`, value) : value;
+  };
 
   const resolved: ResolvedRealtimeOptions = {
     auth: {
@@ -824,6 +826,16 @@ function resolveAllowedOrigins(origins: unknown): ReadonlySet<string> | null {
   );
 }
 
+/** Longest delay a Node timer waits (2^31 - 1 ms, about 24.8 days); past it Node fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function timerMs(option: string, value: number): number {
+  if (value > MAX_TIMER_MS) {
+    throw new RealtimeOptionsError(option, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days)`);
+  }
+  return value;
+}
+
 function resolveTrustedProxies(proxies: unknown): string[] | null {
   if (proxies === undefined) return null;
   if (!Array.isArray(proxies) || proxies.length === 0) {
@@ -914,7 +926,10 @@ function resolveRooms(rooms: MergedOptions['rooms'], scaledOut: boolean): Resolv
         retention.maxMessagesPerConversation,
         true,
       ),
-      intervalMs: positiveInt('rooms.retention.intervalMs', retention.intervalMs),
+      intervalMs: timerMs(
+        'rooms.retention.intervalMs',
+        positiveInt('rooms.retention.intervalMs', retention.intervalMs),
+      ),
     },
   };
 }

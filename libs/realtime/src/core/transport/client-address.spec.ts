@@ -15,8 +15,12 @@ describe('normalizeAddress', () => {
     expect(normalizeAddress('10.1.2.3')).toBe('10.1.2.3');
   });
 
-  it('keeps IPv6 addresses, and names a missing one', () => {
-    expect(normalizeAddress('2001:db8::1')).toBe('2001:db8::1');
+  it('counts an IPv6 client by its /64 network, and names a missing address', () => {
+    expect(normalizeAddress('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(normalizeAddress('2001:db8:1:2:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(normalizeAddress('2001:0db8:0001:0002::ffff')).toBe('2001:db8:1:2::/64');
+    expect(normalizeAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(normalizeAddress('::1')).toBe('0:0:0:0::/64');
     expect(normalizeAddress('::ffff:not-an-ip')).toBe('::ffff:not-an-ip');
     expect(normalizeAddress(undefined)).toBe(UNKNOWN_CLIENT_ADDRESS);
     expect(normalizeAddress('')).toBe(UNKNOWN_CLIENT_ADDRESS);

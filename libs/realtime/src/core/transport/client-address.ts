@@ -15,14 +15,29 @@ const IPV4_MAPPED = '::ffff:';
 
 /**
  * One IPv4 client counts once whether the server listens on IPv4 (`127.0.0.1`) or dual-stack IPv6
- * (`::ffff:127.0.0.1`).
+ * (`::ffff:127.0.0.1`). An IPv6 client counts by its /64 network (`2001:db8:1:2::/64`): one host is
+ * given a whole /64, and could otherwise take a fresh address for every connection.
  */
 export function normalizeAddress(address: string | undefined): string {
   if (address === undefined || address === '') return UNKNOWN_CLIENT_ADDRESS;
   if (address.startsWith(IPV4_MAPPED) && isIP(address.slice(IPV4_MAPPED.length)) === 4) {
     return address.slice(IPV4_MAPPED.length);
   }
-  return address;
+  return isIP(address) === 6 ? ipv6Network(address) : address;
+}
+
+/** The /64 network of an IPv6 address, written `a:b:c:d::/64` (the first four groups, expanded). */
+function ipv6Network(address: string): string {
+  const [head = '', tail = ''] = address.split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => (parseInt(group, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 /**

@@ -30,8 +30,17 @@ function keyOf(conversation: ConversationRef): string {
 
 const DM_PREFIX = 'dm:';
 
-function isDirectOf(key: string, userId: string): boolean {
-  return key.startsWith(DM_PREFIX) && isDirectConversationOf(key.slice(DM_PREFIX.length), userId);
+/**
+ * Whether a stored conversation is a direct one of `userId`: its messages name the user (exact); with
+ * none left, its key does, taken only when it holds two ids ("a|b" and "c" make "a|b|c", which also
+ * reads as "a" and "b|c").
+ */
+function isDirectOf(key: string, rows: readonly MessageRow[], userId: string): boolean {
+  if (!key.startsWith(DM_PREFIX)) return false;
+  const first = rows[0];
+  if (first !== undefined) return first.senderId === userId || first.recipientId === userId;
+  const pair = key.slice(DM_PREFIX.length);
+  return pair.split('|').length === 2 && isDirectConversationOf(pair, userId);
 }
 
 export class InMemoryMessageStore implements MessageStore {
@@ -107,7 +116,7 @@ export class InMemoryMessageStore implements MessageStore {
     let messages = 0;
     let directConversations = 0;
     for (const [key, rows] of [...this.conversations]) {
-      if (isDirectOf(key, userId)) {
+      if (isDirectOf(key, rows, userId)) {
         messages += rows.length;
         directConversations += 1;
         this.conversations.delete(key);

@@ -177,7 +177,10 @@ export class TypeOrmMessageDeletion {
         higher: `%|${literal}`,
       })
       .getRawMany<{ dm_key: string }>();
-    for (const row of threads) keys.add(row.dm_key);
+    // A key found by its text alone is ambiguous when an id holds '|' ("a|b" and "c" make "a|b|c",
+    // which also reads as "a" and "b|c"): only a key of exactly two ids is taken from it. The keys
+    // of the user's own messages below are exact.
+    for (const row of threads) if (row.dm_key.split('|').length === 2) keys.add(row.dm_key);
     for (const column of ['senderId', 'recipientId'] as const) {
       const rows = await this.messages
         .createQueryBuilder('m')
