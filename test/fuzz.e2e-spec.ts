@@ -501,7 +501,12 @@ describe(`Fuzzing the protocols and HTTP endpoints (seed ${SEED})`, () => {
   beforeAll(async () => {
     sample = await startSample({
       overrides: {
-        limits: { rateLimit: { perMinute: 1_000_000, perHour: 1_000_000 } },
+        // Thousands of connections from 127.0.0.1 (every wire packet that closes one opens another).
+        limits: {
+          rateLimit: { perMinute: 1_000_000, perHour: 1_000_000 },
+          maxHandshakesPerSecondPerIp: 1_000_000,
+          maxConnectionsPerIp: 1_000_000,
+        },
         stream: { port: 0, host: '127.0.0.1' },
       },
     });
