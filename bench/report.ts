@@ -1,13 +1,15 @@
 // The report: BENCHMARKS.md written from the results (bench/results.json), nothing measured here.
 import type { HistoryResult } from './scenarios/history';
-import { median } from './runner';
-import type { Runtime } from './runner';
-import type { Capacity } from './scenarios/capacity';
+import { median, type RatioSummary, type Runtime } from './runner';
+import { capacityControl, capacityFigure, capacityOf, capacitySection } from './report-capacity';
+import { fmt, int, ratioText, times } from './report-format';
+import type { Capacity, CapacityComparison } from './scenarios/capacity';
 import type { Comparison, FanoutRound } from './scenarios/fanout';
 import { IDLE_USERS, type IdleResult } from './scenarios/idle-memory';
 import type { LogsComparison, LogsRound } from './scenarios/logs';
 import type { ScaleoutComparison, ScaleoutRound } from './scenarios/scaleout';
 import { TARGETS } from './targets';
+import { judge, noiseMargin, type RatioTarget, type Verdict } from './verdict';
 
 export interface BenchReport {
   date: string;
@@ -20,21 +22,16 @@ export interface BenchReport {
   durationSec: number;
   smoke: boolean;
   fanout: Comparison[];
+  /** The bare ws ramp the half load is half of (the median round's). */
   capacity: Capacity;
+  /** Gateways against bare servers, ramped in interleaved rounds; absent from older results files. */
+  capacityComparisons?: CapacityComparison[];
   halfLoad: Comparison;
   /** Absent from results files written before the group existed. */
   scaleout?: ScaleoutComparison;
   logs: LogsComparison;
   idle: IdleResult[];
   history: HistoryResult;
-}
-
-function fmt(n: number, digits = 2): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
-
-function int(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en') : 'n/a';
 }
 
 /** Median over the rounds of one side's figure. */
@@ -95,10 +92,6 @@ function atRefSection(comparisons: Comparison[]): string[] {
     ...rows.map(row),
     '',
   ];
-}
-
-function met(ok: boolean): string {
-  return ok ? 'met' : '**not met**';
 }
 
 /** The lowest and highest per-round ratio, two nodes / one node. */
@@ -169,53 +162,161 @@ function scaleoutSection(c: ScaleoutComparison | undefined): string[] {
   ];
 }
 
-export function renderMarkdown(report: BenchReport): string {
+/** A row of the targets table; `control` is the A/A figure the verdict's margin comes from, if any. */
+interface TargetRow {
+  name: string;
+  figure: string;
+  control: string;
+  verdict: Verdict | 'not measured';
+  /** What the ratio had to clear the target by (the A/A spread), for a verdict within it. */
+  margin?: number;
+}
+
+function verdictCell({ verdict, margin }: TargetRow): string {
+  switch (verdict) {
+    case 'met':
+      return 'met';
+    case 'not met':
+      return '**not met**';
+    case 'within noise':
+      return `**not met**: clears the target by less than the A/A spread (±${fmt(margin ?? NaN)})`;
+    case 'not measured':
+      return 'not measured';
+  }
+}
+
+/** A target judged on its figure alone (no A/A control measures the same figure). */
+function plain(name: string, figure: string, ok: boolean): TargetRow {
+  return { name, figure, control: '—', verdict: ok ? 'met' : 'not met' };
+}
+
+/** A ratio target with the A/A control of the same figure (when the results file has one). */
+function withControl(
+  name: string,
+  figure: string,
+  ratio: number,
+  target: RatioTarget,
+  control: RatioSummary | undefined,
+): TargetRow {
+  return {
+    name,
+    figure,
+    control: control ? `bare ws ${ratioText(control)}` : '—',
+    verdict: judge(ratio, target, control),
+    ...(control ? { margin: noiseMargin(control) } : {}),
+  };
+}
+
+/** Sustained capacity against the bare server, judged with the bare ws capacity A/A control. */
+function capacityTarget(
+  name: string,
+  comparison: CapacityComparison | undefined,
+  control: RatioSummary | undefined,
+): TargetRow {
+  if (!comparison) {
+    return {
+      name,
+      figure: 'not in this results file (`npm run bench -- --only=halfload`)',
+      control: '—',
+      verdict: 'not measured',
+    };
+  }
+  return withControl(name, capacityFigure(comparison), comparison.ratio.median, CAPACITY_TARGET, control);
+}
+
+/** The issue's capacity target: the gateway sustains at least 0.95 × what its bare server does. */
+const CAPACITY_TARGET: RatioTarget = { limit: 0.95, bound: 'atLeast' };
+
+function targetRows(report: BenchReport): TargetRow[] {
   const idleOf = (t: string) => report.idle.find((i) => i.target === t);
   const rooms100 = report.fanout.find((c) => c.scenario.startsWith('rooms, 100'));
   const chat100 = report.fanout.find((c) => c.scenario.startsWith('chat, 100'));
   const half = report.halfLoad;
-  const cap = report.capacity;
-  const logs = report.logs;
   const ratio = (a: number | undefined, b: number | undefined) => (a ?? NaN) / (b ?? NaN);
   const roomsHeap = idleOf('rooms')?.heapPerConnection ?? NaN;
   const ioHeapRatio = ratio(idleOf('chat')?.heapPerConnection, idleOf('bareIo')?.heapPerConnection);
   const wsRssRatio = ratio(idleOf('rooms')?.rssPerConnection, idleOf('bareWs')?.rssPerConnection);
   const ioRssRatio = ratio(idleOf('chat')?.rssPerConnection, idleOf('bareIo')?.rssPerConnection);
-  const targets: Array<[string, string, boolean]> = [
-    [
+  const capacityAA = capacityControl(report.capacityComparisons);
+  return [
+    withControl(
       'rooms gateway fan-out ≥ 0.85 × bare ws deliveries/s (100 members)',
       `${fmt(rooms100?.deliveriesRatio ?? NaN)} ×`,
-      (rooms100?.deliveriesRatio ?? 0) >= 0.85,
-    ],
-    [
+      rooms100?.deliveriesRatio ?? NaN,
+      { limit: 0.85, bound: 'atLeast' },
+      rooms100?.control?.deliveries,
+    ),
+    withControl(
       'rooms gateway CPU per delivery ≤ 1.2 × bare ws (100 members)',
       `${fmt(rooms100?.cpuPerDeliveryRatio ?? NaN)} ×${rooms100 ? roundRange(rooms100, cpuOf) : ''}`,
-      (rooms100?.cpuPerDeliveryRatio ?? Infinity) <= 1.2,
-    ],
-    [
+      rooms100?.cpuPerDeliveryRatio ?? NaN,
+      { limit: 1.2, bound: 'atMost' },
+      rooms100?.control?.cpuPerDelivery,
+    ),
+    plain(
       'Socket.IO chat fan-out ≥ 0.9 × bare Socket.IO deliveries/s (100 members)',
       `${fmt(chat100?.deliveriesRatio ?? NaN)} ×`,
       (chat100?.deliveriesRatio ?? 0) >= 0.9,
-    ],
-    [
+    ),
+    capacityTarget(
+      'rooms gateway sustained capacity ≥ 0.95 × bare ws (100 members)',
+      capacityOf(report.capacityComparisons, 'rooms'),
+      capacityAA,
+    ),
+    capacityTarget(
+      'chat gateway sustained capacity ≥ 0.95 × bare Socket.IO (100 members)',
+      capacityOf(report.capacityComparisons, 'chat'),
+      capacityAA,
+    ),
+    plain(
       'p99 at half of bare ws capacity ≤ 1.5 × bare ws',
       `${fmt(half.p99Ratio)} ×${roundRange(half, p99Of)}`,
-      half.p99Ratio <= 1.5 && cap.rate > 0,
-    ],
-    ['heap per idle ws connection ≤ 6 KB', `${fmt(roomsHeap / 1024, 1)} KB`, roomsHeap <= 6144],
-    [
+      half.p99Ratio <= 1.5 && report.capacity.rate > 0,
+    ),
+    plain('heap per idle ws connection ≤ 6 KB', `${fmt(roomsHeap / 1024, 1)} KB`, roomsHeap <= 6144),
+    plain(
       'Socket.IO heap per idle connection ≤ 1.2 × bare Socket.IO',
       `${fmt(ioHeapRatio)} ×`,
       ioHeapRatio <= 1.2,
-    ],
-    ['RSS per idle ws connection ≤ 1.3 × bare ws', `${fmt(wsRssRatio)} ×`, wsRssRatio <= 1.3],
-    ['RSS per idle Socket.IO connection ≤ 1.3 × bare Socket.IO', `${fmt(ioRssRatio)} ×`, ioRssRatio <= 1.3],
-    [
+    ),
+    plain('RSS per idle ws connection ≤ 1.3 × bare ws', `${fmt(wsRssRatio)} ×`, wsRssRatio <= 1.3),
+    plain(
+      'RSS per idle Socket.IO connection ≤ 1.3 × bare Socket.IO',
+      `${fmt(ioRssRatio)} ×`,
+      ioRssRatio <= 1.3,
+    ),
+    plain(
       'history p99 ≤ 5 ms at 1,000,000 messages (SQLite)',
       `${fmt(report.history.p99Ms, 3)} ms`,
       report.history.messages >= 1_000_000 && report.history.p99Ms <= 5,
-    ],
+    ),
   ];
+}
+
+/** The A/A control of the fan-out scenarios that ran one, under the fan-out table. */
+function fanoutControlLines(comparisons: Comparison[]): string[] {
+  const controlled = comparisons.filter((c) => c.control && c.control.cpuPerDelivery.rounds > 0);
+  if (controlled.length === 0) {
+    return [
+      'No A/A control in these fan-out figures (the results predate it): their targets are judged on the ratio alone.',
+      '',
+    ];
+  }
+  return controlled.flatMap((c) => {
+    const aa = c.control!;
+    const label = TARGETS[c.baseline]!.label;
+    return [
+      `A/A control in *${c.scenario}*: a second ${label} process, first in every round, against the ${label} of the same round (${label} / ${label}): deliveries ${ratioText(aa.deliveries)}, server CPU per delivery ${ratioText(aa.cpuPerDelivery)}, p99 ${ratioText(aa.p99)}.`,
+      '',
+    ];
+  });
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const half = report.halfLoad;
+  const cap = report.capacity;
+  const logs = report.logs;
+  const targets = targetRows(report);
   const scaleout = report.scaleout;
   // Reported, not judged: a row of the table without a verdict.
   const reported: Array<[string, string]> = scaleout
@@ -250,10 +351,10 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '## Targets',
     '',
-    '| target | figure | |',
-    '|---|---|---|',
-    ...targets.map(([name, figure, ok]) => `| ${name} | ${figure} | ${met(ok)} |`),
-    ...reported.map(([name, figure]) => `| ${name} | ${figure} | reported, no target |`),
+    '| target | figure | A/A control (bare against itself) | |',
+    '|---|---|---|---|',
+    ...targets.map((t) => `| ${t.name} | ${t.figure} | ${t.control} | ${verdictCell(t)} |`),
+    ...reported.map(([name, figure]) => `| ${name} | ${figure} | — | reported, no target |`),
     '',
     '## Room fan-out (1 KB messages, fixed publish rate)',
     '',
@@ -264,9 +365,11 @@ export function renderMarkdown(report: BenchReport): string {
     ...fanoutHeader,
     ...report.fanout.map(fanoutRow),
     '',
+    ...fanoutControlLines(report.fanout),
+    ...capacitySection(report.capacityComparisons),
     `## Open-loop load at half of bare ws capacity (${half.subscribers} members)`,
     '',
-    `Capacity ramp on bare ws (${cap.subscribers} members, publish rate ×1.4 per step until a step is not sustained: every message delivered, within 0.5 s of the window's end, p99 ≤ 100 ms): **${int(cap.rate)} msg/s = ${int(cap.deliveriesPerSec)} deliveries/s**${cap.generatorBound ? " — the generator was above 90 % CPU at the first step not sustained, so this is the generator's limit as much as the server's" : ''}.`,
+    `${report.capacityComparisons ? 'Of the bare ws ramps above, the one with the median maximum' : 'Capacity ramp on bare ws'} (${cap.subscribers} members, publish rate ×1.4 per step until a step is not sustained${cap.refineSteps ? `, then the bracket bisected ${times(cap.refineSteps)}` : ''}: every message delivered, within 0.5 s of the window's end, p99 ≤ 100 ms): **${int(cap.rate)} msg/s = ${int(cap.deliveriesPerSec)} deliveries/s**${cap.generatorBound ? " — the generator was above 90 % CPU at the highest step sustained or the lowest not, so this is the generator's limit as much as the server's" : ''}.`,
     '',
     '| publish msg/s | deliveries/s | p99 ms | drain s | generator CPU | sustained |',
     '|---|---|---|---|---|---|',
@@ -336,6 +439,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     "- Every server and every load generator run is a fresh child process, compiled to JavaScript first as a host app runs in production (`bench/build.ts`; ts-node loads Node's `domain` module, which wraps every `EventEmitter.emit`, so `--from-source` is for quick trials only); servers on core 0, generators on core 1 when `taskset` exists. Warm-up before each measured window (8 s for fan-out, 2 s for the log stream), then a drain of at most 2 s for messages in flight.",
     '- A round is **saturated** when its generator used more than 90 % of a core or not every expected delivery arrived; such rounds still count in the medians and are listed so that they can be discounted.',
+    "- **A/A control**: the bare server against itself, a second process of it first in every round (bare ws in *rooms, 100 members* and in the capacity ramps). How far its per-round ratio strays from 1 is the machine's noise. A ratio target beside such a control is met when its ratio clears the target by more than that (the control's largest per-round distance from 1); on the right side of the target by less, it is not met, within the noise. The chat capacity target uses the bare ws control; targets without a control are judged on their figure alone.",
     "- The ws generator reads the send time out of each frame without parsing the JSON (same code for every server); the Socket.IO generator goes through `socket.io-client` with `transports: ['websocket']`.",
     `- Idle connections: heap and RSS of the server after two forced GCs, before and after opening the connections, divided by the connections held; the connections belong to ${IDLE_USERS} users (each user's first connection is announced to every Socket.IO socket, so ten thousand distinct users would turn the chat run into 50 million \`userStatus\` packets).`,
     '',

@@ -98,8 +98,9 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
     save();
   }
   if (only.has('halfload')) {
-    const { capacity, halfLoad } = await runHalfLoad(context);
+    const { capacity, capacityComparisons, halfLoad } = await runHalfLoad(context);
     report.capacity = capacity;
+    report.capacityComparisons = capacityComparisons;
     report.halfLoad = halfLoad;
     save();
   }

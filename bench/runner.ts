@@ -299,3 +299,23 @@ export function median(values: number[]): number {
 export function medianRatio<T>(rounds: T[], ratio: (round: T) => number): number {
   return median(rounds.map(ratio));
 }
+
+/** Per-round ratios reduced to their median and the lowest and highest round. */
+export interface RatioSummary {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number;
+}
+
+/** The median and range over rounds of a per-round ratio (NaN throughout when there is no round). */
+export function ratioSummary<T>(rounds: T[], ratio: (round: T) => number): RatioSummary {
+  const ratios = rounds.map(ratio);
+  if (ratios.length === 0) return { median: NaN, min: NaN, max: NaN, rounds: 0 };
+  return {
+    median: median(ratios),
+    min: Math.min(...ratios),
+    max: Math.max(...ratios),
+    rounds: ratios.length,
+  };
+}

@@ -53,9 +53,30 @@ describe('benchmark harness (smoke)', () => {
         expect(Number.isFinite(comparison.deliveriesRatio)).toBe(true);
         expect(Number.isFinite(comparison.cpuPerDeliveryRatio)).toBe(true);
       }
-      // Open loop at half of bare ws capacity: a ramp found a sustained rate, both sides ran at half.
-      expect(report.capacity.steps.length).toBeGreaterThan(0);
-      expect(report.capacity.rate).toBeGreaterThan(0);
+      // The A/A control of the rooms scenario: a second bare ws process in the same round.
+      const [rooms] = report.fanout;
+      expect(rooms?.rounds[0]?.control?.load.deliveries).toBe(rooms?.rounds[0]?.control?.load.expected);
+      expect(Number.isFinite(rooms?.control?.cpuPerDelivery.median ?? NaN)).toBe(true);
+      expect(report.fanout.slice(1).map((c) => c.control)).toEqual([undefined, undefined]);
+      // Capacity: each gateway ramped against its bare server, bare ws also against itself (A/A).
+      const capacities = report.capacityComparisons ?? [];
+      expect(capacities.map((c) => [`${c.ours}/${c.baseline}`, c.rounds.length, c.failures])).toEqual([
+        ['rooms/bareWs', 1, []],
+        ['chat/bareIo', 1, []],
+      ]);
+      for (const comparison of capacities) {
+        for (const { ours, baseline, control } of comparison.rounds) {
+          for (const ramp of [ours, baseline, ...(control ? [control] : [])]) {
+            expect(ramp.steps.length).toBeGreaterThan(0);
+            expect(ramp.rate).toBeGreaterThan(0);
+          }
+        }
+        expect(Number.isFinite(comparison.ratio.median)).toBe(true);
+      }
+      expect(Number.isFinite(capacities[0]?.control?.median ?? NaN)).toBe(true);
+      expect(capacities[1]?.control).toBeUndefined();
+      // Open loop at half of bare ws capacity: half of the bare ws ramp above, both sides ran at half.
+      expect(report.capacity).toEqual(capacities[0]?.rounds[0]?.baseline);
       expect(report.halfLoad).toMatchObject({
         ours: 'rooms',
         baseline: 'bareWs',
@@ -128,6 +149,15 @@ describe('benchmark harness (smoke)', () => {
       const rows = split.split('\n').filter((line) => /^\| (rooms|uWS|chat)/.test(line));
       expect(rows).toHaveLength(report.fanout.length + 1);
       for (const row of rows) expect(row).not.toContain('n/a');
+      // The capacity targets have their figure, the A/A control beside it, and a verdict.
+      const capacityTargets = markdown
+        .split('\n')
+        .filter((line) => line.includes('sustained capacity ≥ 0.95'));
+      expect(capacityTargets).toHaveLength(2);
+      for (const row of capacityTargets)
+        expect(row).toMatch(/^\| [^|]+ \| \d\.\d\d × [^|]*\| bare ws \d\.\d\d × \| (met|\*\*not met)/);
+      const capacityFrom = markdown.indexOf('## Capacity');
+      expect(markdown.slice(capacityFrom, markdown.indexOf('\n## ', capacityFrom + 1))).not.toContain('n/a');
       // So has the scale-out section.
       const scaleoutFrom = markdown.indexOf('## Scale-out');
       const scaleoutSection = markdown.slice(scaleoutFrom, markdown.indexOf('\n## ', scaleoutFrom + 1));

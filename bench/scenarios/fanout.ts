@@ -4,8 +4,10 @@ import {
   interleavedRounds,
   measureWindow,
   medianRatio,
+  ratioSummary,
   ServerProcess,
   startGenerator,
+  type RatioSummary,
   type ServerTree,
 } from '../runner';
 import { isOurs, TARGETS, tokens, urlFor } from '../targets';
@@ -27,6 +29,8 @@ export interface FanoutPlan {
   rate: number;
   seconds: number;
   tickMs?: number;
+  /** Warm-up before the window; a capacity ramp shortens it once its server is warm. @default fanoutWarmupSec */
+  warmupSec?: number;
 }
 
 /** `ours` served by the tree of another commit (`--baseline`), in the same rounds; ratios current / that. */
@@ -38,6 +42,16 @@ export interface RefComparison {
   p99Ratio: number;
 }
 
+/**
+ * The A/A control: the baseline server against itself, a second process of it run first in every
+ * round; ratios baseline / control. How far they stray from 1 is the machine's noise (bench/verdict.ts).
+ */
+export interface ControlComparison {
+  deliveries: RatioSummary;
+  cpuPerDelivery: RatioSummary;
+  p99: RatioSummary;
+}
+
 export interface Comparison {
   scenario: string;
   ours: string;
@@ -45,7 +59,7 @@ export interface Comparison {
   subscribers: number;
   /** Publisher messages per second. */
   rate: number;
-  rounds: Array<{ ours: FanoutRound; baseline: FanoutRound; atRef?: FanoutRound }>;
+  rounds: Array<{ ours: FanoutRound; baseline: FanoutRound; atRef?: FanoutRound; control?: FanoutRound }>;
   deliveriesRatio: number;
   cpuPerDeliveryRatio: number;
   p50Ratio: number;
@@ -54,6 +68,8 @@ export interface Comparison {
   /** Rounds that could not run (the error), left out of the medians. */
   failures: string[];
   atRef?: RefComparison;
+  /** Absent unless the scenario runs the control (and from results files that predate it). */
+  control?: ControlComparison;
 }
 
 /** What a scenario needs from the run: smoke or full, `--rounds`, and the `--baseline` tree if any. */
@@ -91,7 +107,7 @@ export async function loadOn(
     subscribers: plan.subscribers,
     rate: plan.rate,
     bytes: 1024,
-    warmupSec: fanoutWarmupSec(smoke),
+    warmupSec: plan.warmupSec ?? fanoutWarmupSec(smoke),
     durationSec: plan.seconds,
     tickMs: plan.tickMs,
     ref: target.ref,
@@ -130,9 +146,34 @@ function saturated(round: FanoutRound): boolean {
 const summary = (name: string, r: FanoutRound): string =>
   `${name} ${r.load.deliveriesPerSec.toFixed(0)}/s p99 ${r.load.p99Ms.toFixed(2)} ms ${r.serverCpuMicrosPerDelivery.toFixed(2)} µs/del`;
 
+type Pair = Comparison['rounds'][number];
+
+/** The control's ratios (baseline / control) over the rounds that ran it. */
+function controlComparison(pairs: Pair[]): ControlComparison {
+  const withControl = pairs.filter((p): p is Pair & { control: FanoutRound } => p.control !== undefined);
+  return {
+    deliveries: ratioSummary(
+      withControl,
+      (p) => p.baseline.load.deliveriesPerSec / p.control.load.deliveriesPerSec,
+    ),
+    cpuPerDelivery: ratioSummary(
+      withControl,
+      (p) => p.baseline.serverCpuMicrosPerDelivery / p.control.serverCpuMicrosPerDelivery,
+    ),
+    p99: ratioSummary(withControl, (p) => p.baseline.load.p99Ms / Math.max(p.control.load.p99Ms, 0.001)),
+  };
+}
+
+export interface CompareOptions {
+  /** Runs the A/A control: a second baseline process first in every round (see ControlComparison). */
+  control?: boolean;
+}
+
 /**
  * `ours` against `baseline` in interleaved rounds (baseline, ours, …); with `--baseline <ref>` and a
- * target of ours, the same target from that commit's tree runs third in every round.
+ * target of ours, the same target from that commit's tree runs third in every round. With the
+ * control, the round is control, baseline, ours, …: the control is as far from the baseline as the
+ * baseline is from ours.
  */
 export async function compareFanout(
   scenario: string,
@@ -141,26 +182,31 @@ export async function compareFanout(
   plan: FanoutPlan,
   rounds: number,
   context: ScenarioContext,
+  options: CompareOptions = {},
 ): Promise<Comparison> {
   const tree = isOurs(ours) ? context.atRef : null;
-  type Side = 'baseline' | 'ours' | 'atRef';
+  type Side = 'control' | 'baseline' | 'ours' | 'atRef';
   const sides: Array<[Side, () => Promise<FanoutRound>]> = [
     ['baseline', () => fanoutRound(baseline, plan, context.smoke)],
     ['ours', () => fanoutRound(ours, plan, context.smoke)],
   ];
+  if (options.control) sides.unshift(['control', () => fanoutRound(baseline, plan, context.smoke)]);
   if (tree) sides.push(['atRef', () => fanoutRound(ours, plan, context.smoke, tree)]);
   const measured = await interleavedRounds(
     rounds,
     sides,
-    (round, { ours: o, baseline: b, atRef: r }) =>
+    (round, { ours: o, baseline: b, atRef: r, control: c }) =>
       console.error(
-        `[bench] ${scenario} round ${round + 1}: ${summary(ours, o)} vs ${summary(baseline, b)}${r ? ` vs ${summary(r.target, r)}` : ''}`,
+        `[bench] ${scenario} round ${round + 1}: ${summary(ours, o)} vs ${summary(baseline, b)}${r ? ` vs ${summary(r.target, r)}` : ''}${c ? ` (A/A control ${summary(baseline, c)})` : ''}`,
       ),
     (round, error) => console.error(`[bench] ${scenario} round ${round + 1} failed:`, error),
   );
-  const pairs: Comparison['rounds'] = measured.rounds.map((r) =>
-    tree ? { ours: r.ours, baseline: r.baseline, atRef: r.atRef } : { ours: r.ours, baseline: r.baseline },
-  );
+  const pairs: Comparison['rounds'] = measured.rounds.map((r) => ({
+    ours: r.ours,
+    baseline: r.baseline,
+    ...(tree ? { atRef: r.atRef } : {}),
+    ...(options.control ? { control: r.control } : {}),
+  }));
   const comparison: Comparison = {
     scenario,
     ours,
@@ -181,6 +227,7 @@ export async function compareFanout(
     saturatedRounds: pairs.filter((p) => saturated(p.ours) || saturated(p.baseline)).length,
     failures: measured.failures,
   };
+  if (options.control) comparison.control = controlComparison(pairs);
   if (tree) {
     const withRef = pairs.filter((p): p is typeof p & { atRef: FanoutRound } => p.atRef !== undefined);
     comparison.atRef = {
@@ -200,18 +247,19 @@ export async function compareFanout(
   return comparison;
 }
 
-/** [scenario, ours, baseline, members, publish msg/s]. */
-type FanoutScenario = [string, string, string, number, number];
+/** [scenario, ours, baseline, members, publish msg/s, options]. */
+type FanoutScenario = [string, string, string, number, number, CompareOptions?];
 
 export function fanoutScenarios(smoke: boolean): FanoutScenario[] {
   return smoke
     ? [
-        ['rooms, 5 members', 'rooms', 'bareWs', 5, 20],
+        ['rooms, 5 members', 'rooms', 'bareWs', 5, 20, { control: true }],
         ['uWS reference, 5 members', 'uws', 'bareWs', 5, 20],
         ['chat, 5 members', 'chat', 'bareIo', 5, 20],
       ]
     : [
-        ['rooms, 100 members', 'rooms', 'bareWs', 100, 200],
+        // The A/A control beside the CPU-per-delivery target: a third process per round (about 2 min).
+        ['rooms, 100 members', 'rooms', 'bareWs', 100, 200, { control: true }],
         ['rooms against bare ws framed once, 100 members', 'rooms', 'bareWsFramed', 100, 200],
         ['uWS reference, 100 members', 'uws', 'bareWs', 100, 200],
         // The cost of request ids: the sender's copy written apart, one frame more per message.
@@ -260,7 +308,7 @@ export async function runFanout(
   const kept = scenario === undefined ? [] : (previous ?? []).filter((c) => c.scenario !== scenario);
   const measured: Comparison[] = [];
   const seconds = windowSeconds(context.smoke);
-  for (const [name, ours, baseline, subscribers, rate] of selected) {
+  for (const [name, ours, baseline, subscribers, rate, options] of selected) {
     measured.push(
       await compareFanout(
         name,
@@ -269,6 +317,7 @@ export async function runFanout(
         { subscribers, rate, seconds },
         comparisonRounds(context),
         context,
+        options,
       ),
     );
   }

@@ -1,0 +1,71 @@
+// The benchmark's capacity ramp and its verdicts, without servers: which publish rates a ramp tries
+// against a server that sustains up to a known rate, and how the A/A control's spread decides a
+// ratio target (bench/scenarios/capacity.ts, bench/verdict.ts).
+import { searchCapacity } from '../bench/scenarios/capacity';
+import { judge } from '../bench/verdict';
+
+/** A server that sustains every rate up to `limit`; the rates it was asked for, in order. */
+function serverUpTo(limit: number): { tried: number[]; sustains: (rate: number) => Promise<boolean> } {
+  const tried: number[] = [];
+  return {
+    tried,
+    sustains: (rate) => {
+      tried.push(rate);
+      return Promise.resolve(rate <= limit);
+    },
+  };
+}
+
+const plan = { startRate: 250, factor: 1.4, maxSteps: 12, refineSteps: 3 };
+
+describe('benchmark capacity ramp', () => {
+  it('climbs by the factor to the first rate not sustained, then bisects the bracket', async () => {
+    const server = serverUpTo(1000);
+    await expect(searchCapacity(plan, server.sustains)).resolves.toBe(960);
+    expect(server.tried).toEqual([250, 350, 490, 686, 960, 1344, 1136, 1044, 1001]);
+  });
+
+  it('keeps the highest rate sustained when a bisection is sustained', async () => {
+    const server = serverUpTo(1100);
+    await expect(searchCapacity(plan, server.sustains)).resolves.toBe(1089);
+    expect(server.tried.slice(5)).toEqual([1344, 1136, 1044, 1089]);
+  });
+
+  it('steps down from a start the server does not sustain', async () => {
+    const server = serverUpTo(500);
+    await expect(searchCapacity({ ...plan, startRate: 960 }, server.sustains)).resolves.toBe(489);
+    expect(server.tried).toEqual([960, 685, 489, 579, 532, 510]);
+  });
+
+  it('stays within its steps when no rate is sustained or every one is', async () => {
+    const none = serverUpTo(0);
+    await expect(searchCapacity(plan, none.sustains)).resolves.toBeUndefined();
+    expect(none.tried.length).toBeLessThanOrEqual(plan.maxSteps);
+    const all = serverUpTo(Infinity);
+    await expect(searchCapacity({ ...plan, maxSteps: 3 }, all.sustains)).resolves.toBe(490);
+    expect(all.tried).toEqual([250, 350, 490]);
+  });
+});
+
+describe('benchmark verdicts with an A/A control', () => {
+  const control = { median: 1.01, min: 0.97, max: 1.03, rounds: 3 };
+  const capacity = { limit: 0.95, bound: 'atLeast' } as const;
+  const cpu = { limit: 1.2, bound: 'atMost' } as const;
+
+  it('meets a target cleared by more than the control strays from 1', () => {
+    expect(judge(1.0, capacity, control)).toBe('met');
+    expect(judge(1.1, cpu, control)).toBe('met');
+  });
+
+  it('leaves a target cleared by less than that to more rounds', () => {
+    expect(judge(0.97, capacity, control)).toBe('within noise');
+    expect(judge(1.18, cpu, control)).toBe('within noise');
+  });
+
+  it('does not meet a target missed, and judges on the ratio alone without a control', () => {
+    expect(judge(0.9, capacity, control)).toBe('not met');
+    expect(judge(1.25, cpu, control)).toBe('not met');
+    expect(judge(Number.NaN, capacity, control)).toBe('not met');
+    expect(judge(0.97, capacity, undefined)).toBe('met');
+  });
+});
