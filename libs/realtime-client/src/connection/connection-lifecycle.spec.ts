@@ -4,6 +4,7 @@ import { ConnectionLifecycle, type TransportDriver } from './connection-lifecycl
 import { resolveConnectionOptions, type ConnectionOptions } from './connection.options';
 import type { ConnectionState, StateChange } from './connection-state';
 import { RealtimeClientError } from './realtime-client.error';
+import { tokenExpiringIn } from './unsigned-token.helper-spec';
 
 class ScriptedDriver implements TransportDriver {
   readonly opened: Array<string | undefined> = [];
@@ -440,8 +441,7 @@ describe('ConnectionLifecycle: the token refreshed on the open connection before
   afterEach(() => jest.useRealTimers());
 
   /** An unsigned JWT whose `exp` is `seconds` from now (the client reads claims, never verifies). */
-  const jwtExpiringIn = (seconds: number, sub = 'u-1') =>
-    `h.${Buffer.from(JSON.stringify({ sub, exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.s`;
+  const jwtExpiringIn = (seconds: number, sub = 'u-1') => tokenExpiringIn(seconds, sub);
 
   function refreshing(options: Partial<ConnectionOptions> = {}) {
     const driver = new ScriptedDriver();

@@ -7,10 +7,11 @@ import type { DirectMessagePayload, HistoryMessage, RoomMessagePayload } from 'n
 import { fakeWebSocketClass, lastSocket, type FakeWebSocket } from '../websocket/fake-websocket.helper-spec';
 import { REQUEST_REF } from 'nest-realtime/protocol';
 import { RoomsClient } from './rooms-client';
+import { tokenExpiringIn, unsignedToken } from '../connection/unsigned-token.helper-spec';
 
 const TS = '2026-01-01T00:00:00.000Z';
 // A readable unsigned JWT whose `sub` is 7 (the server verifies tokens, the client only reads them).
-const TOKEN = `x.${Buffer.from(JSON.stringify({ sub: '7' })).toString('base64url')}.y`;
+const TOKEN = unsignedToken({ sub: '7' });
 
 function roomMessage(id: number, content: string, userId = 9): RoomMessagePayload {
   return {
@@ -566,8 +567,7 @@ describe('RoomsClient (scripted server)', () => {
 
   describe('token refresh (auth_refresh)', () => {
     /** A readable unsigned JWT of user 7 whose `exp` is `seconds` from now. */
-    const expiringIn = (seconds: number) =>
-      `x.${Buffer.from(JSON.stringify({ sub: '7', exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.y`;
+    const expiringIn = (seconds: number) => tokenExpiringIn(seconds, '7');
 
     async function connectRefreshing(tokenProvider: () => string) {
       const { WebSocket, sockets } = fakeWebSocketClass();

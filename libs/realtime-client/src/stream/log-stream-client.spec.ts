@@ -3,6 +3,7 @@
 import type { LogEntry } from 'nest-realtime/protocol';
 import { fakeWebSocketClass, lastSocket } from '../websocket/fake-websocket.helper-spec';
 import { LogStreamClient } from './log-stream-client';
+import { tokenExpiringIn } from '../connection/unsigned-token.helper-spec';
 
 const entry = (id: string, message: string): LogEntry => ({
   id,
@@ -90,8 +91,7 @@ describe('LogStreamClient (scripted server)', () => {
 
   it('refreshes its token with a second auth: the auth_success that answers it changes nothing else', async () => {
     const { WebSocket, sockets } = fakeWebSocketClass();
-    const expiringIn = (seconds: number) =>
-      `h.${Buffer.from(JSON.stringify({ sub: 'u', exp: Math.floor(Date.now() / 1000) + seconds })).toString('base64url')}.s`;
+    const expiringIn = (seconds: number) => tokenExpiringIn(seconds, 'u');
     const client = new LogStreamClient({
       url: 'http://127.0.0.1:3001',
       tokenProvider: () => expiringIn(10),
