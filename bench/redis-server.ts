@@ -3,26 +3,13 @@
 // not a Node process, so its CPU comes from /proc/<pid>/stat, and what it did from INFO commandstats.
 import { spawn, type ChildProcess } from 'child_process';
 import { Redis } from 'ioredis';
-import { createServer } from 'net';
+import { freePort } from '../test/support/free-port';
 import { pinnedCommand, procCpu, type CpuSample } from './runner';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_GRACE_MS = 5_000;
 /** A port taken between the probe and redis-server's bind: try another one. */
 const PORT_ATTEMPTS = 3;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
