@@ -44,5 +44,6 @@ export class RealtimeClientError extends Error {
  */
 export function isShutdownRefusal(error: unknown): boolean {
   const code: RealtimeErrorCode = 'SHUTTING_DOWN';
-  return error instanceof RealtimeClientError && error.code === code;
+  // A RealtimeClientError, or the server's error payload as an acknowledgement carries it.
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
 }

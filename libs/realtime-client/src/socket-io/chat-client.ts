@@ -174,7 +174,7 @@ export class ChatClient extends ManagedClient<ChatSyncReport> {
           }
           void run(this.transport.socket.timeout(this.requestTimeoutMs)).then(
             (answer) => {
-              if (isErrorAnswer(answer) && isShutdownRefusal(RealtimeClientError.fromPayload(answer.error))) {
+              if (isErrorAnswer(answer) && isShutdownRefusal(answer.error)) {
                 this.lifecycle.requeue(item);
               } else resolve(answer);
             },
