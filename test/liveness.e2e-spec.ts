@@ -147,13 +147,9 @@ describe('Liveness with the default idle timeout (off)', () => {
         `ws://127.0.0.1:${streamPort}/?token=${token}`,
       ].map((url) => TestWs.open(url, { autoPong: false })),
     );
-    const unanswered = mutes.map((client) => {
-      const count = { n: 0 };
-      client.socket.on('ping', () => (count.n += 1));
-      return count;
-    });
     for (const client of mutes) expect((await client.closedWithin(3000)).code).toBe(1006);
-    expect(unanswered.every((count) => count.n >= 2)).toBe(true);
+    // Counted from the socket's creation: a sweep right after the upgrade may ping before `open` resolves.
+    expect(mutes.map((client) => client.pings >= 2)).toEqual([true, true, true]);
   });
 
   it('drops a Socket.IO peer that stops answering engine pings', async () => {

@@ -88,8 +88,11 @@ export class TestWs {
   readonly frames: WsFrame[] = [];
   private waiters: Array<{ test: (f: WsFrame) => boolean; resolve: (f: WsFrame) => void }> = [];
   closed: Promise<{ code: number; reason: string }>;
+  /** Ping frames received since the socket was created (counted before `open`, so none is missed). */
+  pings = 0;
 
   private constructor(readonly socket: WebSocket) {
+    socket.on('ping', () => (this.pings += 1));
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
