@@ -7,6 +7,7 @@ import { drain, latencyHistogram, runAsChild } from './loadgen-common';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
+import { leanIoMember, leanRoomMember } from './lean-ws';
 
 export interface LoadSpec {
   transport: 'ws' | 'socket.io';
@@ -34,6 +35,12 @@ export interface LoadSpec {
    * counted, are the same either way. ws only. @default false
    */
   ref?: boolean;
+  /**
+   * Members are lean clients (bench/lean-ws.ts) instead of `ws` / socket.io-client: for the capacity
+   * ramps, where the generator must receive faster than the server sends. The publisher is unchanged.
+   * @default false
+   */
+  lean?: boolean;
 }
 
 export interface LoadResult {
@@ -78,6 +85,42 @@ interface Conn {
 }
 
 const CONTENT_MARK = Buffer.from('"content":"t=');
+/** Where a chat `message` event's text starts, in a Socket.IO packet. */
+const IO_CONTENT_MARK = Buffer.from('"message":"t=');
+
+/** The send time in the frame `buffer[start, end)` after `mark` (NaN when the frame has none). */
+function sentAtBetween(buffer: Buffer, start: number, end: number, mark: Buffer): number {
+  const frame = buffer.subarray(start, end);
+  const at = frame.indexOf(mark);
+  if (at < 0) return Number.NaN;
+  const from = at + mark.length;
+  const stop = frame.indexOf(0x3b /* ; */, from);
+  return stop < 0 ? Number.NaN : Number(frame.toString('latin1', from, stop));
+}
+
+/** A lean member (see LoadSpec.lean) of the rooms protocol or of the chat. */
+async function openLean(
+  spec: LoadSpec,
+  url: string,
+  token: string | undefined,
+  onSentAt: (sentAt: number) => void,
+): Promise<Conn> {
+  const port = Number(new URL(url).port);
+  const mark = spec.transport === 'ws' ? CONTENT_MARK : IO_CONTENT_MARK;
+  const onText = (buffer: Buffer, start: number, end: number): void => {
+    const sentAt = sentAtBetween(buffer, start, end, mark);
+    if (!Number.isNaN(sentAt)) onSentAt(sentAt);
+  };
+  const member = await (spec.transport === 'ws'
+    ? leanRoomMember(port, token, onText)
+    : leanIoMember(port, token, onText));
+  return {
+    send: () => {
+      throw new Error('lean members do not publish');
+    },
+    close: () => member.close(),
+  };
+}
 
 /** The send time inside a room_message frame, found without parsing the whole frame (NaN if none). */
 function sentAtInFrame(frame: Buffer): number {
@@ -189,7 +232,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       const member = i + k;
       const group = member % groups.length;
       groups[group]!.members += 1;
-      return open(spec, memberUrls[group]!, spec.tokens[member], onSentAt[group]!, spec.rate > 0);
+      const url = memberUrls[group]!;
+      return spec.lean === true && spec.rate > 0
+        ? openLean(spec, url, spec.tokens[member], onSentAt[group]!)
+        : open(spec, url, spec.tokens[member], onSentAt[group]!, spec.rate > 0);
     });
     conns.push(...(await Promise.all(slice)));
   }

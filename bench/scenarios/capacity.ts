@@ -104,7 +104,7 @@ async function rampStep(
   const { load } = await loadOn(
     server,
     targetKey,
-    { subscribers, rate, seconds, tickMs: 1, warmupSec },
+    { subscribers, rate, seconds, tickMs: 1, warmupSec, lean: true },
     smoke,
   );
   const drainSec = load.seconds - seconds;

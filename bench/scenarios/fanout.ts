@@ -31,6 +31,8 @@ export interface FanoutPlan {
   tickMs?: number;
   /** Warm-up before the window; a capacity ramp shortens it once its server is warm. @default fanoutWarmupSec */
   warmupSec?: number;
+  /** Members are lean clients (LoadSpec.lean): the capacity ramps. @default false */
+  lean?: boolean;
 }
 
 /** `ours` served by the tree of another commit (`--baseline`), in the same rounds; ratios current / that. */
@@ -111,6 +113,7 @@ export async function loadOn(
     durationSec: plan.seconds,
     tickMs: plan.tickMs,
     ref: target.ref,
+    lean: plan.lean,
   };
   const { load, cpuMicros, cpuUserMicros, cpuSystemMicros } = await measureWindow(server, startLoad(spec));
   const deliveries = Math.max(load.deliveries, 1);
