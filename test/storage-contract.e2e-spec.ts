@@ -183,6 +183,8 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
         expect(await storage.messages.count({ roomId: other.id })).toBe(1);
         const [stored] = await storage.messages.after({ roomId: room.id }, first, 10);
         expect(stored).toEqual({ ...audio, id: second });
+        // A history page gives the same row, every field converted back as stored.
+        expect(await storage.messages.newest({ roomId: room.id }, 0, 1)).toEqual([{ ...audio, id: second }]);
         expect(await storage.messages.exists(first, { roomId: room.id })).toBe(true);
         expect(await storage.messages.exists(first, { roomId: other.id })).toBe(false);
         expect(await storage.messages.exists(second + 1000, { roomId: room.id })).toBe(false);

@@ -13,6 +13,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 export interface NativeSqliteStatement {
   run(...parameters: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   get(...parameters: unknown[]): unknown;
+  /** Every row, as objects keyed by column name (or first-column values once plucked). */
+  all(...parameters: unknown[]): unknown[];
   /** From now on `get()` returns the first column's value rather than the row; returns the statement. */
   pluck(toggle?: boolean): NativeSqliteStatement;
 }
