@@ -306,16 +306,19 @@ export interface RatioSummary {
   min: number;
   max: number;
   rounds: number;
+  /** Every round's ratio, in round order (absent from results files written before it was kept). */
+  ratios?: number[];
 }
 
 /** The median and range over rounds of a per-round ratio (NaN throughout when there is no round). */
 export function ratioSummary<T>(rounds: T[], ratio: (round: T) => number): RatioSummary {
   const ratios = rounds.map(ratio);
-  if (ratios.length === 0) return { median: NaN, min: NaN, max: NaN, rounds: 0 };
+  if (ratios.length === 0) return { median: NaN, min: NaN, max: NaN, rounds: 0, ratios: [] };
   return {
     median: median(ratios),
     min: Math.min(...ratios),
     max: Math.max(...ratios),
     rounds: ratios.length,
+    ratios,
   };
 }

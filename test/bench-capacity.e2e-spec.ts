@@ -2,7 +2,7 @@
 // against a server that sustains up to a known rate, and how the A/A control's spread decides a
 // ratio target (bench/scenarios/capacity.ts, bench/verdict.ts).
 import { searchCapacity } from '../bench/scenarios/capacity';
-import { judge } from '../bench/verdict';
+import { judge, medianIntervalRank, noiseMargin } from '../bench/verdict';
 
 /** A server that sustains every rate up to `limit`; the rates it was asked for, in order. */
 function serverUpTo(limit: number): { tried: number[]; sustains: (rate: number) => Promise<boolean> } {
@@ -67,5 +67,21 @@ describe('benchmark verdicts with an A/A control', () => {
     expect(judge(1.25, cpu, control)).toBe('not met');
     expect(judge(Number.NaN, capacity, control)).toBe('not met');
     expect(judge(0.97, capacity, undefined)).toBe('met');
+  });
+
+  it('narrows the margin with more rounds: the interval of the A/A median, not its worst round', () => {
+    // Seven rounds: the 2nd lowest and 2nd highest bound the median with 87.5 % coverage.
+    const seven = [0.8, 0.97, 0.99, 1.0, 1.01, 1.04, 1.3];
+    const control7 = { median: 1.0, min: 0.8, max: 1.3, rounds: 7, ratios: seven };
+    expect(medianIntervalRank(7)).toBe(2);
+    expect(noiseMargin(control7)).toBeCloseTo(0.04, 10);
+    expect(judge(1.1, cpu, control7)).toBe('met');
+    // The same spread in three rounds is the whole range: 1.1 is then within noise.
+    const control3 = { median: 1.0, min: 0.8, max: 1.3, rounds: 3, ratios: [0.8, 1.0, 1.3] };
+    expect(noiseMargin(control3)).toBeCloseTo(0.3, 10);
+    expect(judge(1.1, cpu, control3)).toBe('within noise');
+    // Without the per-round ratios (older results files), the range.
+    expect(noiseMargin({ median: 1.0, min: 0.8, max: 1.3, rounds: 7 })).toBeCloseTo(0.3, 10);
+    expect([3, 6, 9, 11, 25].map(medianIntervalRank)).toEqual([1, 1, 2, 3, 9]);
   });
 });
