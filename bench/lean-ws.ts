@@ -11,6 +11,7 @@ import { BENCH_ROOM } from './bench-protocol';
 
 /** Called with the buffer holding a text frame's payload and its bounds (no copy is made). */
 export type TextFrameSink = (buffer: Buffer, start: number, end: number) => void;
+type FramePredicate = (buffer: Buffer, start: number, end: number) => boolean;
 
 const OPCODE_TEXT = 0x1;
 const OPCODE_CLOSE = 0x8;
@@ -45,8 +46,21 @@ export class LeanWs {
   /** Where text frames go; until `listen` is first called they wait in `early` (copied). */
   private onText: TextFrameSink | null = null;
   private early: Buffer[] = [];
+  /** The pending `waitFor`'s rejection, called if the connection ends first. */
+  private abandon: ((error: Error) => void) | null = null;
+  /** Answer engine.io pings ("2") with pongs ("3") whatever the sink (Socket.IO members). */
+  answerEnginePings = false;
 
-  private constructor(private readonly socket: Socket) {}
+  private constructor(private readonly socket: Socket) {
+    socket.on('close', () => {
+      this.abandon?.(new Error('lean member: the server closed the connection'));
+      if (!this.closed) {
+        this.closed = true;
+        // A member the server dropped misses deliveries: the step then fails, and this says why.
+        warnOnce('lean member: a connection was closed by the server during the run');
+      }
+    });
+  }
 
   /**
    * Connects and upgrades; `path` includes the query string. Rejects unless the server answers 101.
@@ -59,9 +73,11 @@ export class LeanWs {
       const key = randomBytes(16).toString('base64');
       let head: Buffer = Buffer.alloc(0);
       const fail = (error: Error): void => {
+        socket.off('close', closedEarly);
         socket.destroy();
         reject(error);
       };
+      const closedEarly = (): void => fail(new Error('lean member: closed before the upgrade answer'));
       const onHead = (chunk: Buffer): void => {
         head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
         const end = head.indexOf('\r\n\r\n');
@@ -71,6 +87,7 @@ export class LeanWs {
         }
         socket.off('data', onHead);
         socket.off('error', fail);
+        socket.off('close', closedEarly);
         const status = head.toString('latin1', 0, head.indexOf('\r\n'));
         if (!/^HTTP\/1\.1 101 /.test(status)) {
           fail(new Error(`upgrade refused: ${status}`));
@@ -84,6 +101,7 @@ export class LeanWs {
       };
       socket.on('data', onHead);
       socket.once('error', fail);
+      socket.once('close', closedEarly);
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
           `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
@@ -98,9 +116,40 @@ export class LeanWs {
   /** From now on, text frames go to `sink` (e.g. once joined); those that waited first. */
   listen(sink: TextFrameSink): void {
     this.onText = sink;
-    const early = this.early;
-    this.early = [];
-    for (const frame of early) sink(frame, 0, frame.length);
+    // Stops if the sink hands over meanwhile (a `waitFor` that got its frame): the rest stays queued.
+    while (this.early.length > 0 && this.onText === sink) {
+      const frame = this.early.shift()!;
+      sink(frame, 0, frame.length);
+    }
+  }
+
+  /**
+   * Resolves at the first text frame that `done` accepts (frames before it are skipped); the frames
+   * after it wait in the queue for the next `listen` or `waitFor`, so none is lost between two
+   * awaits. Rejects after 30 s or when the connection ends, closing it.
+   */
+  waitFor(done: FramePredicate, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (error: Error | null): void => {
+        clearTimeout(timer);
+        this.abandon = null;
+        this.onText = null;
+        if (error === null) resolve();
+        else {
+          this.close();
+          reject(error);
+        }
+      };
+      const timer = setTimeout(() => settle(new Error(`lean member: no ${what} within 30 s`)), 30_000);
+      if (this.closed) {
+        settle(new Error(`lean member: closed before ${what}`));
+        return;
+      }
+      this.abandon = (error) => settle(error);
+      this.listen((buffer, start, end) => {
+        if (this.abandon !== null && done(buffer, start, end)) settle(null);
+      });
+    });
   }
 
   close(): void {
@@ -139,12 +188,17 @@ export class LeanWs {
         throw new Error('lean member: fragmented or compressed frame');
       }
       const opcode = first & 0x0f;
-      if (opcode === OPCODE_TEXT) {
+      if (opcode === OPCODE_TEXT && this.answerEnginePings && end - start === 1 && buffer[start] === 0x32) {
+        // An engine ping ("2") is answered with a pong ("3"); Socket.IO's heartbeat runs inside frames.
+        this.sendText('3');
+      } else if (opcode === OPCODE_TEXT) {
         if (this.onText !== null) this.onText(buffer, start, end);
         else this.early.push(Buffer.from(buffer.subarray(start, end)));
       } else if (opcode === OPCODE_PING)
         this.socket.write(clientFrame(OPCODE_PONG, buffer.subarray(start, end)));
       else if (opcode === OPCODE_CLOSE) {
+        const code = end - start >= 2 ? buffer.readUInt16BE(start) : 1005;
+        if (!this.closed) warnOnce(`lean member: the server closed a connection with ${code} during the run`);
         this.close();
         return;
       }
@@ -161,22 +215,6 @@ function startsWith(buffer: Buffer, start: number, end: number, prefix: string):
   return true;
 }
 
-/** Waits for the first text frame that `done` accepts, then hands frames to `sink`. */
-function untilFrame(
-  client: LeanWs,
-  done: (buffer: Buffer, start: number, end: number) => boolean,
-  what: string,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lean member: no ${what} within 30 s`)), 30_000);
-    client.listen((buffer, start, end) => {
-      if (!done(buffer, start, end)) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /** A rooms-protocol member of the benchmark room (`/ws/chat`), joined before it resolves. */
 export async function leanRoomMember(
   port: number,
@@ -184,8 +222,7 @@ export async function leanRoomMember(
   onText: TextFrameSink,
 ): Promise<LeanWs> {
   const client = await LeanWs.open(port, token ? `/ws/chat?token=${token}` : '/ws/chat');
-  const joined = untilFrame(
-    client,
+  const joined = client.waitFor(
     (buffer, start, end) => buffer.subarray(start, end).includes('"join_room_ack"'),
     'join_room_ack',
   );
@@ -205,32 +242,31 @@ export async function leanIoMember(
   onText: TextFrameSink,
 ): Promise<LeanWs> {
   const client = await LeanWs.open(port, '/socket.io/?EIO=4&transport=websocket');
-  const opened = untilFrame(
-    client,
-    (buffer, start, end) => startsWith(buffer, start, end, '0'),
-    'engine open',
-  );
-  await opened;
-  const connected = new Promise<void>((resolve, reject) => {
-    client.listen((buffer, start, end) => {
-      if (startsWith(buffer, start, end, '40')) resolve();
-      else if (startsWith(buffer, start, end, '44'))
-        reject(new Error(`lean member refused: ${buffer.toString('utf8', start, end)}`));
-    });
-  });
+  client.answerEnginePings = true;
+  await client.waitFor((buffer, start, end) => startsWith(buffer, start, end, '0'), 'engine open');
+  const refusal: { text: string | null } = { text: null };
+  const connected = client.waitFor((buffer, start, end) => {
+    if (startsWith(buffer, start, end, '44')) refusal.text = buffer.toString('utf8', start, end);
+    return startsWith(buffer, start, end, '40') || refusal.text !== null;
+  }, 'namespace connect');
   client.sendText(`40${JSON.stringify(token ? { token } : {})}`);
   await connected;
-  const joined = untilFrame(
-    client,
-    (buffer, start, end) => startsWith(buffer, start, end, '430'),
-    'join ack',
-  );
+  if (refusal.text !== null) {
+    client.close();
+    throw new Error(`lean member refused: ${refusal.text}`);
+  }
+  const joined = client.waitFor((buffer, start, end) => startsWith(buffer, start, end, '430'), 'join ack');
   client.sendText(`420${JSON.stringify(['join', { roomId: BENCH_ROOM }])}`);
   await joined;
-  client.listen((buffer, start, end) => {
-    // An engine ping ("2") is answered with a pong ("3"); Socket.IO's heartbeat runs inside frames.
-    if (end - start === 1 && buffer[start] === 0x32) client.sendText('3');
-    else onText(buffer, start, end);
-  });
+  client.listen(onText);
   return client;
+}
+
+const warned = new Set<string>();
+
+/** One stderr line per distinct warning and process. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.error(message);
 }

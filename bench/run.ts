@@ -117,7 +117,7 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
     save();
   }
   if (only.has('history')) {
-    report.history = await runHistoryBenchmark(smoke ? 5_000 : 1_000_000, smoke ? 50 : 1000);
+    report.history = await runHistoryBenchmark(smoke ? 5_000 : 1_000_000, smoke ? 50 : 5000);
     save();
   }
   if (outMd) writeFileSync(outMd, renderMarkdown(report));
