@@ -17,6 +17,11 @@ export class LogBuffer {
     return this.count;
   }
 
+  /** The oldest entry kept once the ring is full (the next push drops it); undefined before. */
+  get oldestOfFull(): LogEntry | undefined {
+    return this.count === this.capacity ? this.slots[this.start] : undefined;
+  }
+
   push(entry: LogEntry): void {
     const end = (this.start + this.count) % this.capacity;
     this.slots[end] = entry;

@@ -48,4 +48,15 @@ describe('InMemoryLogStore', () => {
     expect(store.recent('b', 10).map((e) => e.appId)).toEqual(['b']);
     expect(store.recent('unknown', 10)).toEqual([]);
   });
+
+  it('names the oldest entry an app keeps once its buffer is full, and none before', () => {
+    const store = new InMemoryLogStore(3);
+    store.append('a', [entry(1, 'a'), entry(2, 'a')]);
+    expect(store.oldestKept('a')).toBeUndefined();
+    store.append('a', [entry(3, 'a')]);
+    expect(store.oldestKept('a')?.timestamp).toBe(1);
+    store.append('a', [entry(4, 'a'), entry(5, 'a')]);
+    expect(store.oldestKept('a')?.timestamp).toBe(3);
+    expect(store.oldestKept('unknown')).toBeUndefined();
+  });
 });

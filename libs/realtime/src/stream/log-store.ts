@@ -51,6 +51,14 @@ export class InMemoryLogStore implements LogStore {
     return this.buffers.get(appId)?.recent(limit) ?? [];
   }
 
+  /**
+   * The oldest of an app's entries once it holds `capacityPerApp` of them (older ones are no longer
+   * kept); undefined while it holds fewer. Lets a persistent store trim its table without counting.
+   */
+  oldestKept(appId: string): LogEntry | undefined {
+    return this.buffers.get(appId)?.oldestOfFull;
+  }
+
   deleteUserData(userId: string): Promise<number> {
     let deleted = 0;
     for (const buffer of this.buffers.values()) deleted += buffer.remove((entry) => entry.userId === userId);

@@ -1,6 +1,7 @@
 // Verifies JWTs with pinned algorithms, issuer and audience, and maps claims to a RealtimeIdentity.
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { createPublicKey, createSecretKey, type KeyObject } from 'crypto';
 import { RealtimeError, RefreshRefusedError } from '../errors/realtime-error';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
@@ -11,11 +12,16 @@ type Claims = Record<string, unknown>;
 
 @Injectable()
 export class TokenVerifier {
+  /** The configured secret or public key as jsonwebtoken would make it on every call, made once. */
+  private readonly key: KeyObject | string | Buffer | undefined;
+
   /** `jwt`: the JwtService of the library's own JwtModule (keys and checks are given per call). */
   constructor(
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly jwt: JwtService,
-  ) {}
+  ) {
+    this.key = keyObjectOf(options.auth.secret ?? options.auth.publicKey);
+  }
 
   /** Verifies a token; throws RealtimeError(AUTH_FAILED) with a reason a client can act on. */
   verify(token: string | undefined, page: string | null = null): RealtimeIdentity {
@@ -24,8 +30,8 @@ export class TokenVerifier {
     let claims: Claims;
     try {
       claims = this.jwt.verify<Claims>(token, {
-        secret: auth.secret,
-        publicKey: auth.publicKey,
+        // JwtService hands the key to jsonwebtoken as it is; its option type leaves KeyObject out.
+        secret: this.key as string | Buffer | undefined,
         algorithms: auth.algorithms,
         issuer: auth.issuer,
         audience: auth.audience as string | [string, ...string[]] | undefined,
@@ -85,6 +91,27 @@ export class TokenVerifier {
       // The tolerated clock skew applies to later expiry checks too.
       expiresAt: typeof exp === 'number' ? (exp + this.options.auth.clockToleranceSec) * 1000 : null,
     };
+  }
+}
+
+/**
+ * What jsonwebtoken 9 does with a string or Buffer key on every verify: a public key if it parses as
+ * one, else an HMAC secret. Given a string, each call paid for OpenSSL's failed attempt to decode it
+ * as a PEM key (about 50 times the HMAC check itself); a KeyObject is used as it is. Material that is
+ * neither stays as given, for jsonwebtoken to refuse as before.
+ */
+function keyObjectOf(material: string | Buffer | undefined): KeyObject | string | Buffer | undefined {
+  if (material === undefined) return undefined;
+  try {
+    return createPublicKey(material);
+  } catch {
+    // Not a public key: an HMAC secret, jsonwebtoken's next attempt.
+    try {
+      return createSecretKey(typeof material === 'string' ? Buffer.from(material) : material);
+    } catch {
+      // Not key material at all: every verify refuses it, as it did.
+      return material;
+    }
   }
 }
 

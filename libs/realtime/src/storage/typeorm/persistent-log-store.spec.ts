@@ -46,6 +46,21 @@ describe('PersistentLogStore', () => {
     expect(await storedIds('other')).toEqual([entry(10, 'other').id]);
   });
 
+  it('writes each batch on SQLite as one native transaction, trimming each app to its newest `capacity`', async () => {
+    const typeormTransactions = jest.spyOn(dataSource, 'transaction');
+    const store = new PersistentLogStore(dataSource, 3, new WriteQueue(dataSource));
+    for (let n = 1; n <= 7; n += 2) {
+      store.append('app', [entry(n), entry(n + 1)]);
+      store.append('other', [entry(100 + n, 'other')]);
+      await store.flush();
+      // After every batch, not only in the end: the table stays within the bound.
+      expect((await storedIds('app')).length).toBeLessThanOrEqual(3);
+    }
+    expect(await storedIds('app')).toEqual([entry(6).id, entry(7).id, entry(8).id]);
+    expect(await storedIds('other')).toEqual([103, 105, 107].map((n) => entry(n, 'other').id));
+    expect(typeormTransactions).not.toHaveBeenCalled();
+  });
+
   it('loads what was stored into a new store: same entries, metadata and order', async () => {
     const first = new PersistentLogStore(dataSource, 4, new WriteQueue(dataSource));
     const written = [entry(1, 'app', { nested: { n: 1 }, list: [1, 2] }), entry(2), entry(3, 'app', 'text')];

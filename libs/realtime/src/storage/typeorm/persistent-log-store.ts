@@ -2,11 +2,19 @@
 // backlog survives a restart. Reads stay in memory (the ring is loaded at start); writes go to the
 // database in order, batched, after the entries were sent. A failed write is retried with backoff
 // and never dropped silently: at shutdown what is still unwritten is written or reported.
+// On the embedded SQLite a batch is one synchronous transaction on two statements prepared once:
+// TypeORM's insert builder cost more than SQLite's own work (in a loop, batches of 10 entries took
+// 49 µs of CPU per entry through TypeORM, 13 this way). Other databases go through TypeORM.
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { LogEntry } from '../../protocol';
 import { LogEntryEntity } from './entities/log-entry.entity';
-import type { WriteQueue } from './write-transaction';
+import {
+  nativeSqlite,
+  type NativeSqlite,
+  type NativeSqliteStatement,
+  type WriteQueue,
+} from './write-transaction';
 import { InMemoryLogStore, type LogOrigin, type LogStore } from '../../stream/log-store';
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
@@ -38,9 +46,19 @@ function toEntry(row: LogEntryEntity): LogEntry {
   };
 }
 
+/** The native SQLite path's statements, prepared on one connection. */
+interface NativeLogStatements {
+  db: NativeSqlite;
+  /** One row, its columns in the order `writeNative` binds them. */
+  insert: NativeSqliteStatement;
+  /** (appId, id): deletes an app's rows older than the oldest entry kept in memory. */
+  trim: NativeSqliteStatement;
+}
+
 export class PersistentLogStore implements LogStore, OnApplicationShutdown {
   private readonly logger = new Logger('LogStream');
   private readonly memory: InMemoryLogStore;
+  private native: NativeLogStatements | null = null;
   private queue: LogEntry[] = [];
   private running: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -135,7 +153,7 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.queue.length);
       try {
-        await this.writes.transaction((manager) => this.write(manager, batch));
+        await this.writeBatch(batch);
         this.failures = 0;
       } catch (error) {
         this.queue = this.newestPerApp([...batch, ...this.queue]);
@@ -155,6 +173,61 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
         return;
       }
     }
+  }
+
+  /** One transaction: on the embedded SQLite, synchronous on prepared statements; else TypeORM's. */
+  private writeBatch(batch: LogEntry[]): Promise<void> {
+    const db = nativeSqlite(this.dataSource);
+    if (db === null) return this.writes.transaction((manager) => this.write(manager, batch));
+    // Prepared here, inside the caller's try: a missing table is a failed write, retried later.
+    const statements = this.statementsOn(db);
+    return this.writes.sqliteTransaction(db, () => this.writeNative(statements, batch));
+  }
+
+  /** As `write`, with the statements prepared once. */
+  private writeNative({ insert, trim }: NativeLogStatements, batch: LogEntry[]): void {
+    const rows = this.newestPerApp(batch);
+    const apps = new Set<string>();
+    for (const entry of rows) {
+      insert.run(
+        entry.id,
+        entry.appId,
+        entry.timestamp,
+        entry.level,
+        entry.message,
+        entry.metadata === undefined ? null : JSON.stringify(entry.metadata),
+        entry.userId,
+      );
+      apps.add(entry.appId);
+    }
+    // The memory holds the newest `capacityPerApp` entries: rows older than its oldest are past the
+    // bound. Cheaper than `write`'s OFFSET, which walked the app's whole index on every batch.
+    for (const appId of apps) {
+      const oldest = this.memory.oldestKept(appId);
+      if (oldest !== undefined) trim.run(appId, oldest.id);
+    }
+  }
+
+  /** The native statements of this connection, built from the entity's metadata and prepared once. */
+  private statementsOn(db: NativeSqlite): NativeLogStatements {
+    if (this.native?.db === db) return this.native;
+    const { driver } = this.dataSource;
+    const metadata = this.dataSource.getMetadata(LogEntryEntity);
+    const column = (property: keyof LogEntryEntity): string =>
+      driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
+    const table = driver.escape(metadata.tableName);
+    const columns = (['id', 'appId', 'timestamp', 'level', 'message', 'metadata', 'userId'] as const).map(
+      column,
+    );
+    const [id, appId] = [column('id'), column('appId')];
+    this.native = {
+      db,
+      insert: db.prepare(
+        `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+      ),
+      trim: db.prepare(`DELETE FROM ${table} WHERE ${appId} = ? AND ${id} < ?`),
+    };
+    return this.native;
   }
 
   /** Inserts the batch, then deletes what falls past the bound of each app it touched. */
