@@ -23,7 +23,7 @@ async function idleRound(targetKey: string, connections: number): Promise<IdleRe
       transport: target.transport,
       url: urlFor(target, server.port),
       // 100 users with many connections each: every user's first connection is announced to every
-      // Socket.IO socket (seed 001 `userStatus`), so 10,000 distinct users cost 50 million packets.
+      // Socket.IO socket (the chat's `userStatus`), so 10,000 distinct users cost 50 million packets.
       tokens: target.auth ? tokens(connections, {}, Math.min(connections, IDLE_USERS)) : [],
       subscribers: connections,
       rate: 0,

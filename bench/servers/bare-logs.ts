@@ -1,4 +1,4 @@
-// Baseline for the log stream: plain express + ws doing the same relay as seed 004 — a Bearer token
+// Baseline for the log stream: plain express + ws doing the same relay as the log stream — a Bearer token
 // (HS256, appId claim) on POST /apps/:appId/logs, entries given ids and kept (last 1000 per app),
 // everything posted within one tick sent as one `logs` frame, serialised once, to the app's
 // subscribers at /ws/logs?token=... (connect, auth_success, backlog of 100). No Nest, no validation
@@ -8,7 +8,7 @@ import { createServer } from 'http';
 import * as jwt from 'jsonwebtoken';
 import type { LogEntry, LogIngestResult } from 'nest-realtime';
 import { WebSocket, WebSocketServer } from 'ws';
-import { announceReady, BENCH_SECRET, serveUsage } from '../bench-protocol';
+import { announceReady, BENCH_KEY, serveUsage } from '../bench-protocol';
 
 const BUFFER_SIZE = 1000;
 const BACKLOG_SIZE = 100;
@@ -27,7 +27,7 @@ let sequence = 0;
 function verify(token: string | undefined): Claims | null {
   if (!token) return null;
   try {
-    return jwt.verify(token, BENCH_SECRET, { algorithms: ['HS256'] }) as Claims;
+    return jwt.verify(token, BENCH_KEY, { algorithms: ['HS256'] }) as Claims;
   } catch {
     // An invalid token is an answer (401 / close), not an error of the server.
     return null;

@@ -19,13 +19,13 @@ export interface SampleConfig {
   jwtExpiresInSec: number;
   /** Usernames that get the admin role at login (besides "admin"). */
   adminUsers: string[];
-  /** Own port of the seed 004 log stream (served at '/'); null serves it only at /ws/logs. */
+  /** Own port of the log stream (served at '/'); null serves it only at /ws/logs. */
   streamPort: number | null;
   /** Keep each app's log buffer in the database, so the stream's backlog survives a restart. @default true */
   persistLogs?: boolean;
   /** Interval of the stream's `metrics` frames (`stream.metricsIntervalMs`); unset keeps the library's 5000. */
   metricsIntervalMs?: number;
-  /** Messages per user per minute / hour; unset keeps the library's defaults (10 / 100, seed 003). */
+  /** Messages per user per minute / hour; unset keeps the library's defaults (10 / 100). */
   rateLimit?: { perMinute?: number; perHour?: number };
   /** When set, main.ts streams the sample's own Nest logs to the log stream under this appId. */
   logStreamAppId?: string;
@@ -63,7 +63,7 @@ export function loadSampleConfig(env: NodeJS.ProcessEnv = process.env): SampleCo
   const port = Number(env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be 0-65535 (got ${env.PORT})`);
-  // STREAM_PORT: default 3001 as in seed 004; "off" (or empty) serves the stream only at /ws/logs.
+  // STREAM_PORT: default 3001, the log stream protocol's port; "off" (or empty) serves the stream only at /ws/logs.
   const rawStreamPort = env.STREAM_PORT ?? '3001';
   const streamPort = rawStreamPort === '' || rawStreamPort === 'off' ? null : Number(rawStreamPort);
   if (streamPort !== null && (!Number.isInteger(streamPort) || streamPort < 0 || streamPort > 65535)) {

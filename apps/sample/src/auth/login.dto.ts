@@ -10,7 +10,7 @@ export class LoginDto {
   @IsEmail()
   email?: string;
 
-  /** Application whose log stream this user reads (seed 004). */
+  /** Application whose log stream this user reads. */
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'appId must be 1-64 letters, digits, _ . or -' })

@@ -1,4 +1,4 @@
-// A monitored module of the sample host (the "modules" page of seed 002).
+// A monitored module of the sample host (the "modules" page of the events API).
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 @Entity({ name: 'sample_modules' })
