@@ -2,7 +2,7 @@
 import { join } from 'path';
 
 /** Scenario groups; `--only=idle,history` reruns some and keeps the others of the last results file. */
-export const GROUPS = ['fanout', 'halfload', 'scaleout', 'logs', 'idle', 'history'] as const;
+export const GROUPS = ['fanout', 'halfload', 'scaleout', 'logs', 'idle', 'connections', 'history'] as const;
 export type Group = (typeof GROUPS)[number];
 
 export interface BenchOptions {
@@ -15,8 +15,8 @@ export interface BenchOptions {
   /** `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others. */
   scenario: string | undefined;
   /**
-   * `--rounds=3`: interleaved rounds of the fan-out, half-load and scale-out comparisons, for short
-   * trials (the report's command shows it). @default 7, 1 with --smoke
+   * `--rounds=3`: interleaved rounds of the fan-out, half-load, scale-out and connections
+   * comparisons, for short trials (the report's command shows it). @default 7 (connections: 2), 1 with --smoke
    */
   rounds: number | undefined;
   /** `--baseline <git-ref>` (or `--baseline=<git-ref>`): that commit's gateways run beside the current ones. */

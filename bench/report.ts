@@ -2,8 +2,10 @@
 import type { HistoryResult } from './scenarios/history';
 import { median, type RatioSummary, type Runtime } from './runner';
 import { capacityControl, capacityFigure, capacityOf, capacitySection } from './report-capacity';
+import { connectionsReported, connectionsSection, connectionsTargetRows } from './report-connections';
 import { fmt, int, ratioText, times } from './report-format';
 import type { Capacity, CapacityComparison } from './scenarios/capacity';
+import type { ConnectionsComparison } from './scenarios/connections';
 import type { Comparison, FanoutRound } from './scenarios/fanout';
 import { IDLE_USERS, type IdleResult } from './scenarios/idle-memory';
 import type { LogsComparison, LogsRound } from './scenarios/logs';
@@ -31,6 +33,8 @@ export interface BenchReport {
   scaleout?: ScaleoutComparison;
   logs: LogsComparison;
   idle: IdleResult[];
+  /** Absent from results files written before the group existed. */
+  connections?: ConnectionsComparison[];
   history: HistoryResult;
 }
 
@@ -399,6 +403,7 @@ function targetRows(report: BenchReport): TargetRow[] {
       `${fmt(ioRssRatio)} ×`,
       ioRssRatio <= 1.3,
     ),
+    ...connectionsTargetRows(report.connections),
     plain(
       'history p99 ≤ 2 ms at 1,000,000 messages (SQLite)',
       `${fmt(report.history.p99Ms, 3)} ms (max ${fmt(report.history.maxMs, 2)} ms)`,
@@ -441,6 +446,7 @@ export function renderMarkdown(report: BenchReport): string {
         ],
       ]
     : [];
+  reported.push(...connectionsReported(report.connections));
   const fanoutRow = (c: Comparison) => {
     const o = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'ours', pick);
     const b = (pick: (r: FanoutRound) => number) => sideMedian(c.rounds, 'baseline', pick);
@@ -512,7 +518,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...scaleoutSection(report.scaleout),
     `## Log stream (${logs.subscribers} subscribers of one app)`,
     '',
-    `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check, ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics.`,
+    `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check with a key object made once, as the library's, ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics, and in memory only: the sample app also writes every entry to SQLite (\`stream.persist\`, on by default).`,
     '',
     '| | ours (sample app) | bare express + ws | ratio |',
     '|---|---|---|---|',
@@ -545,6 +551,7 @@ export function renderMarkdown(report: BenchReport): string {
         `| ${TARGETS[i.target]!.label} | ${int(i.connections)} | ${fmt(i.heapPerConnection / 1024, 1)} KB | ${fmt(i.rssPerConnection / 1024, 1)} KB |`,
     ),
     '',
+    ...connectionsSection(report.connections),
     '## History query',
     '',
     `\`room_history\` limit ${report.history.limit} on a room of ${report.history.messages.toLocaleString('en')} stored messages (SQLite), ${report.history.queries} queries at random offsets among the newest pages${report.history.warmupQueries ? ` (after ${report.history.warmupQueries} untimed ones)` : ''}, through \`MessagesService\`: p50 ${fmt(report.history.p50Ms, 3)} ms, p99 ${fmt(report.history.p99Ms, 3)} ms, max ${fmt(report.history.maxMs, 3)} ms (seeding took ${fmt(report.history.seedSeconds, 1)} s).`,

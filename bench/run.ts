@@ -13,6 +13,7 @@ import { GROUPS, parseArgs, selectedGroups, type BenchOptions } from './cli';
 import { renderMarkdown, type BenchReport } from './report';
 import { HAS_TASKSET, prepareTree, ROOT, useCurrentTree, type Runtime } from './runner';
 import { runHalfLoad } from './scenarios/capacity';
+import { runConnections } from './scenarios/connections';
 import { runFanout, type ScenarioContext } from './scenarios/fanout';
 import { runHistoryBenchmark } from './scenarios/history';
 import { runIdle } from './scenarios/idle-memory';
@@ -114,6 +115,10 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
   }
   if (only.has('idle')) {
     report.idle = await runIdle(context);
+    save();
+  }
+  if (only.has('connections')) {
+    report.connections = await runConnections(context);
     save();
   }
   if (only.has('history')) {

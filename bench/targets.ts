@@ -2,7 +2,15 @@
 import * as jwt from 'jsonwebtoken';
 import { BENCH_SECRET } from './bench-protocol';
 
-export type ServerName = 'bare-ws' | 'bare-ws-framed' | 'bare-socketio' | 'uws' | 'sample' | 'bare-logs';
+export type ServerName =
+  | 'bare-ws'
+  | 'bare-ws-framed'
+  | 'bare-ws-auth'
+  | 'bare-socketio'
+  | 'bare-socketio-auth'
+  | 'uws'
+  | 'sample'
+  | 'bare-logs';
 
 export interface Target {
   label: string;
@@ -26,6 +34,14 @@ export const TARGETS: Record<string, Target> = {
   },
   uws: { label: 'uWebSockets.js publish', server: 'uws', transport: 'ws', auth: false },
   bareIo: { label: 'bare Socket.IO', server: 'bare-socketio', transport: 'socket.io', auth: false },
+  // The connections group's baselines: the bare servers with the gateways' JWT check at the handshake.
+  bareWsAuth: { label: 'bare ws with the JWT check', server: 'bare-ws-auth', transport: 'ws', auth: true },
+  bareIoAuth: {
+    label: 'bare Socket.IO with the JWT check',
+    server: 'bare-socketio-auth',
+    transport: 'socket.io',
+    auth: true,
+  },
   chat: { label: 'chat gateway (Socket.IO)', server: 'sample', transport: 'socket.io', auth: true },
 };
 

@@ -140,6 +140,35 @@ describe('benchmark harness (smoke)', () => {
         ['bareIo', 50],
         ['chat', 50],
       ]);
+      // Connections at scale: each gateway and its bare server with the JWT check held every
+      // connection (members and the publisher), from several source addresses under the library's
+      // default per-address limits, and every broadcast reached every member.
+      const connections = report.connections ?? [];
+      expect(connections.map((c) => [`${c.ours}/${c.baseline}`, c.rounds.length, c.failures])).toEqual([
+        ['rooms/bareWsAuth', 1, []],
+        ['chat/bareIoAuth', 1, []],
+      ]);
+      for (const comparison of connections) {
+        expect(comparison.addresses).toBeGreaterThan(1);
+        for (const { ours, baseline } of comparison.rounds) {
+          for (const side of [ours, baseline]) {
+            expect(side.connections).toBe(comparison.plan.connections + 1);
+            expect(side.connect.handshakesPerSec).toBeGreaterThan(0);
+            expect(side.memory.heapPerConnection).toBeGreaterThan(0);
+            expect(side.broadcast.published).toBe(comparison.plan.messages);
+            expect(side.broadcast.deliveries).toBe(comparison.plan.messages * comparison.plan.connections);
+            expect(side.broadcast.p99Ms).toBeGreaterThan(0);
+            expect(side.broadcast.serverCpuMicrosPerDelivery).toBeGreaterThan(0);
+          }
+        }
+        for (const ratio of [
+          comparison.heapRatio,
+          comparison.handshakeRatio,
+          comparison.cpuPerDeliveryRatio,
+        ]) {
+          expect(Number.isFinite(ratio.median)).toBe(true);
+        }
+      }
       expect(report.history).toMatchObject({ messages: 5000, queries: 50, limit: 50 });
       expect(report.history.p99Ms).toBeGreaterThan(0);
       // The CPU split table has a figure in every cell of every row.
@@ -163,6 +192,24 @@ describe('benchmark harness (smoke)', () => {
       const scaleoutSection = markdown.slice(scaleoutFrom, markdown.indexOf('\n## ', scaleoutFrom + 1));
       expect(scaleoutSection).toContain('| two nodes / one node |');
       expect(scaleoutSection).not.toContain('n/a');
+      // The connections section has every figure, and its targets a verdict beside their figure.
+      const connectionsFrom = markdown.indexOf('## Connections at scale');
+      const connectionsSection = markdown.slice(
+        connectionsFrom,
+        markdown.indexOf('\n## ', connectionsFrom + 1),
+      );
+      expect(connectionsSection).toContain(
+        '### chat gateway (Socket.IO) against bare Socket.IO with the JWT check',
+      );
+      expect(connectionsSection).not.toContain('n/a');
+      const connectionTargets = markdown
+        .split('\n')
+        .filter(
+          (line) => line.startsWith('| ') && line.includes('connections) |') && line.includes('≤ 1.2 ×'),
+        );
+      expect(connectionTargets).toHaveLength(6);
+      for (const row of connectionTargets)
+        expect(row).toMatch(/ \d\.\d\d × [^|]*\| — \| (met|\*\*not met\*\*) \|$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
