@@ -15,9 +15,9 @@ import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { RealtimeIoExceptionFilter } from '../core/filters/realtime-io-exception.filter';
-import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import { ChatService, chatRoom } from './chat.service';
+import { ChatValidationPipe } from './chat-validation.pipe';
 import { ChatJoinDto } from './dto/chat-join.dto';
 import { ChatMessageDto } from './dto/chat-message.dto';
 import { PresenceService } from './presence.service';
@@ -25,7 +25,7 @@ import { TypingService } from './typing.service';
 
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
-@UsePipes(createRealtimeValidationPipe())
+@UsePipes(new ChatValidationPipe())
 export class ChatGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(
     private readonly chat: ChatService,

@@ -2,8 +2,9 @@
 // (a slot is taken before the connection completes), identity rooms joined at connection, bytes
 // counted and inbound activity stamped per engine.io packet, and its sockets under the liveness rule.
 // At shutdown, new handshakes are refused by engine.io and the connections are ended so that their
-// clients reconnect by themselves (shutdown-coordinator.ts). The client address's limits and the bound
-// on what is queued for one client: socket-io-address-limits.ts, socket-io-send-bound.ts.
+// clients reconnect by themselves (shutdown-coordinator.ts). The client address's limits, the bound
+// on what is queued for one client and the broadcast frames written once built:
+// socket-io-address-limits.ts, socket-io-send-bound.ts, socket-io-direct-frames.ts.
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import { RealtimeErrorCode } from '../../protocol';
 import { ROOM_PREFIX } from '../../realtime.constants';
@@ -13,6 +14,7 @@ import type { ConnectionLifecycle } from './connection-lifecycle.service';
 import type { ConnectionLiveness, LivenessTransport } from './connection-liveness';
 import { SHUTDOWN_CLOSE_REASON, type ShutdownGate } from './shutdown-coordinator';
 import { SocketIoAddressLimits } from './socket-io-address-limits';
+import { SocketIoDirectFrames } from './socket-io-direct-frames';
 import { SocketIoSendBound } from './socket-io-send-bound';
 import {
   collectDisconnectHooks,
@@ -186,6 +188,8 @@ export function setUpRealtimeIoServer(
   // Bytes through this transport as engine.io frames them, per recipient for broadcasts.
   // String length stands for bytes (equal for ASCII JSON): no per-recipient scan of the payload.
   const onPacketCreate = (packet: { data?: unknown }): void => counters.sent(packetBytes(packet.data));
+  // A broadcast's frame written once built (counted and bounded the same): socket-io-direct-frames.ts.
+  const directFrames = new SocketIoDirectFrames((bytes) => counters.sent(bytes), sendBound);
   // One listener for every connection: the activity stamp is a property write on `this`.
   function onPacket(this: EngineConnection, packet: { type: string; data?: unknown }): void {
     if (packet.type !== 'message') return;
@@ -205,6 +209,7 @@ export function setUpRealtimeIoServer(
     socket.conn.on('packetCreate', onPacketCreate);
     socket.conn.on('packet', onPacket);
     sendBound.watch(socket.conn);
+    directFrames.watch(socket.conn);
   });
   lifecycle.publishSocketIoServer(server, watch);
   return () => {

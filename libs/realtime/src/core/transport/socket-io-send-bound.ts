@@ -62,6 +62,14 @@ function closeSlowConsumer(connection: EngineConnection): void {
   connection.close(true);
 }
 
+/** Marks a connection past the bound and closes it right after the broadcast in progress. */
+function closeAfterBroadcast(connection: BoundedConnection): void {
+  connection[CLOSING] = true;
+  // Not inside the broadcast creating this packet (closing runs the socket's disconnect, presence
+  // and rooms, synchronously), but right after it, before the next message is delivered.
+  queueMicrotask(closeSlowConsumer.bind(null, connection));
+}
+
 export class SocketIoSendBound {
   /** Shared by every connection (`this`): each packet created for it is counted and the bound checked. */
   private readonly onPacketCreate: (this: BoundedConnection, packet: { data?: unknown }) => void;
@@ -71,12 +79,19 @@ export class SocketIoSendBound {
       const queued = (this[QUEUED] ?? 0) + packetLength(packet.data);
       this[QUEUED] = queued;
       if (this[CLOSING] === true) return;
-      if (queued + (webSocketOf(this)?.bufferedAmount ?? 0) <= maxBufferedBytes) return;
-      this[CLOSING] = true;
-      // Not inside the broadcast creating this packet (closing runs the socket's disconnect, presence
-      // and rooms, synchronously), but right after it, before the next message is delivered.
-      queueMicrotask(closeSlowConsumer.bind(null, this));
+      if (queued + (webSocketOf(this)?.bufferedAmount ?? 0) > maxBufferedBytes) closeAfterBroadcast(this);
     };
+  }
+
+  /**
+   * Checks the bound after a frame was written to the connection's WebSocket past engine.io (no
+   * packet, so no packetCreate: socket-io-direct-frames.ts); `buffered` is the WebSocket's
+   * `bufferedAmount` after the write.
+   */
+  wroteFrame(connection: EngineConnection, buffered: number): void {
+    const bounded = connection as BoundedConnection;
+    if (bounded[CLOSING] === true) return;
+    if ((bounded[QUEUED] ?? 0) + buffered > this.maxBufferedBytes) closeAfterBroadcast(bounded);
   }
 
   /** Puts a connection under the bound (once, however many namespaces it joins). */
