@@ -28,10 +28,25 @@ export interface ConnectionChange {
   userConnections: number;
 }
 
+/** Equal claims: every field, the roles in order. */
+function sameIdentity(a: RealtimeIdentity, b: RealtimeIdentity): boolean {
+  return (
+    a.userId === b.userId &&
+    a.username === b.username &&
+    a.isAdmin === b.isAdmin &&
+    a.appId === b.appId &&
+    a.page === b.page &&
+    a.expiresAt === b.expiresAt &&
+    a.roles.length === b.roles.length &&
+    a.roles.every((role, i) => role === b.roles[i])
+  );
+}
+
 @Injectable()
 export class ConnectionRegistry implements OnModuleDestroy {
   private readonly entries = new Map<string, ConnectionEntry>();
-  private readonly perUser = new Map<string, { count: number; username: string }>();
+  /** Each online user's connection count and the identity of their latest connection. */
+  private readonly perUser = new Map<string, { count: number; identity: RealtimeIdentity }>();
   private readonly perTransport: Record<RealtimeTransport, number> = { 'socket.io': 0, ws: 0 };
   private waiting = 0;
   private readonly changeSubject = new Subject<ConnectionChange>();
@@ -77,7 +92,7 @@ export class ConnectionRegistry implements OnModuleDestroy {
 
   /** Every user with an open connection, with the username of their latest connection. */
   onlineUsers(): Array<{ userId: string; username: string }> {
-    return [...this.perUser].map(([userId, { username }]) => ({ userId, username }));
+    return [...this.perUser].map(([userId, { identity }]) => ({ userId, username: identity.username }));
   }
 
   isOnline(userId: string): boolean {
@@ -93,14 +108,31 @@ export class ConnectionRegistry implements OnModuleDestroy {
     return this.entries.values();
   }
 
-  add(id: string, transport: RealtimeTransport, identity: RealtimeIdentity, end?: EndableConnection): void {
-    if (this.entries.has(id)) return;
-    const entry: ConnectionEntry = { id, transport, identity, connectedAt: Date.now(), end };
+  /**
+   * Counts a connection. Returns the identity to keep for it: the user's identity already registered
+   * when this one is equal to it (the same token's claims), so that a user's many connections share
+   * one identity object; `identity` otherwise. Identities are never mutated (a refresh replaces one).
+   */
+  add(
+    id: string,
+    transport: RealtimeTransport,
+    identity: RealtimeIdentity,
+    end?: EndableConnection,
+  ): RealtimeIdentity {
+    const existing = this.entries.get(id);
+    if (existing) return existing.identity;
+    const user = this.perUser.get(identity.userId);
+    const shared = user !== undefined && sameIdentity(user.identity, identity) ? user.identity : identity;
+    const entry: ConnectionEntry = { id, transport, identity: shared, connectedAt: Date.now(), end };
     this.entries.set(id, entry);
     this.perTransport[transport] += 1;
-    const count = (this.perUser.get(identity.userId)?.count ?? 0) + 1;
-    this.perUser.set(identity.userId, { count, username: identity.username });
+    const count = (user?.count ?? 0) + 1;
+    if (user) {
+      user.count = count;
+      user.identity = shared;
+    } else this.perUser.set(identity.userId, { count, identity: shared });
     this.changeSubject.next({ kind: 'connected', entry, userConnections: count });
+    return shared;
   }
 
   /**
@@ -112,7 +144,7 @@ export class ConnectionRegistry implements OnModuleDestroy {
     if (!entry || entry.identity.userId !== identity.userId) return;
     entry.identity = identity;
     const user = this.perUser.get(identity.userId);
-    if (user) user.username = identity.username;
+    if (user) user.identity = identity;
   }
 
   /** Idempotent: a second call for the same id does nothing. */

@@ -65,4 +65,19 @@ describe('RoomMembersRegistry', () => {
     expect(registry.join(a1, 'general')).toEqual({ joined: false, firstOfUser: false });
     expect(registry.roomGroup('general')).toBeUndefined();
   });
+
+  it('keeps many rooms of one connection past the small list, and leaves each of them once', () => {
+    const a1 = recordingConnection().connection;
+    registry.connect(a1, alice, false);
+    const rooms = Array.from({ length: 12 }, (_, i) => `room-${i}`);
+    for (const room of rooms) expect(registry.join(a1, room)).toEqual({ joined: true, firstOfUser: true });
+    expect(registry.join(a1, 'room-3')).toEqual({ joined: false, firstOfUser: false });
+    expect([...registry.roomsOf(a1)]).toEqual(rooms);
+    expect(registry.leave(a1, 'room-11')).toEqual({ left: true, lastOfUser: true });
+    expect(registry.leave(a1, 'room-11')).toEqual({ left: false, lastOfUser: false });
+    expect(registry.isJoined(a1, 'room-11')).toBe(false);
+    expect(registry.isJoined(a1, 'room-0')).toBe(true);
+    expect(registry.disconnect(a1).roomsLeft).toEqual(rooms.slice(0, 11));
+    expect(registry.roomGroup('room-0')).toBeUndefined();
+  });
 });

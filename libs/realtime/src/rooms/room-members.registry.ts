@@ -9,7 +9,31 @@ import { ConnectionGroup } from './connection-group';
 interface ConnectionState {
   identity: RealtimeIdentity;
   batched: boolean;
-  rooms: Set<string>;
+  /** The rooms joined: a small array, replaced on change (most connections join one or two), or a set past SMALL_ROOMS. */
+  rooms: readonly string[] | Set<string>;
+}
+
+/** Rooms a connection's state keeps in an array (a Set and its table cost about 150 bytes more). */
+const SMALL_ROOMS = 8;
+const NO_ROOMS: readonly string[] = [];
+
+function inRooms(rooms: ConnectionState['rooms'], room: string): boolean {
+  return Array.isArray(rooms) ? rooms.includes(room) : (rooms as Set<string>).has(room);
+}
+
+/** Joined rooms plus `room` (not already in them). */
+function withRoom(rooms: ConnectionState['rooms'], room: string): ConnectionState['rooms'] {
+  if (!Array.isArray(rooms)) return (rooms as Set<string>).add(room);
+  return rooms.length < SMALL_ROOMS ? rooms.concat(room) : new Set(rooms).add(room);
+}
+
+/** Joined rooms without `room` (one of them). */
+function withoutRoom(rooms: ConnectionState['rooms'], room: string): ConnectionState['rooms'] {
+  if (!Array.isArray(rooms)) {
+    (rooms as Set<string>).delete(room);
+    return rooms;
+  }
+  return rooms.length === 1 ? NO_ROOMS : rooms.filter((joined) => joined !== room);
 }
 
 export interface JoinOutcome {
@@ -41,7 +65,7 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
 
   connect(connection: RawWsConnection, identity: RealtimeIdentity, batched: boolean): void {
     if (this.connections.has(connection)) return;
-    this.connections.set(connection, { identity, batched, rooms: new Set() });
+    this.connections.set(connection, { identity, batched, rooms: NO_ROOMS });
     this.groupOf(this.users, identity.userId).add(connection, batched);
   }
 
@@ -68,13 +92,14 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
   }
 
   isJoined(connection: RawWsConnection, room: string): boolean {
-    return this.connections.get(connection)?.rooms.has(room) ?? false;
+    const state = this.connections.get(connection);
+    return state !== undefined && inRooms(state.rooms, room);
   }
 
   join(connection: RawWsConnection, room: string): JoinOutcome {
     const state = this.connections.get(connection);
-    if (!state || state.rooms.has(room)) return { joined: false, firstOfUser: false };
-    state.rooms.add(room);
+    if (!state || inRooms(state.rooms, room)) return { joined: false, firstOfUser: false };
+    state.rooms = withRoom(state.rooms, room);
     this.groupOf(this.rooms, room).add(connection, state.batched);
     let counts = this.usersInRoom.get(room);
     if (!counts) {
@@ -88,7 +113,8 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
 
   leave(connection: RawWsConnection, room: string): LeaveOutcome {
     const state = this.connections.get(connection);
-    if (!state || !state.rooms.delete(room)) return { left: false, lastOfUser: false };
+    if (!state || !inRooms(state.rooms, room)) return { left: false, lastOfUser: false };
+    state.rooms = withoutRoom(state.rooms, room);
     this.shrink(this.rooms, room, connection);
     const counts = this.usersInRoom.get(room);
     const remaining = (counts?.get(state.identity.userId) ?? 1) - 1;
@@ -127,7 +153,7 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
   }
 
   roomsOf(connection: RawWsConnection): ReadonlySet<string> {
-    return this.connections.get(connection)?.rooms ?? new Set();
+    return new Set(this.connections.get(connection)?.rooms);
   }
 
   onApplicationShutdown(): void {

@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws';
 import { TransportCounters } from '../core/metrics/transport-counters.service';
 import { RealtimeError } from '../core/errors/realtime-error';
 import { dataEnvelopeCodec } from '../core/transport/frame-codec';
+import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RawWsConnection } from '../core/transport/raw-ws-connection';
 import { RoomsOutbound, encodeEnvelope } from '../protocol';
 import { resolveRealtimeOptions } from '../realtime.options';
@@ -33,7 +34,7 @@ function captureLogs(levels: Array<'log' | 'debug' | 'warn' | 'error'>): LogLine
   return lines;
 }
 
-/** A RawWsConnection over a stub socket that can be closed with a code, as ws emits it. */
+/** A RawWsConnection over a stub socket. */
 function openConnection(counters: TransportCounters, url = '/ws/chat?token=secret-token') {
   const socket = Object.assign(new EventEmitter(), {
     readyState: 1,
@@ -50,13 +51,7 @@ function openConnection(counters: TransportCounters, url = '/ws/chat?token=secre
     counters,
     'message_batch',
   );
-  return {
-    connection,
-    drop(code: number) {
-      socket.readyState = 3;
-      socket.emit('close', code, Buffer.from(''));
-    },
-  };
+  return { connection };
 }
 
 /** A monitor with `rooms.logMessages` as given. */
@@ -89,34 +84,42 @@ describe('RoomsMonitor', () => {
     jest.useRealTimers();
   });
 
+  /**
+   * A connection of `user` opened as the gateway opens it; `drop` tells the monitor of its close with
+   * a code, as the gateway's disconnect hook does.
+   */
+  function open(user: RealtimeIdentity): { connection: RawWsConnection; drop(code: number): void } {
+    const { connection } = openConnection(counters);
+    connection.identity = user;
+    monitor.opened(connection, user);
+    return { connection, drop: (code) => monitor.closed(connection, code) };
+  }
+
   describe('reconnections', () => {
     it('counts a new connection of a user within the window after losing one, and not after', async () => {
       captureLogs(['log']);
       const alice = identity('1', 'alice');
-      const first = openConnection(counters);
-      monitor.opened(first.connection, alice);
+      const first = open(alice);
       first.drop(1006);
 
       jest.advanceTimersByTime(RECONNECTION_WINDOW_MS - 1000);
-      const second = openConnection(counters);
-      monitor.opened(second.connection, alice);
+      const second = open(alice);
       expect(await scrape(monitor)).toContain('realtime_rooms_reconnections_total 1');
 
       second.drop(1001);
       jest.advanceTimersByTime(RECONNECTION_WINDOW_MS + 1000);
-      monitor.opened(openConnection(counters).connection, alice);
+      open(alice);
       expect(await scrape(monitor)).toContain('realtime_rooms_reconnections_total 1');
     });
 
     it('matches one loss with one new connection, and never counts a first connection', async () => {
       captureLogs(['log']);
       const bob = identity('2', 'bob');
-      monitor.opened(openConnection(counters).connection, identity('3'));
-      const lost = openConnection(counters);
-      monitor.opened(lost.connection, bob);
+      open(identity('3'));
+      const lost = open(bob);
       lost.drop(1000);
-      monitor.opened(openConnection(counters).connection, bob);
-      monitor.opened(openConnection(counters).connection, bob);
+      open(bob);
+      open(bob);
       expect(await scrape(monitor)).toContain('realtime_rooms_reconnections_total 1');
       expect(await scrape(monitor)).toContain('realtime_rooms_active_connections 3');
     });
@@ -124,11 +127,10 @@ describe('RoomsMonitor', () => {
     it('keeps one disconnection time per user: two tabs dropping and coming back count once', async () => {
       captureLogs(['log']);
       const carol = identity('4', 'carol');
-      const tabs = [openConnection(counters), openConnection(counters)];
-      for (const tab of tabs) monitor.opened(tab.connection, carol);
+      const tabs = [open(carol), open(carol)];
       for (const tab of tabs) tab.drop(1006);
-      monitor.opened(openConnection(counters).connection, carol);
-      monitor.opened(openConnection(counters).connection, carol);
+      open(carol);
+      open(carol);
       expect(await scrape(monitor)).toContain('realtime_rooms_reconnections_total 1');
     });
   });
@@ -136,8 +138,7 @@ describe('RoomsMonitor', () => {
   describe('log lines', () => {
     it('writes WS_CONNECT and WS_DISCONNECT with user, path (no query, no peer address), duration and close code', () => {
       const lines = captureLogs(['log', 'warn', 'error']);
-      const { connection, drop } = openConnection(counters);
-      monitor.opened(connection, identity('42', 'alice'));
+      const { drop } = open(identity('42', 'alice'));
       jest.advanceTimersByTime(2500);
       drop(4408);
       expect(lines).toEqual([

@@ -96,8 +96,21 @@ export class RoomsMonitor implements RawWsMonitor {
     }
     // No peer address: a log-level line of every connection is no place for personal data.
     this.logger.log(`WS_CONNECT: UserID=${field(user.userId)}, Path=${field(connection.path)}`);
-    // The close code is only given to 'close' listeners (Nest's disconnect hook drops it).
-    connection.socket.once('close', (code: number) => this.closed(connection, user, openedAt, code));
+  }
+
+  /**
+   * A rooms connection `opened` here closed with `code` (the gateway's disconnect hook calls it: no
+   * listener or closure is kept per connection). The duration runs from the upgrade.
+   */
+  closed(connection: RawWsConnection, code: number): void {
+    const closedAt = Date.now();
+    this.openConnections -= 1;
+    const userId = connection.identity?.userId;
+    if (userId !== undefined) this.lastDisconnection.set(userId, closedAt);
+    const seconds = ((closedAt - connection.openedAt) / 1000).toFixed(3);
+    this.logger.log(
+      `WS_DISCONNECT: UserID=${field(userId ?? '')}, Path=${field(connection.path)}, Duration=${seconds}s, Code=${code}`,
+    );
   }
 
   handled(connection: RawWsConnection, type: string, data: unknown, startedAt: number): void {
@@ -143,16 +156,6 @@ export class RoomsMonitor implements RawWsMonitor {
     }
     slot.count += 1;
     if (written) this.sent(RoomsOutbound.ERROR, 1);
-  }
-
-  private closed(connection: RawWsConnection, user: RealtimeIdentity, openedAt: number, code: number): void {
-    const closedAt = Date.now();
-    this.openConnections -= 1;
-    this.lastDisconnection.set(user.userId, closedAt);
-    const seconds = ((closedAt - openedAt) / 1000).toFixed(3);
-    this.logger.log(
-      `WS_DISCONNECT: UserID=${field(user.userId)}, Path=${field(connection.path)}, Duration=${seconds}s, Code=${code}`,
-    );
   }
 
   /** The type, the user and the room, never the content. */

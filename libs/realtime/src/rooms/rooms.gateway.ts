@@ -77,7 +77,9 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     this.monitor.opened(client, user);
   }
 
+  /** After the endpoint's cleanup (RawWsServer.closed), which recorded the close code. */
   handleDisconnect(client: RawWsConnection): void {
+    this.monitor.closed(client, client.closeCode ?? 1006);
     this.sessions.close(client);
   }
 

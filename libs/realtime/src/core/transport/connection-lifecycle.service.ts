@@ -128,15 +128,16 @@ export class ConnectionLifecycle {
 
   /**
    * Counts an authenticated connection. `end` closes it with an error: with `redis`, a per-user limit
-   * is checked against the whole deployment once the connection is counted there.
+   * is checked against the whole deployment once the connection is counted there. Returns the
+   * identity to keep for the connection (shared with the user's other connections when equal).
    */
   register(
     id: string,
     transport: RealtimeTransport,
     identity: RealtimeIdentity,
     end?: EndableConnection,
-  ): void {
-    this.registry.add(id, transport, identity, end);
+  ): RealtimeIdentity {
+    return this.registry.add(id, transport, identity, end);
   }
 
   isRegistered(id: string): boolean {

@@ -11,6 +11,22 @@ import type { TransportCounters } from '../metrics/transport-counters.service';
 import type { FrameCodec } from './frame-codec';
 import type { EncodedTextFrame } from './text-frame';
 
+/** A gateway handler bound by Nest to one connection: called with the message's data and type. */
+export type RawWsHandlerCallback = (data: unknown, type: string) => unknown;
+
+/** An inbound ws message as ws gives it. */
+export type RawWsFrame = Buffer | ArrayBuffer | Buffer[];
+
+/** How an endpoint's frames are dispatched, shared by its connections (see RawWsDispatcher). */
+export interface RawWsDispatchTable {
+  /** Frame type → index of its handler in each connection's `handlers`. */
+  readonly handlerIndex: ReadonlyMap<string, number>;
+  /** Handles one inbound frame of a connection bound to this table. */
+  received(connection: RawWsConnection, raw: RawWsFrame, isBinary: boolean): void;
+}
+
+const NO_HANDLERS: readonly RawWsHandlerCallback[] = [];
+
 /** ws send options of a Buffer that holds a text frame's UTF-8. */
 const TEXT_FRAME = { binary: false } as const;
 
@@ -39,6 +55,24 @@ export class RawWsConnection {
   lastSeenAt = Date.now();
   /** Pings sent without a pong since (heartbeat). */
   missedPongs = 0;
+  /** Epoch ms of the upgrade (the monitor's connection duration). */
+  readonly openedAt: number;
+  /** The close code ws reported, once closed (read by the disconnect hooks). */
+  closeCode: number | null = null;
+  /**
+   * Nest's disconnect hook of the gateway (RealtimeAdapter.bindClientDisconnect), run by the endpoint
+   * after its own cleanup: a field, not a second `close` listener on the socket.
+   */
+  disconnectHook: (() => void) | null = null;
+  /**
+   * Inbound frame state, owned by RawWsDispatcher: the endpoint's shared dispatch table, Nest's
+   * handlers bound to this connection (in the table's order), the frames being handled (a promise
+   * only while some are) and how many.
+   */
+  dispatch: RawWsDispatchTable | null = null;
+  handlers: readonly RawWsHandlerCallback[] = NO_HANDLERS;
+  frameQueue: Promise<void> | null = null;
+  pendingFrames = 0;
   /** The client address counted for this connection by the per-address limits; null once given back. */
   clientAddress: string | null = null;
   /**
@@ -70,9 +104,10 @@ export class RawWsConnection {
     readonly batchType?: string,
   ) {
     this.request = request;
+    this.openedAt = this.lastSeenAt;
     const url = request.url ?? '/';
     const query = url.indexOf('?');
-    this.path = flatString(query < 0 ? url : url.slice(0, query));
+    this.path = internedPath(query < 0 ? url : url.slice(0, query));
     this.monitor = counters.monitorOf(this.path);
   }
 
@@ -166,6 +201,20 @@ export class RawWsConnection {
       this.socket.close(code, closeReason(reason));
     }
   }
+}
+
+/** Distinct endpoint paths seen, so that every connection of an endpoint shares one string. */
+const PATHS = new Map<string, string>();
+/** Paths beyond this many are not interned (an endpoint has few spellings: trailing slashes). */
+const MAX_INTERNED_PATHS = 64;
+
+/** The connection's path as one shared flat string per distinct path. */
+function internedPath(path: string): string {
+  const known = PATHS.get(path);
+  if (known !== undefined) return known;
+  const flat = flatString(path);
+  if (PATHS.size < MAX_INTERNED_PATHS) PATHS.set(flat, flat);
+  return flat;
 }
 
 /** A flat (sequential) copy of a string that V8 may hold as a tree of concatenated pieces. */

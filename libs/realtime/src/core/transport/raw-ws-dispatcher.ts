@@ -17,7 +17,12 @@ import type { StorageFaultLog } from '../filters/storage-fault-log';
 import { inputShapeError } from '../input-limits';
 import type { FrameRoute } from './direct-frame-route';
 import { forEachHandlerValue } from './handler-result';
-import type { RawWsConnection } from './raw-ws-connection';
+import type {
+  RawWsConnection,
+  RawWsDispatchTable,
+  RawWsFrame,
+  RawWsHandlerCallback,
+} from './raw-ws-connection';
 import { shuttingDownError, type ShutdownGate } from './shutdown-coordinator';
 
 /** Most inner messages one inbound batch frame may carry. */
@@ -25,12 +30,30 @@ const MAX_BATCH = 50;
 /** Frames of one raw ws connection waiting to be handled before the socket is paused. */
 const MAX_PENDING_FRAMES = 64;
 
-type HandlerCallback = MessageMappingProperties['callback'];
+/**
+ * One endpoint's dispatch, shared by all its connections: which of Nest's handlers (by their index
+ * in the list Nest gives each connection) answers a frame type, the endpoint's direct routes, and
+ * the shutdown gate. A connection keeps only its bound handlers and its frame queue.
+ */
+class EndpointDispatch implements RawWsDispatchTable {
+  constructor(
+    private readonly dispatcher: RawWsDispatcher,
+    /** The frame types of Nest's handlers in the order Nest lists them. */
+    readonly types: readonly string[],
+    readonly handlerIndex: ReadonlyMap<string, number>,
+    readonly routes: ReadonlyMap<string, FrameRoute>,
+    readonly shutdown: ShutdownGate,
+  ) {}
 
-/** How one raw ws connection's frames are dispatched: direct routes first, then Nest's handlers. */
-interface RawWsDispatch {
-  byType: Map<string, HandlerCallback>;
-  routes: ReadonlyMap<string, FrameRoute>;
+  /** Whether Nest's handler list of a connection is the one this table was built for. */
+  fits(handlers: readonly MessageMappingProperties[]): boolean {
+    if (handlers.length !== this.types.length) return false;
+    return handlers.every((handler, i) => this.types[i] === String(handler.message));
+  }
+
+  received(connection: RawWsConnection, raw: RawWsFrame, isBinary: boolean): void {
+    this.dispatcher.received(connection, this, raw, isBinary);
+  }
 }
 
 interface WsResponseLike {
@@ -42,7 +65,7 @@ function isWsResponse(value: unknown): value is WsResponseLike {
   return typeof value === 'object' && value !== null && typeof (value as WsResponseLike).event === 'string';
 }
 
-function frameBytes(raw: Buffer | ArrayBuffer | Buffer[]): number {
+function frameBytes(raw: RawWsFrame): number {
   if (Buffer.isBuffer(raw)) return raw.length;
   if (Array.isArray(raw)) return raw.reduce((n, part) => n + part.length, 0);
   return raw.byteLength;
@@ -50,6 +73,8 @@ function frameBytes(raw: Buffer | ArrayBuffer | Buffer[]): number {
 
 export class RawWsDispatcher {
   private readonly shadowed = new Set<string>();
+  /** Each endpoint's dispatch, by its direct routes (one map per endpoint). */
+  private readonly dispatches = new WeakMap<ReadonlyMap<string, FrameRoute>, EndpointDispatch>();
 
   /** `storageFaults`: the app's log of database outages, once the module is there (see answerWsException). */
   constructor(
@@ -59,7 +84,8 @@ export class RawWsDispatcher {
 
   /**
    * Binds Nest's handlers of a gateway to a connection; `routes` are its endpoint's direct routes,
-   * `shutdown` admits or refuses each frame.
+   * `shutdown` admits or refuses each frame. The endpoint's RawWsServer hands the connection's frames
+   * to `connection.dispatch` (one listener of its own: no closure, map or promise per connection).
    */
   bind(
     connection: RawWsConnection,
@@ -67,34 +93,61 @@ export class RawWsDispatcher {
     routes: ReadonlyMap<string, FrameRoute>,
     shutdown: ShutdownGate,
   ): void {
-    const byType = new Map<string, HandlerCallback>();
-    for (const handler of handlers) {
-      const type = String(handler.message);
-      if (routes.has(type)) {
-        this.warnShadowed(connection.path, type);
-        continue;
-      }
-      byType.set(type, handler.callback);
-    }
-    const dispatch: RawWsDispatch = { byType, routes };
-    // A client that sends faster than its frames are handled is paused (TCP back-pressure) rather
-    // than queued without bound.
-    let queue: Promise<void> = Promise.resolve();
-    let pending = 0;
-    connection.socket.on('message', (raw: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      pending += 1;
-      if (pending === MAX_PENDING_FRAMES) connection.socket.pause();
-      connection.lastSeenAt = Date.now();
-      connection.countReceived(frameBytes(raw));
-      const admitted = shutdown.admit();
-      queue = queue
-        .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary, admitted))
-        .finally(() => {
-          pending -= 1;
-          if (admitted) shutdown.settled();
-          if (pending === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) connection.socket.resume();
-        });
+    const dispatch = this.dispatchFor(connection.path, handlers, routes, shutdown);
+    connection.handlers = handlers.map((handler): RawWsHandlerCallback => handler.callback);
+    connection.dispatch = dispatch;
+  }
+
+  /**
+   * A connection's inbound frame: handled after the frames before it. A client that sends faster
+   * than its frames are handled is paused (TCP back-pressure) rather than queued without bound.
+   */
+  received(
+    connection: RawWsConnection,
+    dispatch: EndpointDispatch,
+    raw: RawWsFrame,
+    isBinary: boolean,
+  ): void {
+    connection.pendingFrames += 1;
+    if (connection.pendingFrames === MAX_PENDING_FRAMES) connection.socket.pause();
+    connection.lastSeenAt = Date.now();
+    connection.countReceived(frameBytes(raw));
+    const shutdown = dispatch.shutdown;
+    const admitted = shutdown.admit();
+    const previous = connection.frameQueue ?? Promise.resolve();
+    const queue = previous
+      .then(() => this.dispatchFrame(connection, dispatch, raw, isBinary, admitted))
+      .finally(() => {
+        connection.pendingFrames -= 1;
+        // The last frame handled: an idle connection keeps no promise.
+        if (connection.frameQueue === queue) connection.frameQueue = null;
+        if (admitted) shutdown.settled();
+        if (connection.pendingFrames === MAX_PENDING_FRAMES / 2 && connection.socket.isPaused) {
+          connection.socket.resume();
+        }
+      });
+    connection.frameQueue = queue;
+  }
+
+  /** The endpoint's shared dispatch for this handler list, made at its first connection. */
+  private dispatchFor(
+    path: string,
+    handlers: MessageMappingProperties[],
+    routes: ReadonlyMap<string, FrameRoute>,
+    shutdown: ShutdownGate,
+  ): EndpointDispatch {
+    const known = this.dispatches.get(routes);
+    if (known !== undefined && known.shutdown === shutdown && known.fits(handlers)) return known;
+    const types = handlers.map((handler) => String(handler.message));
+    // By position in Nest's list; of two handlers of one type the last answers, as a map would keep it.
+    const handlerIndex = new Map<string, number>();
+    types.forEach((type, i) => {
+      if (routes.has(type)) this.warnShadowed(path, type);
+      else handlerIndex.set(type, i);
     });
+    const dispatch = new EndpointDispatch(this, types, handlerIndex, routes, shutdown);
+    this.dispatches.set(routes, dispatch);
+    return dispatch;
   }
 
   /** A direct route takes precedence over a @SubscribeMessage handler of the same type: said once. */
@@ -107,8 +160,8 @@ export class RawWsDispatcher {
 
   private async dispatchFrame(
     connection: RawWsConnection,
-    dispatch: RawWsDispatch,
-    raw: Buffer | ArrayBuffer | Buffer[],
+    dispatch: EndpointDispatch,
+    raw: RawWsFrame,
     isBinary: boolean,
     admitted: boolean,
   ): Promise<void> {
@@ -167,7 +220,7 @@ export class RawWsDispatcher {
    */
   private async dispatchMessage(
     connection: RawWsConnection,
-    dispatch: RawWsDispatch,
+    dispatch: EndpointDispatch,
     type: string,
     data: unknown,
     ref: string | undefined,
@@ -186,7 +239,8 @@ export class RawWsDispatcher {
       if (route !== undefined) {
         result = route.run(connection, data);
       } else {
-        const handler = dispatch.byType.get(type);
+        const index = dispatch.handlerIndex.get(type);
+        const handler = index === undefined ? undefined : connection.handlers[index];
         if (handler === undefined) {
           connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }), ref);
           return;
@@ -211,7 +265,7 @@ export class RawWsDispatcher {
    */
   private async dispatchBatch(
     connection: RawWsConnection,
-    dispatch: RawWsDispatch,
+    dispatch: EndpointDispatch,
     data: unknown,
     batchType: string,
     ref: string | undefined,

@@ -20,7 +20,7 @@ import type {
   LivenessWatch,
 } from './connection-liveness';
 import { DirectFrameRoute, type DirectFrameHandler, type FrameRoute } from './direct-frame-route';
-import { RawWsConnection } from './raw-ws-connection';
+import { RawWsConnection, type RawWsFrame } from './raw-ws-connection';
 import type { RealtimeWsGatewayOptions } from './realtime-gateway.decorator';
 import { SHUTDOWN_CLOSE_REASON } from './shutdown-coordinator';
 
@@ -47,13 +47,79 @@ function dropIfStillOpenAfter(ws: WebSocket, delayMs: number): void {
   ws.once('close', () => clearTimeout(timer));
 }
 
+/**
+ * The endpoint's open connections: iterated like a set of connections, and found by their socket
+ * (the socket listeners below are shared, so they receive the socket, not the connection).
+ */
+export class RawWsConnections implements Iterable<RawWsConnection> {
+  private readonly bySocket = new Map<WebSocket, RawWsConnection>();
+
+  get size(): number {
+    return this.bySocket.size;
+  }
+
+  has(connection: RawWsConnection): boolean {
+    return this.bySocket.get(connection.socket) === connection;
+  }
+
+  /** The open connection of a socket. */
+  of(socket: WebSocket): RawWsConnection | undefined {
+    return this.bySocket.get(socket);
+  }
+
+  add(connection: RawWsConnection): void {
+    this.bySocket.set(connection.socket, connection);
+  }
+
+  delete(connection: RawWsConnection): boolean {
+    return this.has(connection) && this.bySocket.delete(connection.socket);
+  }
+
+  values(): IterableIterator<RawWsConnection> {
+    return this.bySocket.values();
+  }
+
+  [Symbol.iterator](): IterableIterator<RawWsConnection> {
+    return this.bySocket.values();
+  }
+}
+
+/**
+ * The listeners every accepted connection's socket shares (ws calls them with the socket as `this`):
+ * one function per event for the endpoint, not a closure and a `once` wrapper per connection.
+ */
+interface SocketListeners {
+  message(this: WebSocket, raw: RawWsFrame, isBinary: boolean): void;
+  pong(this: WebSocket): void;
+  close(this: WebSocket, code: number): void;
+}
+
+function socketListeners(server: RawWsServer): SocketListeners {
+  return {
+    message(raw, isBinary) {
+      const connection = server.connections.of(this);
+      connection?.dispatch?.received(connection, raw, isBinary);
+    },
+    pong() {
+      const connection = server.connections.of(this);
+      if (connection !== undefined) connection.missedPongs = 0;
+    },
+    close(code) {
+      const connection = server.connections.of(this);
+      if (connection !== undefined) server.closed(connection, code);
+    },
+  };
+}
+
 export class RawWsServer extends EventEmitter {
-  readonly connections = new Set<RawWsConnection>();
+  /** Open accepted connections. */
+  readonly connections = new RawWsConnections();
   /** Accepted connections of a deferred-authentication gateway that have not authenticated yet. */
   private readonly pending = new Set<RawWsConnection>();
   private readonly logger = new Logger('RawWsServer');
   private readonly wss: WebSocketServer;
   private readonly liveness: LivenessWatch<RawWsConnection>;
+  private readonly socketListeners = socketListeners(this);
   /** Gateways bound to this endpoint (one is allowed). */
   boundGateways = 0;
   /** Frame types dispatched past Nest's handler pipeline, by type (see `routeDirect`). */
@@ -111,9 +177,9 @@ export class RawWsServer extends EventEmitter {
   }
 
   /**
-   * Sets up an upgraded connection. The listeners are made here and in `watch`, never in a scope
-   * that holds the upgrade request: a closure would keep the request (headers, URL with its token,
-   * stream state: about 1.4 KB) for the life of the connection.
+   * Sets up an upgraded connection. Its socket gets the endpoint's shared listeners, never a closure
+   * made in a scope that holds the upgrade request (headers, URL with its token, stream state: about
+   * 1.4 KB for the life of the connection), nor any closure per connection.
    */
   private accept(
     ws: WebSocket,
@@ -132,7 +198,9 @@ export class RawWsServer extends EventEmitter {
       this.gateway.batchType,
     );
     connection.writeFramesTo(socket);
-    this.watch(connection);
+    // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009 itself). Without a
+    // listener the error would crash the process.
+    ws.on('error', this.onSocketError);
     if (refusal) {
       connection.releaseRequest();
       connection.endWith(refusal);
@@ -142,6 +210,9 @@ export class RawWsServer extends EventEmitter {
     this.lifecycle.clientAddresses.hold(address);
     connection.clientAddress = address;
     this.connections.add(connection);
+    ws.on('message', this.socketListeners.message);
+    ws.on('pong', this.socketListeners.pong);
+    ws.on('close', this.socketListeners.close);
     if (!identity) {
       this.pending.add(connection);
       this.lifecycle.holdPending();
@@ -151,23 +222,22 @@ export class RawWsServer extends EventEmitter {
     connection.releaseRequest();
   }
 
-  private watch(connection: RawWsConnection): void {
-    const ws = connection.socket;
-    // 'error' precedes 'close' (e.g. a frame over maxPayload: ws closes with 1009 itself); 'close'
-    // cleans up. Without a listener the error would crash the process.
-    ws.on('error', this.onSocketError);
-    ws.on('pong', () => {
-      connection.missedPongs = 0;
-    });
-    ws.once('close', () => {
-      if (connection.clientAddress !== null) {
-        this.lifecycle.clientAddresses.release(connection.clientAddress);
-        connection.clientAddress = null;
-      }
-      this.connections.delete(connection);
-      if (this.pending.delete(connection)) this.lifecycle.releasePending();
-      this.lifecycle.release(connection.id);
-    });
+  /**
+   * An accepted connection closed: its address, registration and pending slot are given back, then
+   * Nest's disconnect hook runs (the gateway's handleDisconnect), which may read `closeCode`.
+   */
+  closed(connection: RawWsConnection, code: number): void {
+    if (!this.connections.delete(connection)) return;
+    connection.closeCode = code;
+    if (connection.clientAddress !== null) {
+      this.lifecycle.clientAddresses.release(connection.clientAddress);
+      connection.clientAddress = null;
+    }
+    if (this.pending.delete(connection)) this.lifecycle.releasePending();
+    this.lifecycle.release(connection.id);
+    const hook = connection.disconnectHook;
+    connection.disconnectHook = null;
+    hook?.();
   }
 
   /**
@@ -203,7 +273,8 @@ export class RawWsServer extends EventEmitter {
     // Re-authentication (e.g. a refreshed token) may change the user: register afresh.
     if (connection.identity !== null) this.lifecycle.release(connection.id);
     connection.identity = identity;
-    this.lifecycle.register(connection.id, 'ws', identity, connection);
+    // The user's identity already registered when equal: one object for their many connections.
+    connection.identity = this.lifecycle.register(connection.id, 'ws', identity, connection);
     this.liveness.admit(connection);
   }
 

@@ -104,7 +104,8 @@ export class RealtimeAdapter extends IoAdapter {
 
   override bindClientDisconnect(client: unknown, callback: () => void): void {
     if (client instanceof RawWsConnection) {
-      client.socket.once('close', callback);
+      // Run by the endpoint's one close listener, after its own cleanup (RawWsServer.closed).
+      client.disconnectHook = callback;
       return;
     }
     // A socket of the realtime server collects its hooks; a host's own Socket.IO server binds them.
