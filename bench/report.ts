@@ -489,6 +489,8 @@ export function renderMarkdown(report: BenchReport): string {
     ...capacitySection(report.capacityComparisons),
     `## Open-loop load at half of bare ws capacity (${half.subscribers} members)`,
     '',
+    'Members are lean clients here too, as in the ramps.',
+    '',
     `${report.capacityComparisons ? 'Of the bare ws ramps above, the one with the median maximum' : 'Capacity ramp on bare ws'} (${cap.subscribers} members, publish rate ×1.4 per step until a step is not sustained${cap.refineSteps ? `, then the bracket bisected ${times(cap.refineSteps)}` : ''}: every message delivered, within 0.5 s of the window's end, p99 ≤ 100 ms): **${int(cap.rate)} msg/s = ${int(cap.deliveriesPerSec)} deliveries/s**${cap.generatorBound ? " — the generator was above 90 % CPU at the highest step sustained or the lowest not, so this is the generator's limit as much as the server's" : ''}.`,
     '',
     '| publish msg/s | deliveries/s | p99 ms | drain s | generator CPU | sustained |',
