@@ -27,6 +27,24 @@ export function sentAtOf(content: string): number {
   return Number(content.slice(2, end));
 }
 
+/** Where the publisher's content starts in a room_message frame (rooms protocol). */
+export const ROOM_CONTENT_MARK = Buffer.from('"content":"t=');
+/** Where a chat `message` event's text starts, in a Socket.IO packet. */
+export const CHAT_CONTENT_MARK = Buffer.from('"message":"t=');
+
+/**
+ * The send time in the frame `buffer[start, end)` after `mark`, found without parsing the frame (NaN
+ * when the frame has none): the generators' per-delivery work, kept small.
+ */
+export function sentAtBetween(buffer: Buffer, start: number, end: number, mark: Buffer): number {
+  const frame = start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end);
+  const at = frame.indexOf(mark);
+  if (at < 0) return Number.NaN;
+  const from = at + mark.length;
+  const stop = frame.indexOf(0x3b /* ; */, from);
+  return stop < 0 ? Number.NaN : Number(frame.toString('latin1', from, stop));
+}
+
 /** A time comparable across processes on one machine. */
 export function now(): number {
   return performance.timeOrigin + performance.now();

@@ -7,7 +7,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
+import { BENCH_ROOM, benchContent, now, ROOM_CONTENT_MARK, sentAtBetween, sentAtOf } from './bench-protocol';
 import { latencyHistogram, runAsChild } from './loadgen-common';
 
 export interface ConnSpec {
@@ -69,17 +69,6 @@ const STEP_TIMEOUT_MS = 180_000;
 /** At most this many problems are kept word for word (the count is in the message). */
 const PROBLEMS_KEPT = 5;
 
-const CONTENT_MARK = Buffer.from('"content":"t=');
-
-/** The send time inside a room_message frame, found without parsing the frame (NaN if none). */
-function sentAtInFrame(frame: Buffer): number {
-  const at = frame.indexOf(CONTENT_MARK);
-  if (at < 0) return Number.NaN;
-  const start = at + CONTENT_MARK.length;
-  const end = frame.indexOf(0x3b /* ; */, start);
-  return end < 0 ? Number.NaN : Number(frame.toString('latin1', start, end));
-}
-
 function assertLoopback(url: string, addresses: string[]): void {
   if (new URL(url).hostname !== '127.0.0.1') throw new Error(`loopback targets only (got ${url})`);
   const outside = addresses.find((a) => !a.startsWith('127.'));
@@ -123,7 +112,7 @@ async function openWs(
   });
   socket.on('message', (raw) => {
     const frame = raw as Buffer;
-    const sentAt = sentAtInFrame(frame);
+    const sentAt = sentAtBetween(frame, 0, frame.length, ROOM_CONTENT_MARK);
     if (!Number.isNaN(sentAt)) onSentAt?.(sentAt);
     else if (frame.includes('"join_room_ack"')) {
       joining?.resolve();

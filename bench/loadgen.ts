@@ -6,7 +6,15 @@
 import { drain, latencyHistogram, runAsChild } from './loadgen-common';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { BENCH_ROOM, benchContent, now, sentAtOf } from './bench-protocol';
+import {
+  BENCH_ROOM,
+  benchContent,
+  CHAT_CONTENT_MARK,
+  now,
+  ROOM_CONTENT_MARK,
+  sentAtBetween,
+  sentAtOf,
+} from './bench-protocol';
 import { leanIoMember, leanRoomMember } from './lean-ws';
 
 export interface LoadSpec {
@@ -84,20 +92,6 @@ interface Conn {
   close(): void;
 }
 
-const CONTENT_MARK = Buffer.from('"content":"t=');
-/** Where a chat `message` event's text starts, in a Socket.IO packet. */
-const IO_CONTENT_MARK = Buffer.from('"message":"t=');
-
-/** The send time in the frame `buffer[start, end)` after `mark` (NaN when the frame has none). */
-function sentAtBetween(buffer: Buffer, start: number, end: number, mark: Buffer): number {
-  const frame = buffer.subarray(start, end);
-  const at = frame.indexOf(mark);
-  if (at < 0) return Number.NaN;
-  const from = at + mark.length;
-  const stop = frame.indexOf(0x3b /* ; */, from);
-  return stop < 0 ? Number.NaN : Number(frame.toString('latin1', from, stop));
-}
-
 /** A lean member (see LoadSpec.lean) of the rooms protocol or of the chat. */
 async function openLean(
   spec: LoadSpec,
@@ -106,7 +100,7 @@ async function openLean(
   onSentAt: (sentAt: number) => void,
 ): Promise<Conn> {
   const port = Number(new URL(url).port);
-  const mark = spec.transport === 'ws' ? CONTENT_MARK : IO_CONTENT_MARK;
+  const mark = spec.transport === 'ws' ? ROOM_CONTENT_MARK : CHAT_CONTENT_MARK;
   const onText = (buffer: Buffer, start: number, end: number): void => {
     const sentAt = sentAtBetween(buffer, start, end, mark);
     if (!Number.isNaN(sentAt)) onSentAt(sentAt);
@@ -120,15 +114,6 @@ async function openLean(
     },
     close: () => member.close(),
   };
-}
-
-/** The send time inside a room_message frame, found without parsing the whole frame (NaN if none). */
-function sentAtInFrame(frame: Buffer): number {
-  const at = frame.indexOf(CONTENT_MARK);
-  if (at < 0) return Number.NaN;
-  const start = at + CONTENT_MARK.length;
-  const end = frame.indexOf(0x3b /* ; */, start);
-  return end < 0 ? Number.NaN : Number(frame.toString('latin1', start, end));
 }
 
 async function openWs(
@@ -147,7 +132,7 @@ async function openWs(
   const joined = new Promise<void>((resolve) => {
     socket.on('message', (raw) => {
       const frame = raw as Buffer;
-      const sentAt = sentAtInFrame(frame);
+      const sentAt = sentAtBetween(frame, 0, frame.length, ROOM_CONTENT_MARK);
       if (!Number.isNaN(sentAt)) onSentAt(sentAt);
       else if (frame.includes('"join_room_ack"')) resolve();
     });

@@ -6,10 +6,10 @@ import { createServer } from 'http';
 import * as jwt from 'jsonwebtoken';
 import { Server } from 'socket.io';
 import { announceReady, BENCH_KEY, serveUsage } from '../bench-protocol';
+import { serveBareChat } from './bare-rooms';
 
 const server = createServer();
 const io = new Server(server, { transports: ['websocket'] });
-let nextId = 1;
 
 io.use((socket, next) => {
   const token: unknown = (socket.handshake.auth as { token?: unknown }).token;
@@ -26,27 +26,9 @@ io.use((socket, next) => {
   }
 });
 
-io.on('connection', (socket) => {
+serveBareChat(io, (socket) => {
   const userId = (socket.data as { userId?: string }).userId ?? '';
-  socket.on('join', (body: { roomId: string }, ack?: (answer: unknown) => void) => {
-    void socket.join(`room:${body.roomId}`);
-    ack?.({ roomId: body.roomId, joined: true });
-  });
-  socket.on(
-    'message',
-    (body: { message: string; context: { roomId: string } }, ack?: (answer: unknown) => void) => {
-      const id = String(nextId++);
-      io.to(`room:${body.context.roomId}`).emit('message', {
-        id,
-        message: body.message,
-        timestamp: new Date().toISOString(),
-        context: { roomId: body.context.roomId },
-        userId,
-        username: `bench${userId}`,
-      });
-      ack?.({ id });
-    },
-  );
+  return { userId, username: `bench${userId}` };
 });
 
 serveUsage(

@@ -3,32 +3,12 @@
 import { createServer } from 'http';
 import { Server } from 'socket.io';
 import { announceReady, serveUsage } from '../bench-protocol';
+import { serveBareChat } from './bare-rooms';
 
 const server = createServer();
 const io = new Server(server, { transports: ['websocket'] });
-let nextId = 1;
-
-io.on('connection', (socket) => {
-  socket.on('join', (body: { roomId: string }, ack?: (answer: unknown) => void) => {
-    void socket.join(`room:${body.roomId}`);
-    ack?.({ roomId: body.roomId, joined: true });
-  });
-  socket.on(
-    'message',
-    (body: { message: string; context: { roomId: string } }, ack?: (answer: unknown) => void) => {
-      const id = String(nextId++);
-      io.to(`room:${body.context.roomId}`).emit('message', {
-        id,
-        message: body.message,
-        timestamp: new Date().toISOString(),
-        context: { roomId: body.context.roomId },
-        userId: socket.id,
-        username: 'bench',
-      });
-      ack?.({ id });
-    },
-  );
-});
+// Sent by the socket's id, as before the servers shared the fan-out.
+serveBareChat(io, (socket) => ({ userId: socket.id, username: 'bench' }));
 
 serveUsage(
   () => io.engine.clientsCount,

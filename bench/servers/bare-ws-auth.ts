@@ -5,20 +5,13 @@
 import { createServer, type IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
 import type { Duplex } from 'stream';
-import { WebSocket, WebSocketServer } from 'ws';
-import {
-  announceReady,
-  BENCH_KEY,
-  joinRoomAckFrame,
-  roomMessageFrame,
-  type BareInboundFrame,
-  serveUsage,
-} from '../bench-protocol';
+import { WebSocketServer } from 'ws';
+import { announceReady, BENCH_KEY, serveUsage } from '../bench-protocol';
+import { BareWsRooms } from './bare-rooms';
 
 const server = createServer();
 const wss = new WebSocketServer({ noServer: true });
-const rooms = new Map<string, Set<WebSocket>>();
-let nextId = 1;
+const rooms = new BareWsRooms();
 
 /** The user id of a valid token in the upgrade's query string; null otherwise. */
 function verifiedUser(request: IncomingMessage): number | null {
@@ -43,30 +36,8 @@ server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     return;
   }
-  wss.handleUpgrade(request, socket, head, (ws) => accept(ws, userId));
+  wss.handleUpgrade(request, socket, head, (ws) => rooms.accept(ws, userId));
 });
-
-function accept(socket: WebSocket, userId: number): void {
-  const joined = new Set<string>();
-  socket.on('message', (raw) => {
-    const frame = JSON.parse((raw as Buffer).toString('utf8')) as BareInboundFrame;
-    if (frame.type === 'join_room') {
-      const members = rooms.get(frame.data.room) ?? new Set<WebSocket>();
-      members.add(socket);
-      rooms.set(frame.data.room, members);
-      joined.add(frame.data.room);
-      socket.send(joinRoomAckFrame(frame.data.room));
-    } else if (frame.type === 'room_message') {
-      const text = roomMessageFrame(nextId++, frame.data.content ?? '', userId);
-      for (const member of rooms.get(frame.data.room) ?? []) {
-        if (member.readyState === WebSocket.OPEN) member.send(text);
-      }
-    }
-  });
-  socket.on('close', () => {
-    for (const room of joined) rooms.get(room)?.delete(socket);
-  });
-}
 
 serveUsage(
   () => wss.clients.size,
