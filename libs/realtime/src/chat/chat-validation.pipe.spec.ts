@@ -25,7 +25,18 @@ const VALUES: unknown[] = [
   {},
   { a: 1 },
 ];
-const CONTEXT_KEYS = ['roomId', 'replyTo', 'thread', 'toString', 'valueOf', 'hasOwnProperty', 'extra'];
+const CONTEXT_KEYS = [
+  'roomId',
+  'replyTo',
+  'thread',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'extra',
+  // Keys ValidationPipe strips from nested objects.
+  'prototype',
+  'constructor',
+];
 const CONTEXT_VALUES: unknown[] = ['general', '12', 12, true, null, '', ['x'], { nested: 'y' }, 3.25];
 
 /** A small deterministic generator, so that a failure replays. */

@@ -19,7 +19,9 @@ function plainContext(value: unknown): Record<string, unknown> | undefined {
   }
   const copy: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
-    if (key in Object.prototype) return undefined;
+    // ValidationPipe strips `__proto__`, `prototype` and `constructor` from nested objects: those
+    // bodies take its path, so that the stored and delivered context is the same.
+    if (key in Object.prototype || key === 'prototype') return undefined;
     const field = (value as Record<string, unknown>)[key];
     if (field !== null && typeof field === 'object') return undefined;
     if (typeof field === 'function' || typeof field === 'symbol' || typeof field === 'bigint')

@@ -86,13 +86,15 @@ describe('SocketIoDirectFrames', () => {
     expect(sent).toEqual([]);
   });
 
-  it('leaves packets that are not pre-encoded broadcasts, or want a callback, to engine.io', () => {
+  it('leaves packets that are not pre-encoded broadcasts, want a callback or are volatile, to engine.io', () => {
     const { connection, write } = setUp();
     const callback = jest.fn();
     write('3[1]', { preEncoded: true });
     write('2[1]', broadcastOptions(), callback);
+    // Socket.IO drops a volatile packet while engine.io's transport is not writable: engine.io decides.
+    write('4[1]', { ...broadcastOptions(), volatile: true });
     expect(connection.sender.frames).toEqual([]);
-    expect(connection.engineWrites.map(([data]) => data)).toEqual(['3[1]', '2[1]']);
+    expect(connection.engineWrites.map(([data]) => data)).toEqual(['3[1]', '2[1]', '4[1]']);
   });
 
   it('closes a connection whose WebSocket holds more than the bound after a frame, after the broadcast', async () => {

@@ -18,6 +18,11 @@ const SINGLE_FRAME = Symbol('realtime.singleFrame');
 /** What socket.io-adapter passes to `conn.write` for a broadcast packet. */
 interface PacketOptions {
   wsPreEncodedFrame?: Buffer[];
+  /**
+   * A volatile emit: Socket.IO drops it while the transport is not writable, which engine.io's send
+   * tracks and a direct frame does not; so those take engine.io's path.
+   */
+  volatile?: boolean;
   [SINGLE_FRAME]?: Buffer;
 }
 
@@ -87,8 +92,14 @@ export class SocketIoDirectFrames {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the function's `this` is the connection
     const frames = this;
     this.write = function (this: EngineConnection, data, options, callback) {
-      const list = (options as PacketOptions | undefined)?.wsPreEncodedFrame;
-      if (list !== undefined && callback === undefined && typeof data === 'string') {
+      const packetOptions = options as PacketOptions | undefined;
+      const list = packetOptions?.wsPreEncodedFrame;
+      if (
+        list !== undefined &&
+        packetOptions?.volatile !== true &&
+        callback === undefined &&
+        typeof data === 'string'
+      ) {
         const socket = idleWebSocket(this as unknown as DirectConnection);
         if (socket !== null) {
           socket._sender.sendFrame([singleFrame(options as PacketOptions, list)], undefined);
