@@ -78,10 +78,8 @@ export class TypeOrmMessageStore implements MessageStore {
   private roomSeqSql: string | null = null;
   private messageInsert: { sql: string; sqliteSql: string; columns: ColumnMetadata[] } | null = null;
   private dmSeqSql: string | null = null;
-  private newestRoomSql: string | null = null;
-  private newestDirectSql: string | null = null;
-  private countRoomSql: string | null = null;
-  private countDirectSql: string | null = null;
+  /** History reads' SQLite statements by read and kind of conversation (readSqlFor). */
+  private readonly readSql = new Map<string, string>();
   /** Prepared statements by SQL, for the native connection `statementsOf`. */
   private readonly statements = new Map<string, NativeSqliteStatement>();
   private statementsOf: NativeSqlite | null = null;
@@ -132,7 +130,7 @@ export class TypeOrmMessageStore implements MessageStore {
   async count(conversation: ConversationRef): Promise<number> {
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
-      const { sql, key } = this.countSql(conversation);
+      const { sql, key } = this.readSqlFor('count', conversation);
       return Number(this.prepared(db, sql, true).get(key) ?? 0);
     }
     if ('roomId' in conversation) {
@@ -150,7 +148,7 @@ export class TypeOrmMessageStore implements MessageStore {
   async newest(conversation: ConversationRef, offset: number, limit: number): Promise<MessageRow[]> {
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
-      const { sql, key } = this.newestSql(conversation);
+      const { sql, key } = this.readSqlFor('newest', conversation);
       const raw = this.prepared(db, sql).all(key, limit, offset) as Array<Record<string, unknown>>;
       const { columns } = this.dataSource.getMetadata(MessageEntity);
       const rows = new Array<MessageRow>(raw.length);
@@ -224,45 +222,44 @@ export class TypeOrmMessageStore implements MessageStore {
   }
 
   /**
-   * A conversation's newest messages from `offset` on, newest first, every column under its database
-   * name (SQLite statements, built once per kind of conversation).
+   * A history read's SQLite statement for the conversation's kind (built once per read and kind) and
+   * the conversation's key to bind first.
    */
-  private newestSql(conversation: ConversationRef): { sql: string; key: unknown } {
+  private readSqlFor(read: 'newest' | 'count', conversation: ConversationRef): { sql: string; key: unknown } {
     const byRoom = 'roomId' in conversation;
     const key = byRoom ? conversation.roomId : conversation.dmKey;
-    let sql = byRoom ? this.newestRoomSql : this.newestDirectSql;
-    if (sql === null) {
-      const { driver } = this.dataSource;
-      const metadata = this.dataSource.getMetadata(MessageEntity);
-      const column = (property: string): string =>
-        driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
-      sql =
-        `SELECT ${metadata.columns.map((c) => driver.escape(c.databaseName)).join(', ')} ` +
-        `FROM ${driver.escape(metadata.tableName)} WHERE ${column(byRoom ? 'roomId' : 'dmKey')} = ? ` +
-        `ORDER BY ${column('seq')} DESC LIMIT ? OFFSET ?`;
-      if (byRoom) this.newestRoomSql = sql;
-      else this.newestDirectSql = sql;
+    const name = `${read}:${byRoom ? 'room' : 'direct'}`;
+    let sql = this.readSql.get(name);
+    if (sql === undefined) {
+      sql = read === 'newest' ? this.newestSql(byRoom) : this.countSql(byRoom);
+      this.readSql.set(name, sql);
     }
     return { sql, key };
   }
 
-  /** A conversation's message count from its counter row (SQLite statements, built once per kind). */
-  private countSql(conversation: ConversationRef): { sql: string; key: unknown } {
-    const byRoom = 'roomId' in conversation;
-    const key = byRoom ? conversation.roomId : conversation.dmKey;
-    let sql = byRoom ? this.countRoomSql : this.countDirectSql;
-    if (sql === null) {
-      const { driver } = this.dataSource;
-      const metadata = this.dataSource.getMetadata(byRoom ? RoomEntity : DmThreadEntity);
-      const column = (property: string): string =>
-        driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
-      sql =
-        `SELECT ${column('messageCount')} FROM ${driver.escape(metadata.tableName)} ` +
-        `WHERE ${column(byRoom ? 'id' : 'dmKey')} = ?`;
-      if (byRoom) this.countRoomSql = sql;
-      else this.countDirectSql = sql;
-    }
-    return { sql, key };
+  /** A conversation's newest messages from `offset` on, newest first, every column by database name. */
+  private newestSql(byRoom: boolean): string {
+    const { driver } = this.dataSource;
+    const metadata = this.dataSource.getMetadata(MessageEntity);
+    const column = (property: string): string =>
+      driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
+    return (
+      `SELECT ${metadata.columns.map((c) => driver.escape(c.databaseName)).join(', ')} ` +
+      `FROM ${driver.escape(metadata.tableName)} WHERE ${column(byRoom ? 'roomId' : 'dmKey')} = ? ` +
+      `ORDER BY ${column('seq')} DESC LIMIT ? OFFSET ?`
+    );
+  }
+
+  /** A conversation's message count, from its counter row. */
+  private countSql(byRoom: boolean): string {
+    const { driver } = this.dataSource;
+    const metadata = this.dataSource.getMetadata(byRoom ? RoomEntity : DmThreadEntity);
+    const column = (property: string): string =>
+      driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
+    return (
+      `SELECT ${column('messageCount')} FROM ${driver.escape(metadata.tableName)} ` +
+      `WHERE ${column(byRoom ? 'id' : 'dmKey')} = ?`
+    );
   }
 
   /** A raw row as find() would give it: each column converted by the driver (and its transformer). */
