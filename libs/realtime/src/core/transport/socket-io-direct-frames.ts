@@ -39,6 +39,8 @@ interface FrameSocket {
   readyState?: number;
   readonly bufferedAmount: number;
   _sender?: Partial<FrameSender>;
+  /** The TCP socket; `writable` is false once it is ending or destroyed. */
+  _socket?: { readonly writable: boolean };
 }
 
 /** The parts of engine.io's connection and transport read here (public at run time, not typed). */
@@ -52,18 +54,26 @@ type EngineWrite = (this: EngineConnection, data: unknown, options?: unknown, ca
 
 const WS_OPEN = 1;
 
+/** The connection's TCP socket is ending or destroyed: nothing written to it can arrive. */
+const ENDED = Symbol('realtime.ended');
+
 /**
  * The WebSocket a frame may be written to now, bypassing engine.io: the connection is open on the
  * websocket transport, and no packet waits in engine.io's write buffer nor any message in `ws`'s
  * sender (which writes what it holds before anything handed to it later). Else null: engine.io writes.
  */
-function idleWebSocket(connection: DirectConnection): (FrameSocket & { _sender: FrameSender }) | null {
+function idleWebSocket(
+  connection: DirectConnection,
+): (FrameSocket & { _sender: FrameSender }) | null | typeof ENDED {
   if (connection.readyState !== 'open' || connection.writeBuffer.length !== 0) return null;
   const transport = connection.transport;
   // engine.io itself writes pre-encoded frames only without its permessage-deflate.
   if (transport.name !== 'websocket' || transport.perMessageDeflate) return null;
   const socket = transport.socket;
   if (socket?.readyState !== WS_OPEN) return null;
+  // Ended or destroyed under a WebSocket that has not seen it yet (its `close` or `error` event comes
+  // on a later tick): a write would only build a write-after-end error (with its stack) to drop.
+  if (socket._socket?.writable === false) return ENDED;
   const sender = socket._sender;
   if (sender === undefined || sender._state !== 0 || sender._queue?.length !== 0) return null;
   return typeof sender.sendFrame === 'function' ? (socket as FrameSocket & { _sender: FrameSender }) : null;
@@ -101,6 +111,9 @@ export class SocketIoDirectFrames {
         typeof data === 'string'
       ) {
         const socket = idleWebSocket(this as unknown as DirectConnection);
+        // Dropped as ws drops a write after close; the connection's close follows, and its client
+        // catches up on reconnect.
+        if (socket === ENDED) return this;
         if (socket !== null) {
           socket._sender.sendFrame([singleFrame(options as PacketOptions, list)], undefined);
           sent(data.length);
