@@ -19,6 +19,39 @@ export async function drain(delivered: () => number, expected: number): Promise<
   while (delivered() < expected && now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** What a generator and the orchestrator say about the measured window over IPC. */
+export interface WindowMark {
+  kind: 'window';
+  phase: 'start' | 'end';
+}
+
+/** The orchestrator's answer to a window mark: the servers' usage at that mark has been read. */
+export interface WindowRead {
+  kind: 'window-read';
+  phase: 'start' | 'end';
+}
+
+/**
+ * Tells the orchestrator that the measured window starts or ends, so that it reads the servers' CPU
+ * then. At the end, waits until it has: closing the connections before would charge their teardown
+ * (a server's presence notices, its write errors) to the window whenever the server's usage request
+ * queues behind the closes.
+ */
+export async function markWindow(phase: WindowMark['phase']): Promise<void> {
+  if (process.send === undefined) return;
+  const read = new Promise<void>((resolve) => {
+    const onMessage = (message: Partial<WindowRead>): void => {
+      if (message.kind !== 'window-read' || message.phase !== phase) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+  });
+  const mark: WindowMark = { kind: 'window', phase };
+  process.send(mark);
+  if (phase === 'end') await read;
+}
+
 /** Runs `run` on the spec file the orchestrator passes, prints the result as one JSON line, exits. */
 export function runAsChild<S, R>(run: (spec: S) => Promise<R>): void {
   const spec = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8')) as S;

@@ -3,7 +3,7 @@
 // into an HDR histogram. Prints one JSON line. Loopback only; bounded in connections and time.
 // The publisher is open-loop: it sends on its own clock whatever the server answers, and records how
 // late its clock ran (sendLagP99Ms) so that a busy generator shows instead of hiding latency.
-import { drain, latencyHistogram, runAsChild } from './loadgen-common';
+import { drain, latencyHistogram, markWindow, runAsChild } from './loadgen-common';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
@@ -269,7 +269,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   measuredFrom = started;
   measuring = true;
   // The orchestrator reads the server's CPU at both ends of the measured window.
-  process.send?.({ kind: 'window', phase: 'start' });
+  void markWindow('start');
   await new Promise((resolve) => setTimeout(resolve, spec.durationSec * 1000));
   clearInterval(timer);
   // Let the messages in flight arrive (bounded).
@@ -277,8 +277,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   await drain(() => deliveries, expected);
   const seconds = (now() - started) / 1000;
   measuring = false;
-  process.send?.({ kind: 'window', phase: 'end' });
   const cpu = process.cpuUsage(cpuStart);
+  await markWindow('end');
   publisher.close();
   conns.forEach((conn) => conn.close());
   return {

@@ -2,7 +2,7 @@
 // ws endpoint, and producers posting batches of entries over HTTP (keep-alive, a fixed number of
 // requests in flight: closed loop, so the server sets the pace). Each entry's message carries its
 // send time; delivery latency goes into an HDR histogram. Prints one JSON line. Loopback only.
-import { drain, latencyHistogram, runAsChild } from './loadgen-common';
+import { drain, latencyHistogram, markWindow, runAsChild } from './loadgen-common';
 import { Agent, request } from 'http';
 import WebSocket from 'ws';
 import { now } from './bench-protocol';
@@ -181,15 +181,15 @@ export async function runLogsLoad(spec: LogsLoadSpec): Promise<LogsLoadResult> {
   measuredFrom = started;
   measuring = true;
   // The orchestrator reads the server's CPU at both ends of the measured window.
-  process.send?.({ kind: 'window', phase: 'start' });
+  void markWindow('start');
   stopAt = started + spec.durationSec * 1000;
   await Promise.all(producers);
   const expected = ingested * sockets.length;
   await drain(() => deliveries, expected);
   const seconds = (now() - started) / 1000;
   measuring = false;
-  process.send?.({ kind: 'window', phase: 'end' });
   const cpu = process.cpuUsage(cpuStart);
+  await markWindow('end');
   agent.destroy();
   sockets.forEach((socket) => socket.terminate());
   return {

@@ -5,6 +5,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { ServerMessage, ServerRequest, ServerUsage } from './bench-protocol';
 import { buildBench, buildWorkers, COMPILED_WORKERS_DIR_ENV } from './build';
+import type { WindowMark, WindowRead } from './loadgen-common';
 import type { ServerName } from './targets';
 
 /** This repository: the current tree, whose load generators every scenario uses. */
@@ -231,8 +232,17 @@ export async function measureWindowWith<R, S>(
   generator: Generator<R>,
 ): Promise<{ load: R; start: S; end: S }> {
   const marks: Array<Promise<S>> = [];
-  generator.child.on('message', (message: { kind?: string; phase?: string }) => {
-    if (message.kind === 'window') marks.push(read());
+  generator.child.on('message', (message: Partial<WindowMark>) => {
+    if (message.kind !== 'window' || message.phase === undefined) return;
+    const phase = message.phase;
+    marks.push(
+      read().then((sample) => {
+        // The generator closes its connections once the end is read (markWindow).
+        const answer: WindowRead = { kind: 'window-read', phase };
+        if (generator.child.connected) generator.child.send(answer);
+        return sample;
+      }),
+    );
   });
   const load = await generator.result;
   const [start, end] = await Promise.all(marks);
