@@ -7,7 +7,16 @@
 import * as hdr from 'hdr-histogram-js';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { BENCH_ROOM, benchContent, now, ROOM_CONTENT_MARK, sentAtBetween, sentAtOf } from './bench-protocol';
+import {
+  BENCH_ROOM,
+  benchContent,
+  CHAT_CONTENT_MARK,
+  now,
+  ROOM_CONTENT_MARK,
+  sentAtBetween,
+  sentAtOf,
+} from './bench-protocol';
+import { LeanWs, leanIoConnect } from './lean-ws';
 import { latencyHistogram, runAsChild } from './loadgen-common';
 
 export interface ConnSpec {
@@ -136,6 +145,74 @@ async function openWs(
   };
 }
 
+/**
+ * A member on a lean client (bench/lean-ws.ts): with `ws` or socket.io-client members, four generator
+ * processes on one core opened about 3,900 bare `ws` connections a second with that core at 100 %, so
+ * the handshake rate measured the generators. Frames are read in place: the send time of a room
+ * message, the join's answer, an error frame. The publisher keeps a full client (it sends).
+ */
+async function openLean(
+  transport: ConnSpec['transport'],
+  url: string,
+  token: string,
+  localAddress: string,
+  onSentAt: OnSentAt,
+  onProblem: OnProblem,
+): Promise<Member> {
+  const port = Number(new URL(url).port);
+  const client =
+    transport === 'ws'
+      ? await LeanWs.open(port, `${new URL(url).pathname}?token=${token}`, localAddress)
+      : await leanIoConnect(port, token, localAddress);
+  let joining: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  const fail = (problem: string): void => {
+    onProblem(problem);
+    joining?.reject(new Error(problem));
+    joining = null;
+  };
+  client.onEnd = (reason) => fail(`${reason} (from ${localAddress})`);
+  const mark = transport === 'ws' ? ROOM_CONTENT_MARK : CHAT_CONTENT_MARK;
+  const isJoinAnswer =
+    transport === 'ws'
+      ? (frame: Buffer): boolean => frame.includes('"join_room_ack"')
+      : (frame: Buffer): boolean => frame.subarray(0, 3).toString('latin1') === '430';
+  const isError =
+    transport === 'ws'
+      ? (frame: Buffer): boolean => frame.includes('"type":"error"')
+      : (frame: Buffer): boolean => frame.subarray(0, 10).toString('latin1') === '42["error"';
+  client.listen((buffer, start, end) => {
+    const sentAt = sentAtBetween(buffer, start, end, mark);
+    if (!Number.isNaN(sentAt)) {
+      onSentAt(sentAt);
+      return;
+    }
+    const frame = buffer.subarray(start, end);
+    if (isJoinAnswer(frame)) {
+      if (transport === 'socket.io' && !frame.includes('"joined":true')) {
+        fail(`join refused: ${frame.toString('utf8', 0, 200)}`);
+        return;
+      }
+      joining?.resolve();
+      joining = null;
+    } else if (isError(frame)) fail(`error frame: ${frame.toString('utf8', 0, 200)}`);
+  });
+  return {
+    join: () =>
+      new Promise<void>((resolve, reject) => {
+        joining = { resolve, reject };
+        client.sendText(
+          transport === 'ws'
+            ? JSON.stringify({ type: 'join_room', data: { room: BENCH_ROOM } })
+            : `420${JSON.stringify(['join', { roomId: BENCH_ROOM }])}`,
+        );
+      }),
+    send: () => {
+      throw new Error('lean members do not publish');
+    },
+    close: () => client.close(),
+  };
+}
+
 /** Opens a Socket.IO connection (WebSocket transport only); resolves once connected. */
 async function openIo(
   url: string,
@@ -226,6 +303,8 @@ export function runConnections(spec: ConnSpec): Promise<ConnResult> {
   if (spec.tokens.length !== spec.localAddresses.length) throw new Error('one source address per token');
   if (spec.tokens.length + 1 > MAX_SLICE) throw new Error(`at most ${MAX_SLICE - 1} connections per process`);
   const open = spec.transport === 'ws' ? openWs : openIo;
+  const openMember = (i: number): Promise<Member> =>
+    openLean(spec.transport, spec.url, spec.tokens[i]!, spec.localAddresses[i]!, onSentAt, onProblem);
   const problems: string[] = [];
   let problemCount = 0;
   const onProblem: OnProblem = (problem) => {
@@ -252,12 +331,7 @@ export function runConnections(spec: ConnSpec): Promise<ConnResult> {
   const steps: Record<ConnCommand['kind'], (command: ConnCommand) => Promise<void>> = {
     connect: async () => {
       const [started, cpuFrom] = [now(), cpuMicros()];
-      members = await withTimeout(
-        'connect',
-        inPool(spec.tokens.length, spec.concurrency, (i) =>
-          open(spec.url, spec.tokens[i]!, spec.localAddresses[i]!, onSentAt, onProblem),
-        ),
-      );
+      members = await withTimeout('connect', inPool(spec.tokens.length, spec.concurrency, openMember));
       if (spec.publisher) {
         publisher = await open(spec.url, spec.publisher.token, spec.publisher.localAddress, null, onProblem);
       }

@@ -1,9 +1,10 @@
-// Lean room members for the capacity ramps: a WebSocket client written for the load generator alone,
-// on a plain TCP socket. It reads the frames of a known server (unfragmented, uncompressed text) by
-// their headers and hands over the payload's bounds, without the `ws` client's per-frame stream,
-// events and copies, so that one generator core receives faster than one server core sends. With
-// `ws` or socket.io-client members the ramps of bare servers ended with the generator at its core's
-// limit (docs/performance.md, "Capacity as a ratio"). Not a general client: it answers pings (ws ping
+// Lean room members for the capacity ramps and the connections group: a WebSocket client written
+// for the load generator alone, on a plain TCP socket. It reads the frames of a known server
+// (unfragmented, uncompressed text) by their headers and hands over the payload's bounds, without the
+// `ws` client's per-frame stream, events and copies, so that one generator core receives faster than
+// one server core sends. With `ws` or socket.io-client members the ramps of bare servers ended with
+// the generator at its core's limit (docs/performance.md, "Capacity as a ratio"), and the connections
+// group measured its own generators' handshakes. Not a general client: it answers pings (ws ping
 // frames, engine.io "2") and joins the benchmark room, nothing else; loopback servers only.
 import { randomBytes } from 'crypto';
 import { connect, type Socket } from 'net';
@@ -50,15 +51,17 @@ export class LeanWs {
   private abandon: ((error: Error) => void) | null = null;
   /** Answer engine.io pings ("2") with pongs ("3") whatever the sink (Socket.IO members). */
   answerEnginePings = false;
+  /**
+   * Called once if the server ends the connection (a close frame, or the socket closing), never after
+   * `close()`. Without it, one stderr line per process says so.
+   */
+  onEnd: ((reason: string) => void) | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on('close', () => {
       this.abandon?.(new Error('lean member: the server closed the connection'));
-      if (!this.closed) {
-        this.closed = true;
-        // A member the server dropped misses deliveries: the step then fails, and this says why.
-        warnOnce('lean member: a connection was closed by the server during the run');
-      }
+      // A member the server dropped misses deliveries: the step then fails, and this says why.
+      this.ended('lean member: a connection was closed by the server during the run');
     });
   }
 
@@ -157,6 +160,13 @@ export class LeanWs {
     this.socket.destroy();
   }
 
+  private ended(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.onEnd !== null) this.onEnd(reason);
+    else warnOnce(reason);
+  }
+
   /** Splits the bytes into frames; the server's frames are unmasked, so payloads are read in place. */
   private read(chunk: Buffer): void {
     let buffer = chunk;
@@ -198,7 +208,7 @@ export class LeanWs {
         this.socket.write(clientFrame(OPCODE_PONG, buffer.subarray(start, end)));
       else if (opcode === OPCODE_CLOSE) {
         const code = end - start >= 2 ? buffer.readUInt16BE(start) : 1005;
-        if (!this.closed) warnOnce(`lean member: the server closed a connection with ${code} during the run`);
+        this.ended(`lean member: the server closed a connection with ${code} during the run`);
         this.close();
         return;
       }
@@ -209,7 +219,7 @@ export class LeanWs {
 }
 
 /** Whether a payload starts with the given ASCII text. */
-function startsWith(buffer: Buffer, start: number, end: number, prefix: string): boolean {
+export function startsWith(buffer: Buffer, start: number, end: number, prefix: string): boolean {
   if (end - start < prefix.length) return false;
   for (let i = 0; i < prefix.length; i += 1) if (buffer[start + i] !== prefix.charCodeAt(i)) return false;
   return true;
@@ -241,7 +251,24 @@ export async function leanIoMember(
   token: string | undefined,
   onText: TextFrameSink,
 ): Promise<LeanWs> {
-  const client = await LeanWs.open(port, '/socket.io/?EIO=4&transport=websocket');
+  const client = await leanIoConnect(port, token);
+  const joined = client.waitFor((buffer, start, end) => startsWith(buffer, start, end, '430'), 'join ack');
+  client.sendText(`420${JSON.stringify(['join', { roomId: BENCH_ROOM }])}`);
+  await joined;
+  client.listen(onText);
+  return client;
+}
+
+/**
+ * A Socket.IO connection (engine.io 4 over a websocket) to the main namespace with `auth.token`,
+ * answering engine pings; resolves once the namespace accepted it, rejects on its refusal.
+ */
+export async function leanIoConnect(
+  port: number,
+  token: string | undefined,
+  localAddress?: string,
+): Promise<LeanWs> {
+  const client = await LeanWs.open(port, '/socket.io/?EIO=4&transport=websocket', localAddress);
   client.answerEnginePings = true;
   await client.waitFor((buffer, start, end) => startsWith(buffer, start, end, '0'), 'engine open');
   const refusal: { text: string | null } = { text: null };
@@ -255,10 +282,6 @@ export async function leanIoMember(
     client.close();
     throw new Error(`lean member refused: ${refusal.text}`);
   }
-  const joined = client.waitFor((buffer, start, end) => startsWith(buffer, start, end, '430'), 'join ack');
-  client.sendText(`420${JSON.stringify(['join', { roomId: BENCH_ROOM }])}`);
-  await joined;
-  client.listen(onText);
   return client;
 }
 
