@@ -9,7 +9,7 @@ import {
   RoomsClient,
   type StateChange,
 } from 'nest-realtime-client';
-import { reachState, RestartableSample } from './support/client-sample';
+import { CLIENT_TEST_LIMITS, reachState, RestartableSample } from './support/client-sample';
 
 const FAST_RETRY = { reconnectDelay: 50, maxReconnectDelay: 200, maxReconnectAttempts: 200 };
 
@@ -91,4 +91,54 @@ describe('Client lifecycle against the sample app (server down, server restart)'
     // Never a final change on the way: the failures were all passing ones.
     expect([...roomsStates, ...chatStates].some(([, final]) => final)).toBe(false);
   }, 30_000);
+});
+
+describe('Client lifecycle against a handshake rate limit', () => {
+  // One handshake a second per address: a second client right after the first is refused with
+  // RATE_LIMITED and the wait in retry_after_ms (up to 1 s).
+  const sample = new RestartableSample({
+    limits: { ...CLIENT_TEST_LIMITS.limits, maxHandshakesPerSecondPerIp: 1 },
+  });
+  const clients: Array<{ close(): void }> = [];
+
+  beforeAll(() => sample.start());
+  afterEach(() => {
+    while (clients.length) clients.pop()?.close();
+  });
+  afterAll(() => sample.dispose());
+
+  it.each([
+    [
+      'RoomsClient (raw ws, close 4429)',
+      (options: ConstructorParameters<typeof RoomsClient>[0]) => new RoomsClient(options),
+    ],
+    [
+      'ChatClient (Socket.IO connect_error)',
+      (options: ConstructorParameters<typeof ChatClient>[0]) => new ChatClient(options),
+    ],
+  ])(
+    '%s waits the retry_after_ms of a refused handshake instead of retrying on its shorter backoff',
+    async (_name, make) => {
+      const { token } = await sample.login('alice');
+      // The bucket of the previous case is full again.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const options = { url: sample.url, token, reconnection: FAST_RETRY };
+      const first = make(options);
+      clients.push(first);
+      await first.connect();
+      const second = make(options);
+      clients.push(second);
+      const states = record(second);
+      const started = Date.now();
+      await second.connect();
+      expect(second.state).toBe(ConnectionState.ACTIVE);
+      // On a 50 ms backoff capped at 200 ms, a client that ignored the wait was refused about 6 times
+      // within the second; honouring it, once (twice if its timer fired a hair before the refill).
+      const refusals = states.filter(([to]) => to === ConnectionState.RECONNECTING).length;
+      expect(refusals).toBeGreaterThanOrEqual(1);
+      expect(refusals).toBeLessThanOrEqual(2);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    },
+    20_000,
+  );
 });

@@ -209,8 +209,11 @@ export class ConnectionLifecycle<TSync = void> {
     void this.refreshToken(refused);
   }
 
-  /** The transport closed or could not be opened. */
-  transportLost(reason: string): void {
+  /**
+   * The transport closed or could not be opened. `retryAfterMs`: the server refused the handshake and
+   * said how long to wait (a handshake rate limit); the next attempt waits at least that long.
+   */
+  transportLost(reason: string, retryAfterMs?: number): void {
     if (!this.isLive()) return;
     const unreachable = this.machine.state === ConnectionState.CONNECTING;
     this.clearTimers();
@@ -227,7 +230,7 @@ export class ConnectionLifecycle<TSync = void> {
       }
       return;
     }
-    this.scheduleRetry(reason, lost);
+    this.scheduleRetry(reason, lost, retryAfterMs);
   }
 
   // ---- internals ----
@@ -257,9 +260,9 @@ export class ConnectionLifecycle<TSync = void> {
     return error;
   }
 
-  private scheduleRetry(reason: string, lost: RealtimeClientError): void {
+  private scheduleRetry(reason: string, lost: RealtimeClientError, retryAfterMs?: number): void {
     const attempts = this.reconnection.failedAttempts;
-    const delay = this.reconnection.schedule(() => void this.attempt());
+    const delay = this.reconnection.schedule(() => void this.attempt(), retryAfterMs);
     if (delay === undefined) {
       const { autoReconnect } = this.options.reconnection;
       this.fail(autoReconnect ? `${reason}; gave up after ${attempts} reconnection attempts` : reason);

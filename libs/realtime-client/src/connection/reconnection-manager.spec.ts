@@ -31,6 +31,25 @@ describe('ReconnectionManager', () => {
     expect(manager.failedAttempts).toBe(4);
   });
 
+  it("waits at least the server's retry_after_ms when it is longer than the backoff delay", () => {
+    const manager = new ReconnectionManager({
+      ...DEFAULT_RECONNECTION,
+      reconnectDelay: 50,
+      maxReconnectDelay: 200,
+      jitter: 0,
+    });
+    const attempt = jest.fn();
+    expect(manager.schedule(attempt, 740.2)).toBe(741);
+    jest.advanceTimersByTime(740);
+    expect(attempt).not.toHaveBeenCalled();
+    jest.advanceTimersByTime(1);
+    expect(attempt).toHaveBeenCalledTimes(1);
+    // A shorter wait than the backoff's does not shorten it; the count of attempts goes on.
+    expect(manager.schedule(attempt, 10)).toBe(100);
+    expect(manager.failedAttempts).toBe(2);
+    manager.cancel();
+  });
+
   it('starts from the first delay again after reset', () => {
     const manager = new ReconnectionManager({ ...DEFAULT_RECONNECTION, jitter: 0 });
     manager.schedule(jest.fn());

@@ -36,12 +36,14 @@ export class ReconnectionManager {
 
   /**
    * Schedules `attempt` after the backoff delay and returns that delay, or returns undefined when
-   * reconnection is off or the attempts are exhausted (the caller gives up).
+   * reconnection is off or the attempts are exhausted (the caller gives up). `notBeforeMs`: the wait
+   * the server asked for when it refused the handshake (`retry_after_ms`), which a shorter backoff
+   * delay does not cut (retrying earlier is refused again).
    */
-  schedule(attempt: () => void): number | undefined {
+  schedule(attempt: () => void, notBeforeMs = 0): number | undefined {
     if (!this.options.autoReconnect || this.failed >= this.options.maxReconnectAttempts) return undefined;
     this.cancel();
-    const delay = this.backoff.delay(this.failed);
+    const delay = Math.max(this.backoff.delay(this.failed), Math.ceil(notBeforeMs));
     this.failed += 1;
     this.timer = setTimeout(() => {
       this.timer = undefined;

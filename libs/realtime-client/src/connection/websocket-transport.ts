@@ -10,7 +10,11 @@ export type InboundSignal<F> =
   | { kind: 'authenticated' }
   | { kind: 'auth_failed'; message: string }
   | { kind: 'pong' }
-  | { kind: 'frame'; frame: F }
+  /**
+   * `error`: the frame is an error frame, with its `retry_after_ms` if it has one (kept in case the
+   * server then closes with 4429, a refused handshake).
+   */
+  | { kind: 'frame'; frame: F; error?: { retryAfterMs: number | undefined } }
   | { kind: 'ignored' };
 
 /** The protocol-specific part of a raw WebSocket client. */
@@ -27,13 +31,15 @@ export interface WireProtocol<F> {
 
 /** Close code of a refused token on the raw ws endpoints. */
 const CLOSE_AUTH_FAILED = 4401;
+/** Close code of a handshake refused by a connection or handshake-rate limit (after its error frame). */
+const CLOSE_LIMITED = 4429;
 
 /** What the transport reports (implemented by ConnectionLifecycle). */
 export interface TransportReporter {
   transportOpened(): void;
   transportAuthenticated(): void;
   transportAuthFailed(message: string): void;
-  transportLost(reason: string): void;
+  transportLost(reason: string, retryAfterMs?: number): void;
 }
 
 export class WebSocketTransport<F> implements TransportDriver {
@@ -41,6 +47,8 @@ export class WebSocketTransport<F> implements TransportDriver {
   private authenticated = false;
   private readonly heartbeat: Heartbeat | undefined;
   private reporter: TransportReporter | undefined;
+  /** The `retry_after_ms` of the last error frame of the current socket (none: undefined). */
+  private lastRetryAfterMs: number | undefined;
 
   constructor(
     private readonly WebSocketClass: WebSocketConstructor,
@@ -71,6 +79,7 @@ export class WebSocketTransport<F> implements TransportDriver {
   open(token: string | undefined): void {
     this.close();
     this.authenticated = false;
+    this.lastRetryAfterMs = undefined;
     const socket = new this.WebSocketClass(this.protocol.url(token));
     this.socket = socket;
     // Events of a replaced socket are ignored: each listener checks it still owns the connection.
@@ -90,6 +99,7 @@ export class WebSocketTransport<F> implements TransportDriver {
       this.heartbeat?.stop();
       const why = `closed ${event.code}${event.reason ? ` (${event.reason})` : ''}`;
       if (event.code === CLOSE_AUTH_FAILED) this.reporter?.transportAuthFailed(event.reason || why);
+      else if (event.code === CLOSE_LIMITED) this.reporter?.transportLost(why, this.lastRetryAfterMs);
       else this.reporter?.transportLost(why);
     });
     // 'error' is always followed by 'close', which carries the outcome.
@@ -125,6 +135,7 @@ export class WebSocketTransport<F> implements TransportDriver {
         this.reporter?.transportAuthFailed(signal.message);
         return;
       case 'frame':
+        if (signal.error !== undefined) this.lastRetryAfterMs = signal.error.retryAfterMs;
         this.onFrame(signal.frame);
         return;
       case 'ignored':

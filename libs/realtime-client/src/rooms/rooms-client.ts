@@ -39,6 +39,7 @@ import { ManagedClient } from '../connection/managed-client';
 import { PendingRequests } from '../connection/pending-requests';
 import { ClientErrorCode, isShutdownRefusal, RealtimeClientError } from '../connection/realtime-client.error';
 import type { QueuedSend } from '../connection/send-queue';
+import { retryAfterOf } from '../connection/retry-after';
 import { readTokenClaim } from '../connection/token-claims';
 import { TypedEmitter } from '../connection/typed-emitter';
 import { WebSocketTransport, type InboundSignal, type WireProtocol } from '../connection/websocket-transport';
@@ -132,6 +133,7 @@ class RoomsWireProtocol implements WireProtocol<Envelope> {
       // A refused refresh answers its request; the session goes on with its token.
       if (error.code === RealtimeErrorCode.AUTH_FAILED && error.details?.reason !== AUTH_REFRESH_REFUSED)
         return { kind: 'auth_failed', message: error.message };
+      return { kind: 'frame', frame, error: { retryAfterMs: retryAfterOf(error) } };
     }
     return { kind: 'frame', frame };
   }

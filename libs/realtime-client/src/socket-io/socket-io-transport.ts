@@ -15,6 +15,7 @@ import {
   type SyncStatePayload,
 } from 'nest-realtime/protocol';
 import type { TransportDriver } from '../connection/connection-lifecycle';
+import { retryAfterOf } from '../connection/retry-after';
 import { ClientErrorCode, RealtimeClientError } from '../connection/realtime-client.error';
 import type { TransportReporter } from '../connection/websocket-transport';
 
@@ -38,7 +39,7 @@ export interface SocketIoOptions {
 }
 
 interface ConnectError extends Error {
-  data?: { code?: string; message?: string };
+  data?: { code?: string; message?: string; details?: Record<string, unknown> };
 }
 
 /** Reason socket.io-client gives for a disconnect the client asked for. */
@@ -82,7 +83,8 @@ export class SocketIoTransport implements TransportDriver {
     this.socket.on('connect_error', (error: ConnectError) => {
       if (error.data?.code === 'AUTH_FAILED')
         this.reporter?.transportAuthFailed(error.data.message ?? error.message);
-      else this.reporter?.transportLost(error.message);
+      // A refused handshake may say when to try again (RATE_LIMITED's retry_after_ms).
+      else this.reporter?.transportLost(error.message, retryAfterOf(error.data));
     });
     this.socket.on('disconnect', (reason) => {
       const ending = this.sessionEnding;

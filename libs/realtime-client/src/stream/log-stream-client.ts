@@ -21,6 +21,7 @@ import {
 import { ManagedClient } from '../connection/managed-client';
 import { PendingRequests } from '../connection/pending-requests';
 import { ClientErrorCode, RealtimeClientError } from '../connection/realtime-client.error';
+import { retryAfterOf } from '../connection/retry-after';
 import { TypedEmitter } from '../connection/typed-emitter';
 import { WebSocketTransport, type InboundSignal, type WireProtocol } from '../connection/websocket-transport';
 import { resolveWebSocket } from '../websocket/resolve-websocket';
@@ -84,6 +85,8 @@ class StreamWireProtocol implements WireProtocol<StreamServerFrame> {
     }
     if (frame.type === 'auth_error') return { kind: 'auth_failed', message: frame.payload.message };
     if (frame.type === 'pong') return { kind: 'pong' };
+    if (frame.type === 'error')
+      return { kind: 'frame', frame, error: { retryAfterMs: retryAfterOf(frame.payload) } };
     return { kind: 'frame', frame };
   }
 
