@@ -20,6 +20,7 @@ import { CapturingLogger } from './support/capturing-logger';
 import { Clients, type TestWs, type WsFrame } from './support/clients';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 import { startSample, type RunningSample } from './support/sample-app';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 // initdb + server start + migrations; the tests themselves get their own limits.
 const BOOT_TIMEOUT_MS = 120_000;
@@ -38,6 +39,8 @@ interface Outcome {
   content: string;
   /** When it was sent (epoch ms). */
   sentAt: number;
+  /** When its answer came. */
+  answeredAt: number;
   answer: Answer;
 }
 
@@ -76,7 +79,8 @@ class Traffic {
       for (let n = 0; this.running; n++) {
         const content = `${name}-${n}`;
         const sentAt = Date.now();
-        this.outcomes.push({ content, sentAt, answer: await send(content, `${name}${n}`) });
+        const answer = await send(content, `${name}${n}`);
+        this.outcomes.push({ content, sentAt, answeredAt: Date.now(), answer });
       }
     })().catch((error: unknown) => {
       // A send left without an answer: the spec fails with it at its next look or at stop().
@@ -273,6 +277,108 @@ describe('database faults (e2e)', () => {
         const rows = await db.query<unknown[]>('SELECT id FROM rt_log_entries WHERE id = $1', [id]);
         return rows.length === 1 ? true : undefined;
       });
+    }, 90_000);
+  });
+
+  describe('PostgreSQL that stops answering (a network partition), then answers again', () => {
+    // Nothing is closed or reset: without timeouts every request would wait for as long as it lasts.
+    const CONNECT_TIMEOUT_MS = 1000;
+    const QUERY_TIMEOUT_MS = 1500;
+    let postgres: PostgresServer | undefined;
+    let proxy: TcpProxy | undefined;
+    let sample: RunningSample | undefined;
+    const logger = new CapturingLogger();
+
+    beforeAll(async () => {
+      postgres = await startPostgres({ startTimeoutMs: 60_000 });
+      proxy = await startTcpProxy(Number(new URL(postgres.url).port));
+      const proxied = new URL(postgres.url);
+      proxied.port = String(proxy.port);
+      sample = await startSample({
+        // The host's own tables (modules) stay on a direct connection; the library's go through the proxy.
+        config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT },
+        overrides: {
+          database: {
+            type: 'postgres',
+            url: proxied.toString(),
+            connectTimeoutMs: CONNECT_TIMEOUT_MS,
+            queryTimeoutMs: QUERY_TIMEOUT_MS,
+          },
+        },
+      });
+      sample.app.useLogger(logger);
+    }, BOOT_TIMEOUT_MS);
+
+    afterAll(async () => {
+      try {
+        await sample?.close();
+      } finally {
+        await proxy?.close();
+        await postgres?.stop();
+      }
+    });
+
+    it('answers every write with storage_unavailable within the timeouts, resumes by itself, and loses nothing acknowledged', async () => {
+      if (!sample || !proxy) throw new Error('PostgreSQL, the proxy or the sample did not start');
+      const s = sample;
+      const [alice, dave] = await Promise.all(['alice', 'dave'].map((name) => s.login(name)));
+      if (!alice || !dave) throw new Error('login failed');
+      const roomSender = await clients.ws(`ws://127.0.0.1:${s.port}/ws/chat?token=${alice.token}`);
+      const chat = await clients.io(s.url, { token: dave.token });
+      roomSender.send({ type: 'join_room', data: { room: 'general' } });
+      await roomSender.next('join_room_ack');
+      const traffic = [
+        new Traffic('room', (content, ref) =>
+          askWs(roomSender, 'room_message', { room: 'general', content }, ref),
+        ),
+        new Traffic('chat', (content) => askIo(chat, content)),
+      ];
+      await within(ANSWER_MS, 'traffic before the partition', async () =>
+        traffic.every((t) => acks(t.sentSince(0)).length >= 3) ? true : undefined,
+      );
+      proxy.freeze();
+      const frozenAt = Date.now();
+      await within(ANSWER_MS * 2, 'answers during the partition', async () =>
+        traffic.every((t) => t.sentSince(frozenAt).length >= 3) ? true : undefined,
+      );
+      // Refused, each within a bound set by the timeouts (a query, or a connection then its query).
+      for (const t of traffic) {
+        for (const outcome of t.sentSince(frozenAt)) {
+          expectStorageError(outcome.answer, STORAGE_UNAVAILABLE);
+          expect(outcome.answeredAt - outcome.sentAt).toBeLessThan(
+            2 * (CONNECT_TIMEOUT_MS + QUERY_TIMEOUT_MS) + 1000,
+          );
+        }
+      }
+      // The server, its sockets and the log stay sane meanwhile.
+      expect(chat.connected).toBe(true);
+      expect(roomSender.socket.readyState).toBe(roomSender.socket.OPEN);
+
+      proxy.heal();
+      const healedAt = Date.now();
+      await within(RESUME_MS, 'acknowledgements after the partition', async () =>
+        traffic.every((t) => acks(t.sentSince(healedAt)).length >= 3) ? true : undefined,
+      );
+      await Promise.all(traffic.map((t) => t.stop()));
+      expect(logger.lines.filter((l) => /Unhandled error/.test(l.message))).toEqual([]);
+      expect(logger.matching('error', /^Storage unavailable \(/)).toHaveLength(1);
+
+      // Every acknowledged message is stored. A message refused because its COMMIT went unanswered may
+      // have been stored all the same (the server had it before the partition): at most the one each
+      // sender had in flight when it began, never one sent during it.
+      const stored = await history(roomSender, { room: 'general' }, 'room_history');
+      for (const [prefix, t] of [
+        ['room-', traffic[0]!],
+        ['chat-', traffic[1]!],
+      ] as const) {
+        const all = t.sentSince(0);
+        const acked = acks(all).map((o) => o.content);
+        const inFlight = all.filter((o) => !isAck(o.answer) && o.sentAt < frozenAt).map((o) => o.content);
+        expect(inFlight.length).toBeLessThanOrEqual(1);
+        const mine = stored.filter((c) => c.startsWith(prefix));
+        expect(mine.filter((c) => !acked.includes(c) && !inFlight.includes(c))).toEqual([]);
+        expect(acked.filter((c) => !mine.includes(c))).toEqual([]);
+      }
     }, 90_000);
   });
 

@@ -70,6 +70,8 @@ export const OPTION_KEYS = {
     url: true,
     schema: true,
     poolSize: true,
+    connectTimeoutMs: true,
+    queryTimeoutMs: true,
   } satisfies Keys<RealtimeDatabaseOptions>,
   events: {
     modulesPage: true,

@@ -4,6 +4,8 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { REALTIME_DEFAULTS, resolveRealtimeOptions } from './realtime.options';
 
+/** The fields of `database` whose defaults live in REALTIME_DEFAULTS.postgres (the others: .sqlite). */
+const POSTGRES_FIELDS = ['schema', 'poolSize', 'connectTimeoutMs', 'queryTimeoutMs'];
 const SOURCE = readFileSync(join(__dirname, 'realtime.options.ts'), 'utf8');
 const DOCS = readFileSync(join(__dirname, '../../../docs/options.md'), 'utf8');
 
@@ -64,7 +66,7 @@ function jsdocDefaults(): Array<{ option: string; value: unknown }> {
     const field = m[2] as string;
     if (parsed !== undefined)
       found.push({
-        option: `${['schema', 'poolSize'].includes(field) ? 'postgres' : 'sqlite'}.${field}`,
+        option: `${POSTGRES_FIELDS.includes(field) ? 'postgres' : 'sqlite'}.${field}`,
         value: parsed.value,
       });
   }
@@ -110,7 +112,7 @@ describe('option defaults', () => {
       const [, option, text] = m as unknown as [string, string, string];
       const parsed = literal(/^[\d_]+$|^(true|false|null)$/.test(text) ? text : `'${text}'`);
       const path = option.startsWith('database.')
-        ? `${['schema', 'poolSize'].includes(option.slice(9)) ? 'postgres' : 'sqlite'}.${option.slice(9)}`
+        ? `${POSTGRES_FIELDS.includes(option.slice(9)) ? 'postgres' : 'sqlite'}.${option.slice(9)}`
         : option;
       const expected = at(path);
       if (expected === undefined || typeof expected === 'object' || parsed === undefined) continue;

@@ -113,7 +113,7 @@ describe('resolveRealtimeOptions', () => {
       expect(withKey.auth.publicKey).toBe(PUBLIC_KEY);
     });
 
-    it('fills the postgres schema and pool size', () => {
+    it('fills the postgres schema, pool size and timeouts', () => {
       const pg = resolveRealtimeOptions({
         auth: { secret: SECRET },
         database: { type: 'postgres', url: 'postgres://u:p@localhost:5432/db' },
@@ -123,6 +123,8 @@ describe('resolveRealtimeOptions', () => {
         url: 'postgres://u:p@localhost:5432/db',
         schema: 'public',
         poolSize: 10,
+        connectTimeoutMs: 5000,
+        queryTimeoutMs: 10_000,
       });
     });
   });
@@ -175,13 +177,21 @@ describe('resolveRealtimeOptions', () => {
     it('accepts postgresql:// URLs', () => {
       const resolved = resolveRealtimeOptions({
         auth: { secret: SECRET },
-        database: { type: 'postgres', url: 'postgresql://localhost/db', schema: 'rt', poolSize: 3 },
+        database: {
+          type: 'postgres',
+          url: 'postgresql://localhost/db',
+          schema: 'rt',
+          poolSize: 3,
+          queryTimeoutMs: 2500,
+        },
       });
       expect(resolved.database).toEqual({
         type: 'postgres',
         url: 'postgresql://localhost/db',
         schema: 'rt',
         poolSize: 3,
+        connectTimeoutMs: 5000,
+        queryTimeoutMs: 2500,
       });
     });
   });

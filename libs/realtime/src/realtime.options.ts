@@ -177,6 +177,17 @@ export type RealtimeDatabaseOptions =
       schema?: string;
       /** Pool size. @default 10 */
       poolSize?: number;
+      /**
+       * A new connection that is not ready within this fails (the server or the network stopped
+       * answering): the request that needed it is refused with `storage_unavailable`. @default 5000
+       */
+      connectTimeoutMs?: number;
+      /**
+       * A query not answered within this fails and its request is refused with `storage_unavailable`,
+       * instead of waiting for as long as the server or the network does not answer. A COMMIT that
+       * timed out may still have been carried out by the server. @default 10000
+       */
+      queryTimeoutMs?: number;
     };
 
 export interface RealtimeEventsOptions {
@@ -411,7 +422,14 @@ export interface ResolvedRealtimeOptions {
   limits: DeepRequired<RealtimeLimitOptions>;
   database:
     | { type: 'sqlite'; path: string; checkpointIntervalMs: number }
-    | { type: 'postgres'; url: string; schema: string; poolSize: number };
+    | {
+        type: 'postgres';
+        url: string;
+        schema: string;
+        poolSize: number;
+        connectTimeoutMs: number;
+        queryTimeoutMs: number;
+      };
   events: DeepRequired<RealtimeEventsOptions>;
   socketIo: RealtimeSocketIoOptions;
   redis: {
@@ -463,7 +481,7 @@ export interface RealtimeDefaults {
   paths: Required<RealtimePathOptions>;
   limits: DeepRequired<RealtimeLimitOptions>;
   sqlite: { type: 'sqlite'; path: string; checkpointIntervalMs: number };
-  postgres: { schema: string; poolSize: number };
+  postgres: { schema: string; poolSize: number; connectTimeoutMs: number; queryTimeoutMs: number };
   events: Required<RealtimeEventsOptions>;
   chat: Required<RealtimeChatOptions>;
   compression: Required<RealtimeCompressionOptions>;
@@ -515,7 +533,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   /** `database` when not given, and the defaults of its SQLite form. */
   sqlite: { type: 'sqlite', path: DEFAULT_SQLITE_PATH, checkpointIntervalMs: 1000 },
   /** The defaults of the PostgreSQL form of `database`. */
-  postgres: { schema: 'public', poolSize: 10 },
+  postgres: { schema: 'public', poolSize: 10, connectTimeoutMs: 5000, queryTimeoutMs: 10_000 },
   events: { modulesPage: 'modules', stateCacheSize: 10_000, statsThrottleMs: 1000 },
   chat: { lobbyRoom: 'general', typingTimeoutMs: 5000, recoveryWindowMs: 120_000, recentlySeenLimit: 50 },
   compression: { enabled: false, threshold: 1024 },
@@ -760,6 +778,8 @@ function resolveDatabase(database: MergedOptions['database']): ResolvedRealtimeO
       url,
       schema: nonEmpty('database.schema', database.schema),
       poolSize: positiveInt('database.poolSize', database.poolSize),
+      connectTimeoutMs: positiveInt('database.connectTimeoutMs', database.connectTimeoutMs),
+      queryTimeoutMs: positiveInt('database.queryTimeoutMs', database.queryTimeoutMs),
     };
   }
   throw new RealtimeOptionsError(

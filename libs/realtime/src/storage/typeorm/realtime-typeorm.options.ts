@@ -63,7 +63,20 @@ export function realtimeDataSourceOptions(options: ResolvedRealtimeOptions): {
   }
   requireDriver('pg', 'database.type "postgres"', 'npm install pg');
   return {
-    dataSource: { ...common, type: 'postgres', url: db.url, schema: db.schema, poolSize: db.poolSize },
+    dataSource: {
+      ...common,
+      type: 'postgres',
+      url: db.url,
+      schema: db.schema,
+      poolSize: db.poolSize,
+      // pg's own settings: without them a server or network that stops answering (no reset, no
+      // close) holds every request waiting for ever. TCP keep-alive ends such a connection in time.
+      extra: {
+        connectionTimeoutMillis: db.connectTimeoutMs,
+        query_timeout: db.queryTimeoutMs,
+        keepAlive: true,
+      },
+    },
     attempts: 5,
     retryDelayMs: 1000,
   };
