@@ -38,6 +38,8 @@ await build({
   platform: 'browser',
   format: 'iife',
   target: 'es2020',
+  // Served as they are: minified (the logs page carries uPlot), with source maps for a reader.
+  minify: true,
   sourcemap: true,
   tsconfig: resolve(here, 'tsconfig.json'),
   logLevel: 'warning',
