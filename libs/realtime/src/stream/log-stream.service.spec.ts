@@ -161,6 +161,18 @@ describe('LogStreamService', () => {
     expect(full).toMatchObject({ timestamp: 5, userId: 'u9', metadata: { n: 1 } });
   });
 
+  it('attributes every entry to the author given beside them, over their own userId', () => {
+    const entries = [
+      { level: 'info', message: 'x' },
+      { level: 'warn', message: 'y', userId: 'u9' },
+    ];
+    const stored = logs.publish('a', entries, 'author');
+    expect(stored.map((e) => e.userId)).toEqual(['author', 'author']);
+    // The inputs are left as they were.
+    expect(entries[1]).toEqual({ level: 'warn', message: 'y', userId: 'u9' });
+    expect(Object.keys(stored[0] ?? {})).toEqual(['id', 'timestamp', 'level', 'message', 'appId', 'userId']);
+  });
+
   it('keeps ids unique and sorted even when the clock goes back', () => {
     jest.setSystemTime(2_000_000);
     const first = logs.publish('a', [
@@ -196,6 +208,11 @@ describe('LogStreamService', () => {
       'entry.timestamp',
     ],
     ['an empty userId', () => logs.publish('a', { level: 'info', message: 'x', userId: '' }), 'entry.userId'],
+    [
+      'an empty author',
+      () => logs.publish('a', [{ level: 'info', message: 'x', userId: 'u9' }], ''),
+      'entries[0].userId',
+    ],
     [
       'metadata that cannot be serialised',
       () => {

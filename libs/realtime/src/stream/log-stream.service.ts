@@ -79,15 +79,17 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
   /**
    * Stores entries of an app and sends them to its authenticated clients (at the end of the tick,
    * with everything else published meanwhile). Throws RealtimeError(INVALID_FORMAT) on bad input.
+   * `userId`, when given, is every entry's author whatever the inputs hold (the HTTP route: the
+   * token's user), checked as an entry's own.
    * @returns the stored entries, with their ids
    */
-  publish(appId: string, input: LogEntryInput | readonly LogEntryInput[]): LogEntry[] {
+  publish(appId: string, input: LogEntryInput | readonly LogEntryInput[], userId?: string): LogEntry[] {
     if (typeof appId !== 'string' || appId === '') {
       throw RealtimeError.invalidFormat('appId must be a non-empty string', { field: 'appId' });
     }
     const inputs: readonly LogEntryInput[] = Array.isArray(input) ? input : [input as LogEntryInput];
     const entries = inputs.map((entry, index) =>
-      this.toEntry(appId, entry, Array.isArray(input) ? `entries[${index}]` : 'entry'),
+      this.toEntry(appId, entry, Array.isArray(input) ? `entries[${index}]` : 'entry', userId),
     );
     if (entries.length === 0) return entries;
     this.ingested.set(appId, (this.ingested.get(appId) ?? 0) + entries.length);
@@ -163,7 +165,7 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
-  private toEntry(appId: string, input: LogEntryInput, field: string): LogEntry {
+  private toEntry(appId: string, input: LogEntryInput, field: string, author: string | undefined): LogEntry {
     if (typeof input !== 'object' || input === null) {
       throw RealtimeError.invalidFormat(`${field} must be an object`, { field });
     }
@@ -175,7 +177,8 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
     if (typeof input.message !== 'string') {
       throw RealtimeError.invalidFormat(`${field}.message must be a string`, { field: `${field}.message` });
     }
-    const { timestamp, userId } = input;
+    const { timestamp } = input;
+    const userId = author ?? input.userId;
     if (timestamp !== undefined && (!Number.isSafeInteger(timestamp) || timestamp < 0)) {
       throw RealtimeError.invalidFormat(`${field}.timestamp must be epoch milliseconds`, {
         field: `${field}.timestamp`,

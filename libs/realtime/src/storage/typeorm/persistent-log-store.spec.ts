@@ -61,6 +61,51 @@ describe('PersistentLogStore', () => {
     expect(typeormTransactions).not.toHaveBeenCalled();
   });
 
+  it('writes what is appended within the write delay later, as one transaction, without flush()', async () => {
+    const writes = new WriteQueue(dataSource);
+    const transactions = jest.spyOn(writes, 'sqliteTransaction');
+    const store = new PersistentLogStore(dataSource, 10, writes);
+    store.append('app', [entry(1)]);
+    store.append('other', [entry(2, 'other')]);
+    store.append('app', [entry(3), entry(4)]);
+    // Nothing written by append itself: the write comes after the entries' delivery.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(transactions).not.toHaveBeenCalled();
+    expect(store.unwritten).toBe(4);
+
+    const deadline = Date.now() + 5_000;
+    while (store.unwritten > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await store.flush();
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(await storedIds('app')).toEqual([entry(1).id, entry(3).id, entry(4).id]);
+    expect(await storedIds('other')).toEqual([entry(2, 'other').id]);
+  });
+
+  it('writes at once past a thousand waiting entries, on flush(), and once shutdown has begun', async () => {
+    const writes = new WriteQueue(dataSource);
+    const transactions = jest.spyOn(writes, 'sqliteTransaction');
+    const store = new PersistentLogStore(dataSource, 2000, writes);
+    store.append(
+      'app',
+      Array.from({ length: 999 }, (_, i) => entry(i + 1)),
+    );
+    expect(transactions).not.toHaveBeenCalled();
+    store.append('app', [entry(1000)]);
+    expect(transactions).toHaveBeenCalledTimes(1);
+    expect(store.unwritten).toBe(0);
+
+    store.append('app', [entry(1001)]);
+    await store.flush();
+    expect(transactions).toHaveBeenCalledTimes(2);
+    expect(store.unwritten).toBe(0);
+
+    await store.onApplicationShutdown();
+    store.append('app', [entry(1002)]);
+    expect(transactions).toHaveBeenCalledTimes(3);
+    expect(store.unwritten).toBe(0);
+    expect((await storedIds('app')).length).toBe(1002);
+  });
+
   it('loads what was stored into a new store: same entries, metadata and order', async () => {
     const first = new PersistentLogStore(dataSource, 4, new WriteQueue(dataSource));
     const written = [entry(1, 'app', { nested: { n: 1 }, list: [1, 2] }), entry(2), entry(3, 'app', 'text')];

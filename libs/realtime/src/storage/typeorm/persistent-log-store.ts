@@ -1,6 +1,7 @@
 // LogStore that also keeps each app's buffer in the library's database (`stream.persist`), so the
 // backlog survives a restart. Reads stay in memory (the ring is loaded at start); writes go to the
-// database in order, batched, after the entries were sent. A failed write is retried with backoff
+// database in order, after the entries were sent, batched: what is appended within WRITE_DELAY_MS
+// is one transaction (flush() and shutdown write at once). A failed write is retried with backoff
 // and never dropped silently: at shutdown what is still unwritten is written or reported.
 // On the embedded SQLite a batch is one synchronous transaction on two statements prepared once:
 // TypeORM's insert builder cost more than SQLite's own work (in a loop, batches of 10 entries took
@@ -19,6 +20,16 @@ import { InMemoryLogStore, type LogOrigin, type LogStore } from '../../stream/lo
 
 /** Rows per INSERT (7 parameters each, well under SQLite's and PostgreSQL's limits). */
 const INSERT_CHUNK = 500;
+/**
+ * How long appended entries wait for others before they are written, in one transaction, outside
+ * the tick that delivers them. In a loop on a WAL file database a transaction cost 12.7 µs of CPU
+ * per entry in batches of 10, 5.4 in batches of 100, 4.7 in batches of 400; under the log stream
+ * bench (a tick holds 10 to 40 entries) the writes went from 8.7 % of the server's CPU, inside the
+ * delivering tick, to 5.3 % (perf, closed loop, two rounds each).
+ */
+const WRITE_DELAY_MS = 50;
+/** Entries waiting that start a write at once, whatever the delay (a burst is not held in memory). */
+const WRITE_AT_ONCE = 1000;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
@@ -62,6 +73,8 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
   private queue: LogEntry[] = [];
   private running: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The write of what was appended within the delay; not unref'd: it ends within WRITE_DELAY_MS. */
+  private writeTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private closing = false;
 
@@ -94,8 +107,9 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
   append(appId: string, entries: readonly LogEntry[], origin: LogOrigin = 'local'): void {
     this.memory.append(appId, entries);
     if (origin === 'remote') return;
-    this.queue.push(...entries);
-    this.kick();
+    for (const entry of entries) this.queue.push(entry);
+    if (this.closing || this.queue.length >= WRITE_AT_ONCE) this.kick();
+    else this.writeTimer ??= setTimeout(() => this.kick(), WRITE_DELAY_MS);
   }
 
   recent(appId: string, limit: number): LogEntry[] {
@@ -143,6 +157,10 @@ export class PersistentLogStore implements LogStore, OnApplicationShutdown {
   }
 
   private kick(): void {
+    if (this.writeTimer) {
+      clearTimeout(this.writeTimer);
+      this.writeTimer = null;
+    }
     if (this.running || this.retryTimer || this.queue.length === 0) return;
     this.running = this.drain().finally(() => {
       this.running = null;
