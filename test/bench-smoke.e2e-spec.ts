@@ -124,8 +124,10 @@ describe('benchmark harness (smoke)', () => {
       expect(Number.isFinite(scaleout.cpuPerDeliveryRatio)).toBe(true);
       // Log stream: entries posted over HTTP reach every subscriber, on ours and on the baseline.
       expect(report.logs.rounds).toHaveLength(1);
-      for (const { ours, baseline } of report.logs.rounds) {
-        for (const side of [ours, baseline]) {
+      for (const { ours, baseline, control } of report.logs.rounds) {
+        // The A/A control is a second bare relay, measured as the baseline is.
+        expect(control).toBeDefined();
+        for (const side of [ours, baseline, control!]) {
           expect(side.load.failedRequests).toBe(0);
           expect(side.load.ingested).toBeGreaterThan(0);
           expect(side.load.deliveries).toBe(side.load.ingested * report.logs.subscribers);
@@ -134,6 +136,7 @@ describe('benchmark harness (smoke)', () => {
         }
       }
       expect(Number.isFinite(report.logs.ingestedRatio)).toBe(true);
+      expect(Number.isFinite(report.logs.control?.cpuPerDelivery.median ?? NaN)).toBe(true);
       expect(report.idle.map((i) => [i.target, i.connections])).toEqual([
         ['bareWs', 50],
         ['rooms', 50],

@@ -1,6 +1,14 @@
 // The `logs` group: log entries POSTed over HTTP and relayed to ws subscribers, sample app against express + ws.
 import type { LogsLoadResult, LogsLoadSpec } from '../logs-loadgen';
-import { interleavedRounds, measureWindow, medianRatio, ServerProcess, startGenerator } from '../runner';
+import {
+  interleavedRounds,
+  measureWindow,
+  medianRatio,
+  ratioSummary,
+  ServerProcess,
+  startGenerator,
+  type RatioSummary,
+} from '../runner';
 import { tokens } from '../targets';
 import { windowSeconds, type ScenarioContext } from './fanout';
 
@@ -14,7 +22,12 @@ export interface LogsComparison {
   subscribers: number;
   concurrency: number;
   entriesPerRequest: number;
-  rounds: Array<{ ours: LogsRound; baseline: LogsRound }>;
+  rounds: Array<{ ours: LogsRound; baseline: LogsRound; control?: LogsRound }>;
+  /**
+   * The A/A control: a second bare relay run first in every round, ratios baseline / control (the
+   * machine's noise, bench/verdict.ts). Absent from results files that predate it.
+   */
+  control?: { ingested: RatioSummary; cpuPerDelivery: RatioSummary; p99: RatioSummary };
   ingestedRatio: number;
   deliveriesRatio: number;
   cpuPerDeliveryRatio: number;
@@ -54,7 +67,10 @@ async function logsRound(
   }
 }
 
-/** Bare first, then ours, in every round; a failing round ends the comparison. */
+/**
+ * Bare first, then ours, in every round (with `control`, a second bare relay before them: the A/A
+ * control); a failing round ends the comparison.
+ */
 export async function compareLogs(
   subscribers: number,
   concurrency: number,
@@ -62,21 +78,29 @@ export async function compareLogs(
   rounds: number,
   seconds: number,
   smoke: boolean,
+  control = false,
 ): Promise<LogsComparison> {
   const run = (server: 'sample' | 'bare-logs') => () =>
     logsRound(server, subscribers, concurrency, entriesPerRequest, seconds, smoke);
-  const measured = await interleavedRounds(
-    rounds,
-    [
-      ['baseline', run('bare-logs')],
-      ['ours', run('sample')],
-    ] as const,
-    (round, { ours: o, baseline: b }) =>
-      console.error(
-        `[bench] log stream round ${round + 1}: ours ${o.load.ingestedPerSec.toFixed(0)} entries/s in, ${o.load.deliveriesPerSec.toFixed(0)}/s out, p99 ${o.load.p99Ms.toFixed(2)} ms vs bare ${b.load.ingestedPerSec.toFixed(0)} in, ${b.load.deliveriesPerSec.toFixed(0)}/s out, p99 ${b.load.p99Ms.toFixed(2)} ms`,
-      ),
+  type Side = 'control' | 'baseline' | 'ours';
+  const sides: Array<readonly [Side, () => Promise<LogsRound>]> = [
+    ['baseline', run('bare-logs')],
+    ['ours', run('sample')],
+  ];
+  if (control) sides.unshift(['control', run('bare-logs')]);
+  const line = (r: LogsRound): string =>
+    `${r.load.ingestedPerSec.toFixed(0)} entries/s in, ${r.load.deliveriesPerSec.toFixed(0)}/s out, p99 ${r.load.p99Ms.toFixed(2)} ms`;
+  const measured = await interleavedRounds(rounds, sides, (round, { ours: o, baseline: b, control: c }) =>
+    console.error(
+      `[bench] log stream round ${round + 1}: ours ${line(o)} vs bare ${line(b)}${c ? ` (A/A control ${line(c)})` : ''}`,
+    ),
   );
-  const pairs = measured.rounds.map((r) => ({ ours: r.ours, baseline: r.baseline }));
+  const pairs = measured.rounds.map((r) => ({
+    ours: r.ours,
+    baseline: r.baseline,
+    ...(control ? { control: r.control } : {}),
+  }));
+  const withControl = pairs.filter((p): p is typeof p & { control: LogsRound } => p.control !== undefined);
   const logsSaturated = (r: LogsRound) =>
     r.load.loadgenCpuPercent > 90 || r.load.deliveries < r.load.expected;
   return {
@@ -95,12 +119,36 @@ export async function compareLogs(
     ),
     p99Ratio: medianRatio(pairs, (p) => p.ours.load.p99Ms / Math.max(p.baseline.load.p99Ms, 0.001)),
     saturatedRounds: pairs.filter((p) => logsSaturated(p.ours) || logsSaturated(p.baseline)).length,
+    ...(control
+      ? {
+          control: {
+            ingested: ratioSummary(
+              withControl,
+              (p) => p.baseline.load.ingestedPerSec / p.control.load.ingestedPerSec,
+            ),
+            cpuPerDelivery: ratioSummary(
+              withControl,
+              (p) => p.baseline.serverCpuMicrosPerDelivery / p.control.serverCpuMicrosPerDelivery,
+            ),
+            p99: ratioSummary(
+              withControl,
+              (p) => p.baseline.load.p99Ms / Math.max(p.control.load.p99Ms, 0.001),
+            ),
+          },
+        }
+      : {}),
   };
 }
 
-/** The log stream group: 100 subscribers, 8 requests in flight, 10 entries each, 3 rounds. */
+/**
+ * The log stream group: 100 subscribers, 8 requests in flight, 10 entries each; 7 interleaved rounds
+ * (or `--rounds`), each with the A/A control.
+ */
 export function runLogs(context: ScenarioContext): Promise<LogsComparison> {
   return context.smoke
-    ? compareLogs(5, 2, 5, 1, 1, true)
-    : compareLogs(100, 8, 10, 3, windowSeconds(false), false);
+    ? compareLogs(5, 2, 5, 1, 1, true, true)
+    : compareLogs(100, 8, 10, context.rounds ?? LOGS_ROUNDS, windowSeconds(false), false, true);
 }
+
+/** Rounds of the log stream group (about 30 s each with its control). */
+const LOGS_ROUNDS = 7;
