@@ -20,6 +20,7 @@ import { MessageBody, SubscribeMessage, type OnGatewayInit, type WsResponse } fr
 import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import type { Socket } from 'socket.io-client';
+import { SocketIoServerRef } from 'nest-realtime/core/transport/socket-io-server.ref';
 import request from 'supertest';
 import {
   ConnectedUser,
@@ -333,6 +334,12 @@ describe('Guards in a host module importing RealtimeModule without isGlobal', ()
       message: 'Requires the role "admin"',
     });
     expect(client.socket.readyState).toBe(client.socket.OPEN);
+    // The gateway's guards ran from the endpoint's one table of handlers: the connection keeps none
+    // of Nest's handlers bound to it.
+    const endpoint = app.get(ConnectionLifecycle, { strict: false }).endpoint(DEFERRED_PATH);
+    const connections = [...(endpoint?.connections ?? [])];
+    expect(connections).toHaveLength(1);
+    expect(connections[0]?.handlers).toHaveLength(0);
   });
 
   it('HTTP: AUTH_FAILED without a token, PERMISSION_DENIED without the role, RATE_LIMITED past the bucket', async () => {
@@ -385,5 +392,13 @@ describe('Guards in a host module importing RealtimeModule without isGlobal', ()
       details: { limit: 1, window: 'minute', bucket: 'nudge' },
     });
     expect(socket.connected).toBe(true);
+    // The guards ran from the gateways' handlers made once for every socket: the socket keeps none
+    // of Nest's handlers bound to it.
+    const server = app.get(SocketIoServerRef).get()!;
+    const serverSockets = [...server.of('/').sockets.values()];
+    expect(serverSockets).toHaveLength(1);
+    const kept = Object.getOwnPropertySymbols(serverSockets[0]).map((symbol) => symbol.description);
+    expect(kept).not.toContain('realtime.handlers');
+    expect(serverSockets[0]?.listenerCount('nudge')).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { interval, map, take, type Observable } from 'rxjs';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import {
   ConnectedUser,
+  ConnectionLifecycle,
   ConnectionRegistry,
   RealtimeAdapter,
   TransportCounters,
@@ -19,6 +20,7 @@ import {
   createRealtimeValidationPipe,
   dataEnvelopeCodec,
   type RawWsServer,
+  type RealtimeSocketData,
   type RealtimeIdentity,
   type RealtimeModuleOptions,
 } from 'nest-realtime';
@@ -158,6 +160,19 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     const frame = await client.next('echo');
     expect(frame.data).toEqual({ text: 'hello', userId: '5', username: 'user-5' });
     expect(new Date(frame.timestamp ?? '').toISOString()).toBe(frame.timestamp);
+  });
+
+  it("hands an open connection's events to its endpoint without a listener on its socket", async () => {
+    const client = await ws(`?token=${token('19')}`);
+    client.send({ type: 'echo', data: { text: 'no listeners' } });
+    await client.next('echo');
+    const endpoint = app.get(ConnectionLifecycle, { strict: false }).endpoint('/ws/echo');
+    const [connection] = [...(endpoint?.connections ?? [])];
+    expect(connection?.socket.eventNames()).toEqual([]);
+    // Its close still gives its slot back.
+    client.close();
+    await waitUntil(() => endpoint?.connections.size === 0);
+    expect(app.get(ConnectionRegistry).size).toBe(0);
   });
 
   it('authenticates by Authorization: Bearer header', async () => {
@@ -389,6 +404,28 @@ describe('RealtimeAdapter: raw ws and Socket.IO on one port', () => {
     const [serverSocket] = [...server.of('/').sockets.values()];
     expect(serverSocket?.handshake.auth).not.toHaveProperty('token');
     socket.close();
+    await waitUntil(() => registry.size === 0);
+  });
+
+  it("gives a user's Socket.IO sockets of equal claims the one identity the registry keeps", async () => {
+    const registry = app.get(ConnectionRegistry);
+    const shared = token('18');
+    const sockets = [
+      await connectIo(`http://127.0.0.1:${port}`, { token: shared }),
+      await connectIo(`http://127.0.0.1:${port}`, { token: shared }),
+    ];
+    try {
+      const server = app.get(SocketIoServerRef).get()!;
+      const mine = [...server.of('/').sockets.values()].filter(
+        (socket) => (socket.data as RealtimeSocketData).identity?.userId === '18',
+      );
+      expect(mine).toHaveLength(2);
+      const [first, second] = mine.map((socket) => (socket.data as RealtimeSocketData).identity);
+      expect(second).toBe(first);
+      expect(registry.get(mine[0]!.id)?.identity).toBe(first);
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
     await waitUntil(() => registry.size === 0);
   });
 

@@ -42,11 +42,35 @@ describe('ConnectionRegistry', () => {
       ['c4', identity('1', { page: 'home' })],
       ['c5', identity('1', { username: 'renamed' })],
     ] as const) {
-      expect(registry.add(id, 'ws', other)).toBe(other);
+      const kept = registry.add(id, 'ws', other);
+      expect(kept).toEqual(other);
+      expect(kept).not.toBe(first);
     }
     expect(registry.connectionsOf('1')).toBe(5);
     // The latest connection's username is the user's.
     expect(registry.onlineUsers()).toEqual([{ userId: '1', username: 'renamed' }]);
+  });
+
+  it("shares among a user's connections whose identities alternate (tokens of two expiries)", () => {
+    const early = identity('1');
+    const late = identity('1', { expiresAt: 1_900_000_001_000 });
+    registry.add('c1', 'ws', early);
+    const keptLate = registry.add('c2', 'ws', late);
+    expect(registry.add('c3', 'ws', identity('1'))).toBe(early);
+    expect(registry.add('c4', 'ws', identity('1', { expiresAt: 1_900_000_001_000 }))).toBe(keptLate);
+    expect(registry.connectionsOf('1')).toBe(4);
+  });
+
+  it("takes the strings and roles of a user's latest identity into a differing one", () => {
+    const first = identity('1');
+    registry.add('c1', 'ws', first);
+    const other = identity('1', { page: 'home', roles: ['member'] });
+    const kept = registry.add('c2', 'ws', other);
+    expect(kept).toEqual(other);
+    expect(kept.roles).toBe(first.roles);
+    const promoted = registry.add('c3', 'ws', identity('1', { roles: ['member', 'admin'] }));
+    expect(promoted.roles).toEqual(['member', 'admin']);
+    expect(promoted.roles).not.toBe(first.roles);
   });
 
   it('answers a second registration of one id with its identity, counting it once', () => {

@@ -28,6 +28,24 @@ describe('RoomMembersRegistry', () => {
     expect(registry.userGroup('1')?.size).toBe(2);
   });
 
+  it('keeps the rooms of each connection apart when several joined the same room alone', () => {
+    const a1 = recordingConnection().connection;
+    const a2 = recordingConnection().connection;
+    const b1 = recordingConnection().connection;
+    registry.connect(a1, alice, false);
+    registry.connect(a2, alice, false);
+    registry.connect(b1, bob, false);
+    for (const connection of [a1, a2, b1]) registry.join(connection, 'general');
+    registry.join(a1, 'random');
+    registry.leave(a2, 'general');
+    expect([...registry.roomsOf(a1)]).toEqual(['general', 'random']);
+    expect([...registry.roomsOf(a2)]).toEqual([]);
+    expect([...registry.roomsOf(b1)]).toEqual(['general']);
+    expect(registry.isJoined(b1, 'random')).toBe(false);
+    expect(registry.disconnect(b1).roomsLeft).toEqual(['general']);
+    expect(registry.roomGroup('general')?.size).toBe(1);
+  });
+
   it('reports the last connection of a user leaving a room', () => {
     const a1 = recordingConnection().connection;
     const a2 = recordingConnection().connection;

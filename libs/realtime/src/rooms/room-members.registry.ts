@@ -99,8 +99,9 @@ export class RoomMembersRegistry implements OnApplicationShutdown {
   join(connection: RawWsConnection, room: string): JoinOutcome {
     const state = this.connections.get(connection);
     if (!state || inRooms(state.rooms, room)) return { joined: false, firstOfUser: false };
-    state.rooms = withRoom(state.rooms, room);
-    this.groupOf(this.rooms, room).add(connection, state.batched);
+    const group = this.groupOf(this.rooms, room);
+    state.rooms = state.rooms === NO_ROOMS ? group.onlyRoom(room) : withRoom(state.rooms, room);
+    group.add(connection, state.batched);
     let counts = this.usersInRoom.get(room);
     if (!counts) {
       counts = new Map();

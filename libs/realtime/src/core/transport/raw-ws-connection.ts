@@ -66,8 +66,9 @@ export class RawWsConnection {
   disconnectHook: (() => void) | null = null;
   /**
    * Inbound frame state, owned by RawWsDispatcher: the endpoint's shared dispatch table, Nest's
-   * handlers bound to this connection (in the table's order), the frames being handled (a promise
-   * only while some are) and how many.
+   * handlers bound to this connection (in the table's order; none where the table holds the
+   * gateway's handlers for all its connections), the frames being handled (a promise only while some
+   * are) and how many.
    */
   dispatch: RawWsDispatchTable | null = null;
   handlers: readonly RawWsHandlerCallback[] = NO_HANDLERS;

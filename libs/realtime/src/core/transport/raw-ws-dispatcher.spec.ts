@@ -68,4 +68,47 @@ describe('RawWsDispatcher', () => {
     dispatcher.bind(b.connection, handlersOf(b.connection, calls).slice(1), noRoutes, gate);
     expect(b.connection.dispatch).not.toBe(a.connection.dispatch);
   });
+
+  it("calls the endpoint's shared handlers with the connection, keeping none on the connection", async () => {
+    const calls: Array<[unknown, unknown, unknown]> = [];
+    const shared = ['join_room', 'ping'].map((message) => (client: unknown, data: unknown, type: unknown) => {
+      calls.push([client, type, data]);
+      return Promise.resolve({ event: `${message}_shared`, data: {} });
+    });
+    const routes: ReadonlyMap<string, FrameRoute> = new Map();
+    const a = recordingConnection();
+    const b = recordingConnection();
+    let asked = 0;
+    const table = () => {
+      asked += 1;
+      return shared;
+    };
+    dispatcher.bind(a.connection, handlersOf(a.connection, []), routes, gate, table);
+    dispatcher.bind(b.connection, handlersOf(b.connection, []), routes, gate, table);
+    // Asked once, when the endpoint's dispatch is made.
+    expect(asked).toBe(1);
+    expect(a.connection.handlers).toHaveLength(0);
+    expect(b.connection.handlers).toHaveLength(0);
+
+    const frame = (type: string) => Buffer.from(JSON.stringify({ type, data: { n: 1 } }));
+    a.connection.dispatch?.received(a.connection, frame('ping'), false);
+    b.connection.dispatch?.received(b.connection, frame('join_room'), false);
+    b.connection.dispatch?.received(b.connection, frame('nope'), false);
+    await settle(a.connection);
+    await settle(b.connection);
+    expect(calls).toEqual([
+      [a.connection, 'ping', { n: 1 }],
+      [b.connection, 'join_room', { n: 1 }],
+    ]);
+    expect(a.sent[0]).toContain('"ping_shared"');
+    expect(b.sent[0]).toContain('"join_room_shared"');
+    expect(b.sent[1]).toContain('Unknown message type');
+  });
+
+  it('keeps the handlers Nest bound to each connection where the endpoint has no shared ones', () => {
+    const routes: ReadonlyMap<string, FrameRoute> = new Map();
+    const a = recordingConnection();
+    dispatcher.bind(a.connection, handlersOf(a.connection, []), routes, gate, () => null);
+    expect(a.connection.handlers).toHaveLength(2);
+  });
 });

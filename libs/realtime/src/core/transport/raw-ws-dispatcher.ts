@@ -17,6 +17,7 @@ import type { StorageFaultLog } from '../filters/storage-fault-log';
 import { inputShapeError } from '../input-limits';
 import type { FrameRoute } from './direct-frame-route';
 import { forEachHandlerValue } from './handler-result';
+import type { SharedGatewayHandler } from './shared-gateway-handlers';
 import type {
   RawWsConnection,
   RawWsDispatchTable,
@@ -25,6 +26,8 @@ import type {
 } from './raw-ws-connection';
 import { shuttingDownError, type ShutdownGate } from './shutdown-coordinator';
 
+const NO_HANDLERS: readonly RawWsHandlerCallback[] = [];
+
 /** Most inner messages one inbound batch frame may carry. */
 const MAX_BATCH = 50;
 /** Frames of one raw ws connection waiting to be handled before the socket is paused. */
@@ -32,8 +35,10 @@ const MAX_PENDING_FRAMES = 64;
 
 /**
  * One endpoint's dispatch, shared by all its connections: which of Nest's handlers (by their index
- * in the list Nest gives each connection) answers a frame type, the endpoint's direct routes, and
- * the shutdown gate. A connection keeps only its bound handlers and its frame queue.
+ * in the list Nest gives each connection) answers a frame type, the gateway's handlers with their
+ * pipeline when made once for the endpoint (shared-gateway-handlers.ts), the endpoint's direct routes,
+ * and the shutdown gate. A connection keeps its frame queue, and Nest's handlers bound to it only
+ * where the endpoint has no shared handlers.
  */
 class EndpointDispatch implements RawWsDispatchTable {
   constructor(
@@ -43,6 +48,8 @@ class EndpointDispatch implements RawWsDispatchTable {
     readonly handlerIndex: ReadonlyMap<string, number>,
     readonly routes: ReadonlyMap<string, FrameRoute>,
     readonly shutdown: ShutdownGate,
+    /** The handlers of every connection, in the order of `types`; null: each connection's own. */
+    readonly shared: readonly SharedGatewayHandler[] | null,
   ) {}
 
   /** Whether Nest's handler list of a connection is the one this table was built for. */
@@ -84,17 +91,24 @@ export class RawWsDispatcher {
 
   /**
    * Binds Nest's handlers of a gateway to a connection; `routes` are its endpoint's direct routes,
-   * `shutdown` admits or refuses each frame. The endpoint's RawWsServer hands the connection's frames
-   * to `connection.dispatch` (one listener of its own: no closure, map or promise per connection).
+   * `shutdown` admits or refuses each frame. `sharedHandlers` gives the gateway's handlers made once
+   * for the endpoint (asked when its dispatch is made, at its first connection), or null: the
+   * connection keeps the handlers Nest bound to it. The endpoint's RawWsServer hands the
+   * connection's frames to `connection.dispatch` (one listener of its own: no closure, map or promise
+   * per connection).
    */
   bind(
     connection: RawWsConnection,
     handlers: MessageMappingProperties[],
     routes: ReadonlyMap<string, FrameRoute>,
     shutdown: ShutdownGate,
+    sharedHandlers: () => readonly SharedGatewayHandler[] | null = () => null,
   ): void {
-    const dispatch = this.dispatchFor(connection.path, handlers, routes, shutdown);
-    connection.handlers = handlers.map((handler): RawWsHandlerCallback => handler.callback);
+    const dispatch = this.dispatchFor(connection.path, handlers, routes, shutdown, sharedHandlers);
+    connection.handlers =
+      dispatch.shared === null
+        ? handlers.map((handler): RawWsHandlerCallback => handler.callback)
+        : NO_HANDLERS;
     connection.dispatch = dispatch;
   }
 
@@ -135,6 +149,7 @@ export class RawWsDispatcher {
     handlers: MessageMappingProperties[],
     routes: ReadonlyMap<string, FrameRoute>,
     shutdown: ShutdownGate,
+    sharedHandlers: () => readonly SharedGatewayHandler[] | null,
   ): EndpointDispatch {
     const known = this.dispatches.get(routes);
     if (known !== undefined && known.shutdown === shutdown && known.fits(handlers)) return known;
@@ -145,7 +160,15 @@ export class RawWsDispatcher {
       if (routes.has(type)) this.warnShadowed(path, type);
       else handlerIndex.set(type, i);
     });
-    const dispatch = new EndpointDispatch(this, types, handlerIndex, routes, shutdown);
+    const shared = sharedHandlers();
+    const dispatch = new EndpointDispatch(
+      this,
+      types,
+      handlerIndex,
+      routes,
+      shutdown,
+      shared !== null && shared.length === types.length ? shared : null,
+    );
     this.dispatches.set(routes, dispatch);
     return dispatch;
   }
@@ -240,12 +263,14 @@ export class RawWsDispatcher {
         result = route.run(connection, data);
       } else {
         const index = dispatch.handlerIndex.get(type);
-        const handler = index === undefined ? undefined : connection.handlers[index];
-        if (handler === undefined) {
+        const shared = index === undefined ? undefined : dispatch.shared?.[index];
+        const handler = index === undefined || shared !== undefined ? undefined : connection.handlers[index];
+        if (shared !== undefined) result = shared(connection, data, type);
+        else if (handler !== undefined) result = handler(data, type);
+        else {
           connection.sendError(RealtimeError.invalidFormat(`Unknown message type "${type}"`, { type }), ref);
           return;
         }
-        result = handler(data, type);
       }
       // Every response is sent as it comes; the next frame waits until the handler is done.
       await forEachHandlerValue(result, (value) => {

@@ -155,12 +155,14 @@ export function setUpRealtimeIoServer(
         headers: socket.handshake.headers,
       });
       lifecycle.checkCapacity(identity);
-      (socket.data as RealtimeSocketData).identity = identity;
+      const data = socket.data as RealtimeSocketData;
+      data.identity = identity;
       // The verified token is not kept for the life of the socket (the identity holds what it said).
       socket.handshake.auth = withoutToken(socket.handshake.auth);
       // The slot is taken here, not at 'connection' (one tick later): several CONNECT packets in
-      // one batch cannot all pass the limit.
-      lifecycle.register(socket.id, 'socket.io', identity, {
+      // one batch cannot all pass the limit. The socket keeps the identity the registry keeps, shared
+      // with the user's other connections of equal claims, not a second copy of it.
+      data.identity = lifecycle.register(socket.id, 'socket.io', identity, {
         endWith(error) {
           socket.emit('error', error.toPayload());
           socket.disconnect(true);

@@ -18,6 +18,7 @@ import { StorageFaultLog } from '../filters/storage-fault-log';
 import type { FrameRoute } from './direct-frame-route';
 import { RawWsConnection } from './raw-ws-connection';
 import { RawWsDispatcher } from './raw-ws-dispatcher';
+import { sharedGatewayHandlers } from './shared-gateway-handlers';
 import { RawWsServer } from './raw-ws-server';
 import { endIoTransports, realtimeIoOptions, setUpRealtimeIoServer } from './realtime-io-server';
 import {
@@ -49,6 +50,7 @@ export class RealtimeAdapter extends IoAdapter {
     () => this.getLifecycle(),
     (payload) => this.mapPayload(payload),
     this.log,
+    (handlers) => sharedGatewayHandlers(this.app, (options) => options.transport === 'socket.io', handlers),
   );
   private lifecycle: ConnectionLifecycle | null = null;
   private storageFaultLog: StorageFaultLog | null = null;
@@ -121,11 +123,16 @@ export class RealtimeAdapter extends IoAdapter {
     _transform: (data: unknown) => Observable<unknown>,
   ): void {
     if (client instanceof RawWsConnection) {
+      const server = this.serverOf(client);
       this.dispatcher.bind(
         client,
         handlers,
-        this.serverOf(client)?.directRoutes ?? NO_ROUTES,
+        server?.directRoutes ?? NO_ROUTES,
         this.getLifecycle().shutdown,
+        () =>
+          server === undefined
+            ? null
+            : sharedGatewayHandlers(this.app, (options) => options === server.gateway, handlers),
       );
       return;
     }

@@ -1,12 +1,14 @@
 // Binds Nest's gateway handlers to Socket.IO sockets with one shared listener per event for every
 // socket, where Nest's IoAdapter builds an RxJS chain per handler per socket (fromEvent, mergeMap,
-// takeUntil and a shared disconnect stream): kilobytes held by every idle connection. The socket keeps
-// only Nest's bound callbacks, by event. Same behaviour: the handler's result (value, promise or
-// observable) is emitted when it names an event, else given to the ack unless the handler
-// acknowledges itself. On the library's server, a payload past the input limits (depth, keys, no
-// `__proto__` or `constructor` key: core/input-limits.ts) is answered INVALID_FORMAT before any
-// handler, pipe or guard sees it, and an event received once the shutdown drains is answered
-// SHUTTING_DOWN (the others are counted in flight until their handler is done).
+// takeUntil and a shared disconnect stream): kilobytes held by every idle connection. On the
+// library's server a gateway's handlers are made once for every socket where they can be
+// (shared-gateway-handlers.ts), and the socket keeps none; elsewhere it keeps Nest's bound callbacks,
+// by event. Same behaviour: the handler's result (value, promise or observable) is emitted when it
+// names an event, else given to the ack unless the handler acknowledges itself. On the library's
+// server, a payload past the input limits (depth, keys, no `__proto__` or `constructor` key:
+// core/input-limits.ts) is answered INVALID_FORMAT before any handler, pipe or guard sees it, and an
+// event received once the shutdown drains is answered SHUTTING_DOWN (the others are counted in flight
+// until their handler is done).
 import type { Logger } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
@@ -17,6 +19,7 @@ import { inputShapeError } from '../input-limits';
 import type { TransportCounters } from '../metrics/transport-counters.service';
 import { tokenExpiredEnding, type LivenessEnding } from './connection-liveness';
 import { forEachHandlerValue } from './handler-result';
+import type { SharedGatewayHandler } from './shared-gateway-handlers';
 import { shuttingDownError, type ShutdownGate } from './shutdown-coordinator';
 
 type HandlerCallback = MessageMappingProperties['callback'];
@@ -65,33 +68,93 @@ export function runDisconnectHooks(socket: Socket): void {
   else if (Array.isArray(hooks)) for (const hook of hooks) hook();
 }
 
+type SocketListener = (this: BoundSocket, ...args: unknown[]) => void;
+
 export class SocketIoBinding {
-  private readonly sharedListeners = new Map<string, (this: BoundSocket, ...args: unknown[]) => void>();
+  private readonly sharedListeners = new Map<string, SocketListener>();
+  /** The listener of each gateway handler shared by every socket (see `sharedHandlers`). */
+  private readonly pipelineListeners = new Map<SharedGatewayHandler, SocketListener>();
+  private readonly pipelineListenerSet = new Set<SocketListener>();
+  /** Each gateway's shared handlers (null: none), by the events Nest lists for it. */
+  private readonly sharedTables = new Map<string, readonly SharedGatewayHandler[] | null>();
 
   /**
    * @param context the transport counters and the shutdown gate
    * @param mapPayload the adapter's payload mapping (`{ data, ack }` from the event's arguments)
+   * @param sharedHandlers a gateway's handlers made once for every socket of the realtime server
+   *   (shared-gateway-handlers.ts), for the list Nest binds to one; null: each socket keeps Nest's
    */
   constructor(
     private readonly context: () => BindingContext,
     private readonly mapPayload: (payload: unknown) => { data?: unknown; ack?: unknown },
     private readonly log: Logger,
+    private readonly sharedHandlers: (
+      handlers: readonly MessageMappingProperties[],
+    ) => readonly SharedGatewayHandler[] | null = () => null,
   ) {}
 
+  /**
+   * Binds a gateway's handlers to a socket: on the realtime server, its handlers shared by every
+   * socket where there are (the socket keeps no handler), else Nest's handlers bound to the socket.
+   */
   bindHandlers(socket: BoundSocket, handlers: MessageMappingProperties[]): void {
-    const table = (socket[HANDLERS] ??= {});
-    for (const { message, callback, isAckHandledManually } of handlers) {
+    // Only the realtime server's sockets (marked by collectDisconnectHooks) are its gateways'.
+    const shared = socket[DISCONNECT_HOOKS] !== undefined ? this.sharedTableOf(handlers) : null;
+    handlers.forEach(({ message, callback, isAckHandledManually }, i) => {
       const event = String(message);
-      if (table[event] !== undefined) {
+      if (this.handles(socket, event)) {
         // Two gateways handle the same event on this socket: the second gets a listener of its own.
         socket.on(event, (...args: unknown[]) =>
           this.handleEvent(socket, callback, isAckHandledManually, args),
         );
-        continue;
+        return;
       }
+      const pipeline = shared?.[i];
+      if (pipeline !== undefined) {
+        socket.on(event, this.pipelineListener(pipeline, isAckHandledManually));
+        return;
+      }
+      const table = (socket[HANDLERS] ??= {});
       table[event] = callback;
       socket.on(event, this.sharedListener(event, isAckHandledManually));
+    });
+  }
+
+  /** Whether a gateway's handler of `event` is bound to the socket already. */
+  private handles(socket: BoundSocket, event: string): boolean {
+    if (socket[HANDLERS]?.[event] !== undefined) return true;
+    return (
+      this.pipelineListenerSet.size > 0 &&
+      socket.listeners(event).some((listener) => this.pipelineListenerSet.has(listener as SocketListener))
+    );
+  }
+
+  private sharedTableOf(
+    handlers: readonly MessageMappingProperties[],
+  ): readonly SharedGatewayHandler[] | null {
+    const key = handlers.map((handler) => String(handler.message)).join('\n');
+    let table = this.sharedTables.get(key);
+    if (table === undefined) {
+      const made = this.sharedHandlers(handlers);
+      table = made !== null && made.length === handlers.length ? made : null;
+      this.sharedTables.set(key, table);
     }
+    return table;
+  }
+
+  /** The one listener of a shared gateway handler: called with the socket as `this`. */
+  private pipelineListener(pipeline: SharedGatewayHandler, isAckHandledManually: boolean): SocketListener {
+    let listener = this.pipelineListeners.get(pipeline);
+    if (listener === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the listener's `this` is the socket
+      const binding = this;
+      listener = function (this: BoundSocket, ...args: unknown[]): void {
+        binding.handleEvent(this, (data, ack) => pipeline(this, data, ack), isAckHandledManually, args);
+      };
+      this.pipelineListeners.set(pipeline, listener);
+      this.pipelineListenerSet.add(listener);
+    }
+    return listener;
   }
 
   /**
@@ -106,10 +169,7 @@ export class SocketIoBinding {
     return true;
   }
 
-  private sharedListener(
-    event: string,
-    isAckHandledManually: boolean,
-  ): (this: BoundSocket, ...args: unknown[]) => void {
+  private sharedListener(event: string, isAckHandledManually: boolean): SocketListener {
     const key = `${isAckHandledManually ? 'manual' : 'auto'}:${event}`;
     let listener = this.sharedListeners.get(key);
     if (listener === undefined) {
@@ -126,7 +186,7 @@ export class SocketIoBinding {
 
   private handleEvent(
     socket: Socket,
-    callback: HandlerCallback,
+    callback: (data: unknown, ack: unknown) => unknown,
     isAckHandledManually: boolean | undefined,
     args: unknown[],
   ): void {
