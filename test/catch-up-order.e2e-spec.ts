@@ -11,7 +11,7 @@ import {
   type MessageRecord,
   type RealtimeStorage,
 } from 'nest-realtime';
-import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
+import { openRealtimeDataSource } from 'nest-realtime/storage/storage.providers';
 import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
 import { TypeOrmMessageStore } from 'nest-realtime/storage/typeorm/typeorm-message.store';
 import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
@@ -94,7 +94,7 @@ describe('catch-up by after_id with concurrent writers (PostgreSQL)', () => {
         auth: { secret: 'catch-up-secret-0123456789' },
         database: { type: 'postgres', url: databaseUrl() },
       });
-      dataSource = await new DataSource(realtimeDataSourceOptions(options).dataSource).initialize();
+      dataSource = await openRealtimeDataSource(options);
       storage = typeOrmStorage(dataSource);
     }, BOOT_TIMEOUT_MS);
 

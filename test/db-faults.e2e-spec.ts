@@ -21,6 +21,43 @@ import { Clients, type TestWs, type WsFrame } from './support/clients';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 import { startSample, type RunningSample } from './support/sample-app';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
+import { postgresPoolSettings } from 'nest-realtime/storage/typeorm/postgres-timeouts';
+
+/** The part of the `pg` driver used here (it ships no types of its own). */
+interface PgResult<R> {
+  rows: R[];
+  rowCount: number | null;
+}
+interface PgSession {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<PgResult<R>>;
+}
+interface PgPoolClient extends PgSession {
+  on(event: 'error', listener: (error: Error) => void): void;
+  release(): void;
+}
+interface PgDriver {
+  Client: new (config: { connectionString: string }) => PgSession & {
+    connect(): Promise<void>;
+    end(): Promise<void>;
+  };
+  Pool: new (config: Record<string, unknown>) => PgSession & {
+    connect(): Promise<PgPoolClient>;
+    end(): Promise<void>;
+  };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const pg = require('pg') as PgDriver;
+
+/** One query on a connection of its own. */
+async function queryOnce<R>(url: string, sql: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 // initdb + server start + migrations; the tests themselves get their own limits.
 const BOOT_TIMEOUT_MS = 120_000;
@@ -380,6 +417,110 @@ describe('database faults (e2e)', () => {
         expect(acked.filter((c) => !mine.includes(c))).toEqual([]);
       }
     }, 90_000);
+  });
+
+  describe('PostgreSQL statements that wait too long', () => {
+    const QUERY_TIMEOUT_MS = 1500;
+    let postgres: PostgresServer | undefined;
+    let sample: RunningSample | undefined;
+    const logger = new CapturingLogger();
+
+    beforeAll(async () => {
+      postgres = await startPostgres({ startTimeoutMs: 60_000 });
+      sample = await startSample({
+        config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT },
+        overrides: {
+          database: { type: 'postgres', url: postgres.url, queryTimeoutMs: QUERY_TIMEOUT_MS },
+        },
+      });
+      sample.app.useLogger(logger);
+    }, BOOT_TIMEOUT_MS);
+
+    afterAll(async () => {
+      try {
+        await sample?.close();
+      } finally {
+        await postgres?.stop();
+      }
+    });
+
+    it('a room locked by another session: the send is refused within the timeout and not stored, the next ones are', async () => {
+      if (!sample || !postgres) throw new Error('PostgreSQL or the sample did not start');
+      const s = sample;
+      const alice = await s.login('alice');
+      const ws = await clients.ws(`ws://127.0.0.1:${s.port}/ws/chat?token=${alice.token}`);
+      ws.send({ type: 'join_room', data: { room: 'general' } });
+      await ws.next('join_room_ack');
+      expect(isAck(await askWs(ws, 'room_message', { room: 'general', content: 'before' }, 'r0'))).toBe(true);
+
+      // Another session holds the room's row (its message counter) for longer than the timeout.
+      const locker = new pg.Client({ connectionString: postgres.url });
+      await locker.connect();
+      try {
+        await locker.query('BEGIN');
+        await locker.query("SELECT 1 FROM rt_rooms WHERE name = 'general' FOR UPDATE");
+        const sentAt = Date.now();
+        const refused = await askWs(ws, 'room_message', { room: 'general', content: 'while locked' }, 'r1');
+        // The server cancels the statement (SQLSTATE 57014) at 80 % of the timeout.
+        expectStorageError(refused, STORAGE_UNAVAILABLE);
+        expect(Date.now() - sentAt).toBeLessThan(QUERY_TIMEOUT_MS + 1000);
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+      expect(isAck(await askWs(ws, 'room_message', { room: 'general', content: 'after' }, 'r2'))).toBe(true);
+      expect(await history(ws, { room: 'general' }, 'room_history')).toEqual(['before', 'after']);
+      // No session of the library was left inside a transaction.
+      const stuck = await queryOnce<{ count: string }>(
+        postgres.url,
+        "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+      );
+      expect(stuck[0]?.count).toBe('0');
+      expect(logger.lines.filter((l) => /Unhandled error/.test(l.message))).toEqual([]);
+    }, 60_000);
+
+    it('a query the client stops waiting for ends its connection: the pool discards it and the server rolls its transaction back', async () => {
+      if (!postgres) throw new Error('PostgreSQL did not start');
+      // The library's pool settings, without the server-side cancel, so that the client's own timeout
+      // is what ends the wait (a server or network that does not answer at all).
+      const pool = new pg.Pool({
+        connectionString: postgres.url,
+        max: 1,
+        ...postgresPoolSettings(
+          { connectTimeoutMs: 1000, queryTimeoutMs: 400 },
+          pg as unknown as Parameters<typeof postgresPoolSettings>[1],
+        ),
+        statement_timeout: undefined,
+        idle_in_transaction_session_timeout: undefined,
+      });
+      try {
+        await pool.query('CREATE TABLE IF NOT EXISTS abandoned (x int)');
+        const client = await pool.connect();
+        const errors: Error[] = [];
+        client.on('error', (error: Error) => errors.push(error));
+        const [{ pid: first }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+          .rows as [{ pid: number }];
+        await client.query('BEGIN');
+        await client.query('INSERT INTO abandoned VALUES (1)');
+        await expect(client.query('SELECT pg_sleep(1.5)')).rejects.toThrow('Query read timeout');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        client.release();
+        // The connection was ended (then pg reports its end as unexpected, the query being active).
+        expect(errors[0]?.message).toBe('query timed out: connection abandoned');
+        // A fresh connection serves the next query, outside any transaction of the first.
+        const [{ pid: next }] = (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
+          .rows as [{ pid: number }];
+        expect(next).not.toBe(first);
+        // Once its statement ends, the abandoned session ends too, its insert rolled back.
+        await within(10_000, 'the abandoned session gone', async () => {
+          const left = await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [first]);
+          return left.rowCount === 0 ? true : undefined;
+        });
+        expect((await pool.query('SELECT count(*)::int AS n FROM abandoned')).rows).toEqual([{ n: 0 }]);
+      } finally {
+        await pool.end();
+      }
+    }, 60_000);
   });
 
   describe('SQLite file full', () => {

@@ -230,7 +230,8 @@ describe('sample app on PostgreSQL (e2e)', () => {
       auth: { secret: 'upgrade-secret-0123456789' },
       database: { type: 'postgres', url: postgres.url, schema, poolSize: 1 },
     });
-    const base = realtimeDataSourceOptions(options).dataSource;
+    // The options that run the migrations (the library opens its request connection after them).
+    const base = realtimeDataSourceOptions(options).migrations!;
     const upgraded = REALTIME_MIGRATIONS.findIndex((m) => m.name.startsWith('ConversationSequence'));
     const before = await new DataSource({
       ...base,

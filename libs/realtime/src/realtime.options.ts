@@ -178,14 +178,18 @@ export type RealtimeDatabaseOptions =
       /** Pool size. @default 10 */
       poolSize?: number;
       /**
-       * A new connection that is not ready within this fails (the server or the network stopped
-       * answering): the request that needed it is refused with `storage_unavailable`. @default 5000
+       * A new connection, or a free one of the pool, not ready within this fails (the server or the
+       * network stopped answering, or every connection is busy): the request that needed it is
+       * refused with `storage_unavailable`. @default 5000
        */
       connectTimeoutMs?: number;
       /**
        * A query not answered within this fails and its request is refused with `storage_unavailable`,
-       * instead of waiting for as long as the server or the network does not answer. A COMMIT that
-       * timed out may still have been carried out by the server. @default 10000
+       * instead of waiting for as long as the server or the network does not answer. The server
+       * cancels a statement at 80 % of it and ends a session left idle inside a transaction that long;
+       * the client ends a connection whose query it stopped waiting for, so no transaction is left
+       * for a later request to commit. A COMMIT that timed out may still have been carried out by the
+       * server. The migrations run at start are not bounded by it. @default 10000
        */
       queryTimeoutMs?: number;
     };

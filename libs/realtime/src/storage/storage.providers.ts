@@ -35,11 +35,12 @@ export const REALTIME_DATA_SOURCE = getDataSourceToken(REALTIME_CONNECTION);
 export const REALTIME_WRITE_QUEUE = Symbol('REALTIME_WRITE_QUEUE');
 
 /** Opens the connection and runs the migrations; PostgreSQL is retried while it starts up. */
-async function openDataSource(options: ResolvedRealtimeOptions): Promise<DataSource> {
-  const { dataSource, attempts, retryDelayMs } = realtimeDataSourceOptions(options);
+export async function openRealtimeDataSource(options: ResolvedRealtimeOptions): Promise<DataSource> {
+  const { dataSource, migrations, attempts, retryDelayMs } = realtimeDataSourceOptions(options);
   const logger = new Logger('RealtimeModule');
   for (let attempt = 1; ; attempt++) {
     try {
+      if (migrations) await (await new DataSource(migrations).initialize()).destroy();
       return await new DataSource(dataSource).initialize();
     } catch (error) {
       if (attempt >= attempts) throw error;
@@ -73,7 +74,7 @@ export class RealtimeDataSourceModule {
           provide: REALTIME_DATA_SOURCE,
           inject: [REALTIME_OPTIONS],
           useFactory: (options: ResolvedRealtimeOptions) =>
-            options.storage === null ? openDataSource(options) : null,
+            options.storage === null ? openRealtimeDataSource(options) : null,
         },
         {
           provide: REALTIME_WRITE_QUEUE,

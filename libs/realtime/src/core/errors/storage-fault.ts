@@ -30,9 +30,22 @@ const NETWORK_CODES = new Set([
 
 /**
  * PostgreSQL SQLSTATEs of a server that cannot serve now: class 08 (connection exception) is matched
- * by prefix; shutting down or starting up, out of connections or memory, a read-only standby.
+ * by prefix; shutting down or starting up, out of connections or memory, a read-only standby; a
+ * statement cancelled by its timeout (`database.queryTimeoutMs`), a lock not obtained in time, a
+ * session ended for staying idle inside a transaction.
  */
-const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53000', '53200', '53300', '25006']);
+const PG_UNAVAILABLE = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53000',
+  '53200',
+  '53300',
+  '25006',
+  '57014',
+  '55P03',
+  '25P03',
+]);
 
 /** pg's own errors carry no code: a connection lost mid-query, or one that could not be opened in time. */
 const PG_CONNECTION_MESSAGE =

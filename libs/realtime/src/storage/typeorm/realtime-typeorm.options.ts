@@ -14,6 +14,7 @@ import { MessageEntity } from './entities/message.entity';
 import { RoomEntity } from './entities/room.entity';
 import { UserEntity } from './entities/user.entity';
 import { REALTIME_MIGRATIONS } from './migrations';
+import { postgresPoolSettings } from './postgres-timeouts';
 
 export const REALTIME_ENTITIES = [
   UserEntity,
@@ -24,9 +25,13 @@ export const REALTIME_ENTITIES = [
   LogEntryEntity,
 ];
 
-/** The DataSource options of the library's connection, and how often to try opening it. */
+/**
+ * The DataSource options of the library's connection, how often to try opening it, and (PostgreSQL)
+ * the options of a connection opened first to run the migrations, without the request timeouts.
+ */
 export function realtimeDataSourceOptions(options: ResolvedRealtimeOptions): {
   dataSource: DataSourceOptions;
+  migrations?: DataSourceOptions;
   attempts: number;
   retryDelayMs: number;
 } {
@@ -62,20 +67,22 @@ export function realtimeDataSourceOptions(options: ResolvedRealtimeOptions): {
     };
   }
   requireDriver('pg', 'database.type "postgres"', 'npm install pg');
+  // Checked just above; loaded here only for a database of this type (an optional peer).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pg = require('pg') as Parameters<typeof postgresPoolSettings>[1];
+  const postgres = { ...common, type: 'postgres' as const, url: db.url, schema: db.schema };
   return {
     dataSource: {
-      ...common,
-      type: 'postgres',
-      url: db.url,
-      schema: db.schema,
+      ...postgres,
+      // Migrated by `migrations` first: a long migration is not bounded by the request timeouts.
+      migrationsRun: false,
       poolSize: db.poolSize,
-      // pg's own settings: without them a server or network that stops answering (no reset, no
-      // close) holds every request waiting for ever. TCP keep-alive ends such a connection in time.
-      extra: {
-        connectionTimeoutMillis: db.connectTimeoutMs,
-        query_timeout: db.queryTimeoutMs,
-        keepAlive: true,
-      },
+      extra: postgresPoolSettings(db, pg),
+    },
+    migrations: {
+      ...postgres,
+      poolSize: 1,
+      extra: { connectionTimeoutMillis: db.connectTimeoutMs, keepAlive: true },
     },
     attempts: 5,
     retryDelayMs: 1000,
