@@ -171,6 +171,8 @@ async function openLean(
     joining = null;
   };
   client.onEnd = (reason) => fail(`${reason} (from ${localAddress})`);
+  // Ended in the same read as the upgrade's answer (or the namespace's), before onEnd was set.
+  if (client.endReason !== null) onProblem(`${client.endReason} (from ${localAddress})`);
   const mark = transport === 'ws' ? ROOM_CONTENT_MARK : CHAT_CONTENT_MARK;
   const isJoinAnswer =
     transport === 'ws'
@@ -199,6 +201,10 @@ async function openLean(
   return {
     join: () =>
       new Promise<void>((resolve, reject) => {
+        if (client.isClosed) {
+          reject(new Error(`join: the connection from ${localAddress} has ended`));
+          return;
+        }
         joining = { resolve, reject };
         client.sendText(
           transport === 'ws'

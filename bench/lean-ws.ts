@@ -56,6 +56,8 @@ export class LeanWs {
    * `close()`. Without it, one stderr line per process says so.
    */
   onEnd: ((reason: string) => void) | null = null;
+  /** Why the server ended the connection, if it did (also before `onEnd` was set). */
+  endReason: string | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on('close', () => {
@@ -160,9 +162,15 @@ export class LeanWs {
     this.socket.destroy();
   }
 
+  /** Closed, by the server or by `close()`. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private ended(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.endReason = reason;
     if (this.onEnd !== null) this.onEnd(reason);
     else warnOnce(reason);
   }

@@ -19,6 +19,9 @@ export async function drain(delivered: () => number, expected: number): Promise<
   while (delivered() < expected && now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** The longest a generator waits for the orchestrator to read the servers at a window mark. */
+const WINDOW_READ_TIMEOUT_MS = 60_000;
+
 /** What a generator and the orchestrator say about the measured window over IPC. */
 export interface WindowMark {
   kind: 'window';
@@ -40,12 +43,19 @@ export interface WindowRead {
 export async function markWindow(phase: WindowMark['phase']): Promise<void> {
   if (process.send === undefined) return;
   const read = new Promise<void>((resolve) => {
-    const onMessage = (message: Partial<WindowRead>): void => {
-      if (message.kind !== 'window-read' || message.phase !== phase) return;
+    // Never for ever: the orchestrator gone, or its reading failed, the generator ends all the same.
+    const done = (): void => {
+      clearTimeout(timer);
       process.off('message', onMessage);
+      process.off('disconnect', done);
       resolve();
     };
+    const onMessage = (message: Partial<WindowRead>): void => {
+      if (message.kind === 'window-read' && message.phase === phase) done();
+    };
+    const timer = setTimeout(done, WINDOW_READ_TIMEOUT_MS);
     process.on('message', onMessage);
+    process.once('disconnect', done);
   });
   const mark: WindowMark = { kind: 'window', phase };
   process.send(mark);

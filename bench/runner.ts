@@ -235,14 +235,17 @@ export async function measureWindowWith<R, S>(
   generator.child.on('message', (message: Partial<WindowMark>) => {
     if (message.kind !== 'window' || message.phase === undefined) return;
     const phase = message.phase;
-    marks.push(
-      read().then((sample) => {
-        // The generator closes its connections once the end is read (markWindow).
+    const reading = read();
+    // The generator closes its connections once the end is read (markWindow), or failed to be.
+    void reading
+      .catch(() => undefined)
+      .finally(() => {
         const answer: WindowRead = { kind: 'window-read', phase };
         if (generator.child.connected) generator.child.send(answer);
-        return sample;
-      }),
-    );
+      });
+    // A failed reading is the result's failure, taken up below; meanwhile it is not unhandled.
+    reading.catch(() => undefined);
+    marks.push(reading);
   });
   const load = await generator.result;
   const [start, end] = await Promise.all(marks);

@@ -9,6 +9,7 @@ import {
   RoomsClient,
   type StateChange,
 } from 'nest-realtime-client';
+import WebSocket from 'ws';
 import { CLIENT_TEST_LIMITS, reachState, RestartableSample } from './support/client-sample';
 
 const FAST_RETRY = { reconnectDelay: 50, maxReconnectDelay: 200, maxReconnectAttempts: 200 };
@@ -129,6 +130,14 @@ describe('Client lifecycle against a handshake rate limit', () => {
       const second = make(options);
       clients.push(second);
       const states = record(second);
+      // The address's one handshake of this second taken now (or refused: the bucket is empty either
+      // way), so that the second client's first attempt is refused however long the first one took.
+      await new Promise<void>((resolve) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${sample.port}/ws/chat?token=${token}`);
+        socket.on('error', () => undefined);
+        socket.once('open', () => socket.close());
+        socket.once('close', () => resolve());
+      });
       const started = Date.now();
       await second.connect();
       expect(second.state).toBe(ConnectionState.ACTIVE);

@@ -47,6 +47,10 @@ describe('ReconnectionManager', () => {
     // A shorter wait than the backoff's does not shorten it; the count of attempts goes on.
     expect(manager.schedule(attempt, 10)).toBe(100);
     expect(manager.failedAttempts).toBe(2);
+    // A wait past setTimeout's range (which would fire at once) is cut to its longest delay.
+    expect(manager.schedule(attempt, 1e12)).toBe(2_147_483_647);
+    jest.advanceTimersByTime(1000);
+    expect(attempt).toHaveBeenCalledTimes(1);
     manager.cancel();
   });
 

@@ -3,6 +3,9 @@
 import { ExponentialBackoff } from './backoff';
 import type { ReconnectionOptions } from './connection.options';
 
+/** setTimeout's longest delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class ReconnectionManager {
   private readonly backoff: ExponentialBackoff;
   private failed = 0;
@@ -43,7 +46,8 @@ export class ReconnectionManager {
   schedule(attempt: () => void, notBeforeMs = 0): number | undefined {
     if (!this.options.autoReconnect || this.failed >= this.options.maxReconnectAttempts) return undefined;
     this.cancel();
-    const delay = Math.max(this.backoff.delay(this.failed), Math.ceil(notBeforeMs));
+    // setTimeout fires at once past its longest delay: a larger wait is cut to it (about 24 days).
+    const delay = Math.min(Math.max(this.backoff.delay(this.failed), Math.ceil(notBeforeMs)), MAX_TIMER_MS);
     this.failed += 1;
     this.timer = setTimeout(() => {
       this.timer = undefined;
