@@ -176,32 +176,53 @@ function expectStorageError(answer: Answer, reason: string): void {
   });
 }
 
+interface PostgresFixture {
+  postgres: PostgresServer;
+  sample: RunningSample;
+  logger: CapturingLogger;
+}
+
+/**
+ * A PostgreSQL server of the describe's own and the sample app `start` opens on it (its log
+ * captured), started before the describe's tests and stopped after them, `stop` first.
+ */
+function postgresFixture(
+  start: (postgres: PostgresServer) => Promise<RunningSample>,
+  stop: () => Promise<void> = () => Promise.resolve(),
+): () => PostgresFixture {
+  let postgres: PostgresServer | undefined;
+  let sample: RunningSample | undefined;
+  const logger = new CapturingLogger();
+  beforeAll(async () => {
+    postgres = await startPostgres({ startTimeoutMs: 60_000 });
+    sample = await start(postgres);
+    sample.app.useLogger(logger);
+  }, BOOT_TIMEOUT_MS);
+  afterAll(async () => {
+    try {
+      await sample?.close();
+      await stop();
+    } finally {
+      await postgres?.stop();
+    }
+  });
+  return () => {
+    if (!postgres || !sample) throw new Error('PostgreSQL or the sample did not start');
+    return { postgres, sample, logger };
+  };
+}
+
 describe('database faults (e2e)', () => {
   const clients = new Clients();
   afterEach(() => clients.closeAll());
 
   describe('PostgreSQL stopped mid-traffic, then started again', () => {
-    let postgres: PostgresServer | undefined;
-    let sample: RunningSample | undefined;
-    const logger = new CapturingLogger();
-
-    beforeAll(async () => {
-      postgres = await startPostgres({ startTimeoutMs: 60_000 });
-      sample = await startSample({ config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT } });
-      sample.app.useLogger(logger);
-    }, BOOT_TIMEOUT_MS);
-
-    afterAll(async () => {
-      try {
-        await sample?.close();
-      } finally {
-        await postgres?.stop();
-      }
-    });
+    const fixture = postgresFixture((postgres) =>
+      startSample({ config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT } }),
+    );
 
     it('answers every write with storage_unavailable while it is down, resumes by itself and loses nothing acknowledged', async () => {
-      if (!sample || !postgres) throw new Error('PostgreSQL or the sample did not start');
-      const s = sample;
+      const { postgres, sample: s, logger } = fixture();
       const [alice, bob, carol, dave, producer] = await Promise.all(
         ['alice', 'bob', 'carol', 'dave', 'producer'].map((name) =>
           s.login(name, name === 'producer' ? { appId: 'pg-faults' } : {}),
@@ -321,43 +342,33 @@ describe('database faults (e2e)', () => {
     // Nothing is closed or reset: without timeouts every request would wait for as long as it lasts.
     const CONNECT_TIMEOUT_MS = 1000;
     const QUERY_TIMEOUT_MS = 1500;
-    let postgres: PostgresServer | undefined;
     let proxy: TcpProxy | undefined;
-    let sample: RunningSample | undefined;
-    const logger = new CapturingLogger();
-
-    beforeAll(async () => {
-      postgres = await startPostgres({ startTimeoutMs: 60_000 });
-      proxy = await startTcpProxy(Number(new URL(postgres.url).port));
-      const proxied = new URL(postgres.url);
-      proxied.port = String(proxy.port);
-      sample = await startSample({
-        // The host's own tables (modules) stay on a direct connection; the library's go through the proxy.
-        config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT },
-        overrides: {
-          database: {
-            type: 'postgres',
-            url: proxied.toString(),
-            connectTimeoutMs: CONNECT_TIMEOUT_MS,
-            queryTimeoutMs: QUERY_TIMEOUT_MS,
+    const fixture = postgresFixture(
+      async (postgres) => {
+        proxy = await startTcpProxy(Number(new URL(postgres.url).port));
+        const proxied = new URL(postgres.url);
+        proxied.port = String(proxy.port);
+        return startSample({
+          // The host's own tables (modules) stay on a direct connection; the library's go through the proxy.
+          config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT },
+          overrides: {
+            database: {
+              type: 'postgres',
+              url: proxied.toString(),
+              connectTimeoutMs: CONNECT_TIMEOUT_MS,
+              queryTimeoutMs: QUERY_TIMEOUT_MS,
+            },
           },
-        },
-      });
-      sample.app.useLogger(logger);
-    }, BOOT_TIMEOUT_MS);
-
-    afterAll(async () => {
-      try {
-        await sample?.close();
-      } finally {
+        });
+      },
+      async () => {
         await proxy?.close();
-        await postgres?.stop();
-      }
-    });
+      },
+    );
 
     it('answers every write with storage_unavailable within the timeouts, resumes by itself, and loses nothing acknowledged', async () => {
-      if (!sample || !proxy) throw new Error('PostgreSQL, the proxy or the sample did not start');
-      const s = sample;
+      const { sample: s, logger } = fixture();
+      if (!proxy) throw new Error('the proxy did not start');
       const [alice, dave] = await Promise.all(['alice', 'dave'].map((name) => s.login(name)));
       if (!alice || !dave) throw new Error('login failed');
       const roomSender = await clients.ws(`ws://127.0.0.1:${s.port}/ws/chat?token=${alice.token}`);
@@ -421,32 +432,17 @@ describe('database faults (e2e)', () => {
 
   describe('PostgreSQL statements that wait too long', () => {
     const QUERY_TIMEOUT_MS = 1500;
-    let postgres: PostgresServer | undefined;
-    let sample: RunningSample | undefined;
-    const logger = new CapturingLogger();
-
-    beforeAll(async () => {
-      postgres = await startPostgres({ startTimeoutMs: 60_000 });
-      sample = await startSample({
+    const fixture = postgresFixture((postgres) =>
+      startSample({
         config: { databaseUrl: postgres.url, rateLimit: NO_RATE_LIMIT },
         overrides: {
           database: { type: 'postgres', url: postgres.url, queryTimeoutMs: QUERY_TIMEOUT_MS },
         },
-      });
-      sample.app.useLogger(logger);
-    }, BOOT_TIMEOUT_MS);
-
-    afterAll(async () => {
-      try {
-        await sample?.close();
-      } finally {
-        await postgres?.stop();
-      }
-    });
+      }),
+    );
 
     it('a room locked by another session: the send is refused within the timeout and not stored, the next ones are', async () => {
-      if (!sample || !postgres) throw new Error('PostgreSQL or the sample did not start');
-      const s = sample;
+      const { postgres, sample: s, logger } = fixture();
       const alice = await s.login('alice');
       const ws = await clients.ws(`ws://127.0.0.1:${s.port}/ws/chat?token=${alice.token}`);
       ws.send({ type: 'join_room', data: { room: 'general' } });
@@ -480,7 +476,7 @@ describe('database faults (e2e)', () => {
     }, 60_000);
 
     it('a query the client stops waiting for ends its connection: the pool discards it and the server rolls its transaction back', async () => {
-      if (!postgres) throw new Error('PostgreSQL did not start');
+      const { postgres } = fixture();
       // The library's pool settings, without the server-side cancel, so that the client's own timeout
       // is what ends the wait (a server or network that does not answer at all).
       const pool = new pg.Pool({

@@ -16,10 +16,8 @@ import {
   type RealtimeStorage,
   type RoomStore,
 } from 'nest-realtime';
-import { realtimeDataSourceOptions } from 'nest-realtime/storage/typeorm/realtime-typeorm.options';
-import { typeOrmStorage } from 'nest-realtime/storage/storage.providers';
+import { openRealtimeDataSource, typeOrmStorage } from 'nest-realtime/storage/storage.providers';
 import { WriteQueue } from 'nest-realtime/storage/typeorm/write-transaction';
-import { DataSource } from 'typeorm';
 import { messageRecord } from './support/message-record';
 import { startPostgres, type PostgresServer } from './support/postgres-server';
 
@@ -36,7 +34,7 @@ const LOG_CAPACITY = 100;
 
 async function typeOrm(database: RealtimeModuleOptions['database']): Promise<OpenStorage> {
   const options = resolveRealtimeOptions({ auth: { secret: SECRET }, database });
-  const dataSource = await new DataSource(realtimeDataSourceOptions(options).dataSource).initialize();
+  const dataSource = await openRealtimeDataSource(options);
   // The log store the library builds with `stream.persist`, sharing the stores' write queue.
   const writes = new WriteQueue(dataSource);
   const logs = new PersistentLogStore(dataSource, LOG_CAPACITY, writes);

@@ -166,11 +166,19 @@ describe('deleting a user’s data', () => {
       // The log backlog, in memory and in the database.
       expect((await backlog(sample, clients, kim)).map((entry) => entry.message)).toEqual(['kim log']);
       const database = sample.app.get<DataSource>(REALTIME_DATA_SOURCE);
-      const stored = await database.query<Array<{ user_id: string }>>(
-        'SELECT user_id FROM rt_log_entries WHERE app_id = ?',
-        [APP],
-      );
-      expect(stored.map((row) => row.user_id)).toEqual([kim.id]);
+      // Persisted entries are written within 50 ms of their delivery, in one transaction: wait for
+      // Kim's (Erin's, dropped from the queue by the deletion, would come in the same write).
+      const storedUsers = async (): Promise<string[]> =>
+        (
+          await database.query<Array<{ user_id: string }>>(
+            'SELECT user_id FROM rt_log_entries WHERE app_id = ?',
+            [APP],
+          )
+        ).map((row) => row.user_id);
+      for (const until = Date.now() + 2000; (await storedUsers()).length === 0 && Date.now() < until;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await storedUsers()).toEqual([kim.id]);
       const erinsRows = await database.query<Array<{ n: number }>>(
         'SELECT count(*) AS n FROM rt_messages WHERE sender_id = ? OR recipient_id = ?',
         [erin.id, erin.id],
