@@ -1,7 +1,8 @@
 // The benchmark's capacity ramp and its verdicts, without servers: which publish rates a ramp tries
 // against a server that sustains up to a known rate, and how the A/A control's spread decides a
 // ratio target (bench/scenarios/capacity.ts, bench/verdict.ts).
-import { searchCapacity } from '../bench/scenarios/capacity';
+import { capacityTarget } from '../bench/report';
+import { searchCapacity, type Capacity, type CapacityComparison } from '../bench/scenarios/capacity';
 import { judge, medianIntervalRank, noiseMargin } from '../bench/verdict';
 
 /** A server that sustains every rate up to `limit`; the rates it was asked for, in order. */
@@ -83,5 +84,58 @@ describe('benchmark verdicts with an A/A control', () => {
     // Without the per-round ratios (older results files), the range.
     expect(noiseMargin({ median: 1.0, min: 0.8, max: 1.3, rounds: 7 })).toBeCloseTo(0.3, 10);
     expect([3, 6, 9, 11, 25].map(medianIntervalRank)).toEqual([1, 1, 2, 3, 9]);
+  });
+});
+
+describe('benchmark capacity verdicts when the generator sets a maximum', () => {
+  const ramp = (rate: number, generatorBound: boolean): Capacity => ({
+    target: 'x',
+    subscribers: 100,
+    steps: [],
+    rate,
+    deliveriesPerSec: rate * 100,
+    generatorBound,
+  });
+  /** Three rounds of the given maxima; `bound` says which side's ramps were generator-bound. */
+  const comparison = (
+    ours: number,
+    bare: number,
+    bound: 'ours' | 'baseline' | 'none',
+  ): CapacityComparison => {
+    const rounds = [0, 1, 2].map(() => ({
+      ours: ramp(ours, bound === 'ours'),
+      baseline: ramp(bare, bound === 'baseline'),
+    }));
+    const ratio = ours / bare;
+    return {
+      scenario: 'chat capacity, 100 members',
+      ours: 'chat',
+      baseline: 'bareIo',
+      subscribers: 100,
+      plan: {
+        subscribers: 100,
+        startRate: 150,
+        factor: 1.4,
+        maxSteps: 12,
+        refineSteps: 3,
+      } as CapacityComparison['plan'],
+      rounds,
+      ratio: { median: ratio, min: ratio, max: ratio, rounds: 3, ratios: [ratio, ratio, ratio] },
+      generatorBoundRounds: bound === 'none' ? 0 : 3,
+      failures: [],
+    };
+  };
+  const verdict = (c: CapacityComparison) => capacityTarget('capacity ≥ 0.95 ×', c, undefined).verdict;
+
+  it('takes a ratio above the target as met when only our maximum is a floor (the ratio a lower bound)', () => {
+    expect(verdict(comparison(2000, 1000, 'ours'))).toBe('met');
+  });
+
+  it('proves no target met when the bare maximum is a floor, and none missed when ours is', () => {
+    expect(verdict(comparison(1000, 1000, 'baseline'))).toBe('not measured');
+    expect(verdict(comparison(500, 1000, 'ours'))).toBe('not measured');
+    // A ratio below the target with the bare side bound is a true "not met" (its true value is lower).
+    expect(verdict(comparison(500, 1000, 'baseline'))).toBe('not met');
+    expect(verdict(comparison(1000, 1000, 'none'))).toBe('met');
   });
 });
