@@ -75,8 +75,11 @@ export class SocketIoBinding {
   /** The listener of each gateway handler shared by every socket (see `sharedHandlers`). */
   private readonly pipelineListeners = new Map<SharedGatewayHandler, SocketListener>();
   private readonly pipelineListenerSet = new Set<SocketListener>();
-  /** Each gateway's shared handlers (null: none), by the events Nest lists for it. */
-  private readonly sharedTables = new Map<string, readonly SharedGatewayHandler[] | null>();
+  /** Each gateway's shared handlers (null: none), with the events Nest lists for it, in order. */
+  private readonly sharedTables: Array<{
+    events: readonly unknown[];
+    table: readonly SharedGatewayHandler[] | null;
+  }> = [];
 
   /**
    * @param context the transport counters and the shutdown gate
@@ -123,8 +126,10 @@ export class SocketIoBinding {
   /** Whether a gateway's handler of `event` is bound to the socket already. */
   private handles(socket: BoundSocket, event: string): boolean {
     if (socket[HANDLERS]?.[event] !== undefined) return true;
+    // listenerCount first: the usual socket has no listener of the event yet, and no array is made.
     return (
       this.pipelineListenerSet.size > 0 &&
+      socket.listenerCount(event) > 0 &&
       socket.listeners(event).some((listener) => this.pipelineListenerSet.has(listener as SocketListener))
     );
   }
@@ -132,13 +137,15 @@ export class SocketIoBinding {
   private sharedTableOf(
     handlers: readonly MessageMappingProperties[],
   ): readonly SharedGatewayHandler[] | null {
-    const key = handlers.map((handler) => String(handler.message)).join('\n');
-    let table = this.sharedTables.get(key);
-    if (table === undefined) {
-      const made = this.sharedHandlers(handlers);
-      table = made !== null && made.length === handlers.length ? made : null;
-      this.sharedTables.set(key, table);
-    }
+    // Found by comparing the events in place: every connection's handshake passes here.
+    const known = this.sharedTables.find(
+      ({ events }) =>
+        events.length === handlers.length && events.every((message, i) => message === handlers[i]!.message),
+    );
+    if (known !== undefined) return known.table;
+    const made = this.sharedHandlers(handlers);
+    const table = made !== null && made.length === handlers.length ? made : null;
+    this.sharedTables.push({ events: handlers.map((handler) => handler.message as unknown), table });
     return table;
   }
 
