@@ -62,7 +62,10 @@ function originOf(connection: RawWsConnection): MessageOrigin | undefined {
 
 /** `?batch=1` (or `true`) on the connection URL opts into outbound message_batch frames. */
 export function wantsOutboundBatches(url: string | undefined): boolean {
-  const value = new URL(url ?? '/', 'http://localhost').searchParams.get(ROOMS_BATCH_QUERY);
+  // Every upgrade passes here: without the name in the URL (and no percent-encoding that could spell
+  // it), the parameter is absent, and no URL is parsed.
+  if (url === undefined || (!url.includes(ROOMS_BATCH_QUERY) && !url.includes('%'))) return false;
+  const value = new URL(url, 'http://localhost').searchParams.get(ROOMS_BATCH_QUERY);
   return value === '1' || value === 'true';
 }
 
