@@ -74,9 +74,18 @@ export class SocketIoSendBound {
   /** Shared by every connection (`this`): each packet created for it is counted and the bound checked. */
   private readonly onPacketCreate: (this: BoundedConnection, packet: { data?: unknown }) => void;
 
-  constructor(readonly maxBufferedBytes: number) {
+  /**
+   * @param created told the bytes of every packet created for a watched connection (the transport's
+   *   byte counters): one `packetCreate` listener per connection does both
+   */
+  constructor(
+    readonly maxBufferedBytes: number,
+    created: (bytes: number) => void = () => undefined,
+  ) {
     this.onPacketCreate = function (this: BoundedConnection, packet: { data?: unknown }): void {
-      const queued = (this[QUEUED] ?? 0) + packetLength(packet.data);
+      const bytes = packetLength(packet.data);
+      created(bytes);
+      const queued = (this[QUEUED] ?? 0) + bytes;
       this[QUEUED] = queued;
       if (this[CLOSING] === true) return;
       if (queued + (webSocketOf(this)?.bufferedAmount ?? 0) > maxBufferedBytes) closeAfterBroadcast(this);
