@@ -58,13 +58,15 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     global: extras.isGlobal ?? false,
     imports: [
       optionsModule,
+      // The library's own JwtService (TokenVerifier passes its keys and checks per call): the host's
+      // JwtModule, if any, keeps its own configuration. Before forRootAsync's imports: Nest takes a
+      // provider from the first import that exports it, and a host's JwtModule among them (its
+      // secret, its secretOrKeyProvider) would otherwise verify the library's tokens.
+      JwtModule.register({}),
       // forRootAsync's imports serve the options factory, and are the module's own too: a host
       // provider they export (a RoomPolicy under ROOM_POLICY) reaches the library's services.
       ...(definition.imports ?? []),
       RealtimeDataSourceModule.register(optionsModule),
-      // The library's own JwtService (TokenVerifier passes its keys and checks per call): the host's
-      // JwtModule, if any, keeps its own configuration.
-      JwtModule.register({}),
     ],
     controllers: streamControllers(http),
     providers: [

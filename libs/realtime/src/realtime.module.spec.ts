@@ -2,7 +2,7 @@
 // options; the builder's extras (isGlobal, gateways) work on both paths; bad options stop the boot;
 // two apps in one jest process share nothing.
 import { Inject, Injectable, Module, type INestApplication, type ModuleMetadata } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { JwtModule, JwtService } from '@nestjs/jwt';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { EventsGateway } from './events/events.gateway';
 import {
@@ -117,6 +117,25 @@ describe('RealtimeModule', () => {
       const token = new JwtService().sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
       expect(moduleRef.get(TokenVerifier).verify(token).userId).toBe('7');
       expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
+  it('verifies with its own JwtService when a forRootAsync import exports the host’s', async () => {
+    const hostSecret = 'the-host-application-secret';
+    // A host JwtModule whose key provider would answer every verify with the host's secret.
+    const hostJwt = JwtModule.register({ secretOrKeyProvider: () => hostSecret });
+    const moduleRef = await Test.createTestingModule({
+      imports: [RealtimeModule.forRootAsync({ imports: [hostJwt], useFactory: () => MINIMAL })],
+    }).compile();
+    try {
+      const signer = new JwtService();
+      const ours = signer.sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
+      const hosts = signer.sign({ sub: '8', username: 'eight' }, { secret: hostSecret, expiresIn: 60 });
+      const verifier = moduleRef.get(TokenVerifier);
+      expect(verifier.verify(ours).userId).toBe('7');
+      expect(() => verifier.verify(hosts)).toThrow('Token signature invalid');
     } finally {
       await moduleRef.close();
     }

@@ -171,6 +171,15 @@ describe('TokenVerifier', () => {
     });
   });
 
+  it('verifies with its own key whatever key the JwtService it is given holds', () => {
+    const otherSecret = 'another-secret-of-32-characters!';
+    const given = new JwtService({ secret: otherSecret, publicKey: otherSecret });
+    const verifier = new TokenVerifier(resolveRealtimeOptions({ auth: { secret: SECRET } }), given);
+    expect(verifier.verify(hs256({ sub: '7' })).userId).toBe('7');
+    const signedWithTheOther = jwt.sign({ sub: '8' }, otherSecret, { algorithm: 'HS256', expiresIn: 600 });
+    expectAuthFailed(() => verifier.verify(signedWithTheOther), 'Token signature invalid');
+  });
+
   it('accepts any audience when none is configured', () => {
     const verifier = verifierWith({ secret: SECRET });
     expect(verifier.verify(hs256({ sub: 'u-1' }, { audience: 'billing' })).userId).toBe('u-1');

@@ -13,10 +13,11 @@ type Claims = Record<string, unknown>;
 @Injectable()
 export class TokenVerifier {
   /**
-   * JwtService's options of every verify, made once: the configured secret or public key as
-   * jsonwebtoken would make it on every call, and the checks. The key goes last, as `publicKey`:
-   * JwtService deletes it from its copy, and deleting the last property keeps that copy a fast object
-   * (deleting any other, as `secret` would be, turned every handshake's copy into a slow one).
+   * JwtService's options of every verify, made once: the checks, and the configured secret or public
+   * key as jsonwebtoken would make it on every call. The key is `secret`, which JwtService prefers to
+   * any key of its module's options, and it goes last: JwtService deletes it from its copy, and
+   * deleting the last property keeps that copy a fast object (deleting another turned every
+   * handshake's copy into a slow dictionary one).
    */
   private readonly verifyOptions: JwtVerifyOptions;
 
@@ -32,7 +33,7 @@ export class TokenVerifier {
       audience: auth.audience as string | [string, ...string[]] | undefined,
       clockTolerance: auth.clockToleranceSec,
       // JwtService hands the key to jsonwebtoken as it is; its option type leaves KeyObject out.
-      publicKey: keyObjectOf(auth.secret ?? auth.publicKey) as string | Buffer | undefined,
+      secret: keyObjectOf(auth.secret ?? auth.publicKey) as string | Buffer | undefined,
     };
   }
 
