@@ -13,6 +13,10 @@ export interface EndableConnection {
 }
 
 export interface ConnectionEntry {
+  /**
+   * Unique among this process's connections: a Socket.IO socket's id, or `ws:<n>` for a raw ws
+   * connection (numbered per process, so not unique across nodes or restarts).
+   */
   id: string;
   transport: RealtimeTransport;
   identity: RealtimeIdentity;

@@ -7,6 +7,9 @@ describe('wantsOutboundBatches (rooms: ?batch=1 on the connection URL)', () => {
     // A percent-encoded name is the same parameter once decoded.
     ['/ws/chat?b%61tch=1', true],
     ['/ws/chat?batch=%31', true],
+    // The URL parser removes tabs (which an HTTP request line may hold) and line breaks.
+    ['/ws/chat?bat\tch=1', true],
+    ['/ws/chat?ba\r\ntch=1', true],
     ['/ws/chat?batch=0', false],
     ['/ws/chat?batch', false],
     ['/ws/chat?xbatch=1', false],

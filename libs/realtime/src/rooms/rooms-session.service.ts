@@ -60,11 +60,15 @@ function originOf(connection: RawWsConnection): MessageOrigin | undefined {
   return ref === undefined ? undefined : { connection, ref };
 }
 
+/** What the URL parser decodes (%XX) or removes (tab, LF, CR) in a URL. */
+const SPELLS_OTHERWISE = /[%\t\n\r]/;
+
 /** `?batch=1` (or `true`) on the connection URL opts into outbound message_batch frames. */
 export function wantsOutboundBatches(url: string | undefined): boolean {
-  // Every upgrade passes here: without the name in the URL (and no percent-encoding that could spell
-  // it), the parameter is absent, and no URL is parsed.
-  if (url === undefined || (!url.includes(ROOMS_BATCH_QUERY) && !url.includes('%'))) return false;
+  // Every upgrade passes here: without the name in the URL, and nothing that the URL parser would
+  // decode or drop to spell it (percent-encoding; tabs and line breaks, which it removes), the
+  // parameter is absent, and no URL is parsed.
+  if (url === undefined || (!url.includes(ROOMS_BATCH_QUERY) && !SPELLS_OTHERWISE.test(url))) return false;
   const value = new URL(url, 'http://localhost').searchParams.get(ROOMS_BATCH_QUERY);
   return value === '1' || value === 'true';
 }
