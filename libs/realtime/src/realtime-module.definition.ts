@@ -1,6 +1,5 @@
 // ConfigurableModuleBuilder definition: forRoot / forRootAsync with the static extras (isGlobal,
 // gateways). The options provider moves into a small module shared with the TypeORM connection.
-import { JwtModule } from '@nestjs/jwt';
 import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { MOUNTED_GATEWAYS, REALTIME_OPTIONS } from './realtime.constants';
 import {
@@ -58,11 +57,6 @@ function withFeatures(definition: DynamicModule, extras: RealtimeModuleExtras): 
     global: extras.isGlobal ?? false,
     imports: [
       optionsModule,
-      // The library's own JwtService (TokenVerifier passes its keys and checks per call): the host's
-      // JwtModule, if any, keeps its own configuration. Before forRootAsync's imports: Nest takes a
-      // provider from the first import that exports it, and a host's JwtModule among them (its
-      // secret, its secretOrKeyProvider) would otherwise verify the library's tokens.
-      JwtModule.register({}),
       // forRootAsync's imports serve the options factory, and are the module's own too: a host
       // provider they export (a RoomPolicy under ROOM_POLICY) reaches the library's services.
       ...(definition.imports ?? []),

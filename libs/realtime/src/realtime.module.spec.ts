@@ -106,7 +106,7 @@ afterEach(async () => {
 });
 
 describe('RealtimeModule', () => {
-  it('verifies tokens with the JwtService that Nest injects (from the library’s JwtModule)', async () => {
+  it('verifies tokens with the JwtService that Nest injects (the library’s own provider)', async () => {
     const injected = new JwtService();
     const verify = jest.spyOn(injected, 'verify');
     const moduleRef = await Test.createTestingModule({ imports: [RealtimeModule.forRoot(MINIMAL)] })
@@ -117,6 +117,26 @@ describe('RealtimeModule', () => {
       const token = new JwtService().sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
       expect(moduleRef.get(TokenVerifier).verify(token).userId).toBe('7');
       expect(verify).toHaveBeenCalledTimes(1);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+
+  it('verifies with its own JwtService when the host’s JwtModule is global', async () => {
+    const hostSecret = 'the-host-application-secret';
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        JwtModule.register({ global: true, secretOrKeyProvider: () => hostSecret }),
+        RealtimeModule.forRoot(MINIMAL),
+      ],
+    }).compile();
+    try {
+      const signer = new JwtService();
+      const ours = signer.sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
+      const hosts = signer.sign({ sub: '8', username: 'eight' }, { secret: hostSecret, expiresIn: 60 });
+      const verifier = moduleRef.get(TokenVerifier);
+      expect(verifier.verify(ours).userId).toBe('7');
+      expect(() => verifier.verify(hosts)).toThrow('Token signature invalid');
     } finally {
       await moduleRef.close();
     }

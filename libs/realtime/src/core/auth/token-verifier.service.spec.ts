@@ -180,6 +180,17 @@ describe('TokenVerifier', () => {
     expectAuthFailed(() => verifier.verify(signedWithTheOther), 'Token signature invalid');
   });
 
+  it('keeps its checks when the JwtService it is given has looser verify options', () => {
+    const loose = new JwtService({ verifyOptions: { ignoreExpiration: true, ignoreNotBefore: true } });
+    const verifier = new TokenVerifier(resolveRealtimeOptions({ auth: { secret: SECRET } }), loose);
+    const expired = jwt.sign({ sub: '7', exp: Math.floor(Date.now() / 1000) - 3600 }, SECRET, {
+      algorithm: 'HS256',
+    });
+    expectAuthFailed(() => verifier.verify(expired), 'Token expired');
+    const notYet = hs256({ sub: '7' }, { notBefore: 3600 });
+    expectAuthFailed(() => verifier.verify(notYet), 'Token not active yet');
+  });
+
   it('accepts any audience when none is configured', () => {
     const verifier = verifierWith({ secret: SECRET });
     expect(verifier.verify(hs256({ sub: 'u-1' }, { audience: 'billing' })).userId).toBe('u-1');

@@ -14,14 +14,16 @@ type Claims = Record<string, unknown>;
 export class TokenVerifier {
   /**
    * JwtService's options of every verify, made once: the checks, and the configured secret or public
-   * key as jsonwebtoken would make it on every call. The key is `secret`, which JwtService prefers to
-   * any key of its module's options, and it goes last: JwtService deletes it from its copy, and
-   * deleting the last property keeps that copy a fast object (deleting another turned every
-   * handshake's copy into a slow dictionary one).
+   * key as jsonwebtoken would make it on every call. The key is the per-call `secret`, which
+   * JwtService prefers to a key of its module's options (the library's own JwtService has none),
+   * and it goes last: JwtService deletes it from its copy, and deleting the last property keeps that
+   * copy a fast object (deleting another turned every handshake's copy into a slow dictionary one).
+   * The options that would loosen a check are set, so that a JwtService given other `verifyOptions`
+   * (a test's override) cannot loosen them.
    */
   private readonly verifyOptions: JwtVerifyOptions;
 
-  /** `jwt`: the JwtService of the library's own JwtModule (keys and checks are given per call). */
+  /** `jwt`: the library's own JwtService, without options (keys and checks are given per call). */
   constructor(
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
     private readonly jwt: JwtService,
@@ -32,6 +34,9 @@ export class TokenVerifier {
       issuer: auth.issuer,
       audience: auth.audience as string | [string, ...string[]] | undefined,
       clockTolerance: auth.clockToleranceSec,
+      ignoreExpiration: false,
+      ignoreNotBefore: false,
+      complete: false,
       // JwtService hands the key to jsonwebtoken as it is; its option type leaves KeyObject out.
       secret: keyObjectOf(auth.secret ?? auth.publicKey) as string | Buffer | undefined,
     };
