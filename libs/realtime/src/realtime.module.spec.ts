@@ -122,43 +122,40 @@ describe('RealtimeModule', () => {
     }
   });
 
-  it('verifies with its own JwtService when the host’s JwtModule is global', async () => {
+  describe('beside a host JwtModule whose key provider answers the host’s secret', () => {
     const hostSecret = 'the-host-application-secret';
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        JwtModule.register({ global: true, secretOrKeyProvider: () => hostSecret }),
-        RealtimeModule.forRoot(MINIMAL),
-      ],
-    }).compile();
-    try {
-      const signer = new JwtService();
-      const ours = signer.sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
-      const hosts = signer.sign({ sub: '8', username: 'eight' }, { secret: hostSecret, expiresIn: 60 });
-      const verifier = moduleRef.get(TokenVerifier);
-      expect(verifier.verify(ours).userId).toBe('7');
-      expect(() => verifier.verify(hosts)).toThrow('Token signature invalid');
-    } finally {
-      await moduleRef.close();
-    }
-  });
+    const hostJwtOptions = { secretOrKeyProvider: (): string => hostSecret };
 
-  it('verifies with its own JwtService when a forRootAsync import exports the host’s', async () => {
-    const hostSecret = 'the-host-application-secret';
-    // A host JwtModule whose key provider would answer every verify with the host's secret.
-    const hostJwt = JwtModule.register({ secretOrKeyProvider: () => hostSecret });
-    const moduleRef = await Test.createTestingModule({
-      imports: [RealtimeModule.forRootAsync({ imports: [hostJwt], useFactory: () => MINIMAL })],
-    }).compile();
-    try {
-      const signer = new JwtService();
-      const ours = signer.sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
-      const hosts = signer.sign({ sub: '8', username: 'eight' }, { secret: hostSecret, expiresIn: 60 });
-      const verifier = moduleRef.get(TokenVerifier);
-      expect(verifier.verify(ours).userId).toBe('7');
-      expect(() => verifier.verify(hosts)).toThrow('Token signature invalid');
-    } finally {
-      await moduleRef.close();
+    /** The library accepts its own tokens and refuses the host's. */
+    async function expectOwnKey(imports: NonNullable<ModuleMetadata['imports']>): Promise<void> {
+      const moduleRef = await Test.createTestingModule({ imports }).compile();
+      try {
+        const signer = new JwtService();
+        const ours = signer.sign({ sub: '7', username: 'seven' }, { secret: SECRET, expiresIn: 60 });
+        const hosts = signer.sign({ sub: '8', username: 'eight' }, { secret: hostSecret, expiresIn: 60 });
+        const verifier = moduleRef.get(TokenVerifier);
+        expect(verifier.verify(ours).userId).toBe('7');
+        expect(() => verifier.verify(hosts)).toThrow('Token signature invalid');
+      } finally {
+        await moduleRef.close();
+      }
     }
+
+    it('verifies with its own JwtService when the host’s JwtModule is global', async () => {
+      await expectOwnKey([
+        JwtModule.register({ global: true, ...hostJwtOptions }),
+        RealtimeModule.forRoot(MINIMAL),
+      ]);
+    });
+
+    it('verifies with its own JwtService when a forRootAsync import exports the host’s', async () => {
+      await expectOwnKey([
+        RealtimeModule.forRootAsync({
+          imports: [JwtModule.register(hostJwtOptions)],
+          useFactory: () => MINIMAL,
+        }),
+      ]);
+    });
   });
 
   describe('forRoot', () => {
