@@ -29,7 +29,8 @@ interface TransportWebSocket {
 
 const WS_OPEN = 1;
 
-function packetLength(data: unknown): number {
+/** Bytes of an engine.io packet's data; a string's length stands for bytes (equal for ASCII JSON). */
+export function packetLength(data: unknown): number {
   if (typeof data === 'string') return data.length;
   if (Buffer.isBuffer(data)) return data.length;
   if (data instanceof ArrayBuffer) return data.byteLength;
