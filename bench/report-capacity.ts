@@ -20,10 +20,14 @@ export function capacityControl(comparisons: CapacityComparison[] | undefined): 
   return comparisons?.find((c) => c.control !== undefined)?.control;
 }
 
+/** Rounds whose ramp on `side` ended with the generator at its core's limit (a floor of that maximum). */
+export function generatorBoundCount(c: CapacityComparison, side: 'ours' | 'baseline'): number {
+  return c.rounds.filter((r) => r[side].generatorBound).length;
+}
+
 /** The figure of a capacity target: the ratio, and whether the generator set the maxima. */
 export function capacityFigure(c: CapacityComparison): string {
-  const count = (side: 'ours' | 'baseline'): number => c.rounds.filter((r) => r[side].generatorBound).length;
-  const [ours, bare] = [count('ours'), count('baseline')];
+  const [ours, bare] = [generatorBoundCount(c, 'ours'), generatorBoundCount(c, 'baseline')];
   const notes = [
     bare ? `bare's ramp generator-bound in ${bare} of ${c.rounds.length} rounds (its maximum a floor)` : '',
     ours ? `ours' in ${ours} of ${c.rounds.length} (our maximum a floor)` : '',

@@ -1,7 +1,13 @@
 // The report: BENCHMARKS.md written from the results (bench/results.json), nothing measured here.
 import type { HistoryResult } from './scenarios/history';
 import { median, type RatioSummary, type Runtime } from './runner';
-import { capacityControl, capacityFigure, capacityOf, capacitySection } from './report-capacity';
+import {
+  capacityControl,
+  capacityFigure,
+  capacityOf,
+  capacitySection,
+  generatorBoundCount,
+} from './report-capacity';
 import { connectionsReported, connectionsSection, connectionsTargetRows } from './report-connections';
 import { fmt, int, ratioText, times } from './report-format';
 import type { Capacity, CapacityComparison } from './scenarios/capacity';
@@ -230,8 +236,8 @@ export function capacityTarget(
   // The bare side's floor makes the ratio an upper bound: it proves no "met". Ours' makes it a lower
   // bound: it proves no "not met". In most rounds, either way, the target is not measured.
   const rounds = comparison.rounds.length;
-  const bareBound = comparison.rounds.filter((r) => r.baseline.generatorBound).length;
-  const oursBound = comparison.rounds.filter((r) => r.ours.generatorBound).length;
+  const bareBound = generatorBoundCount(comparison, 'baseline');
+  const oursBound = generatorBoundCount(comparison, 'ours');
   const row = withControl(
     name,
     capacityFigure(comparison),
