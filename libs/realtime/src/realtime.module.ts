@@ -1,7 +1,6 @@
 // RealtimeModule: one import gives a Nest host authenticated Socket.IO and raw ws transports, the
 // events API, and the storage behind them.
 import { Module, type DynamicModule } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { AdminEvents } from './events/admin-events.service';
 import { EventsManager } from './events/events-manager.service';
 import { ModuleEvents } from './events/module-events.service';
@@ -67,11 +66,6 @@ const SERVICES = [
   // RoomsMonitor sits here, not with the rooms feature: the Prometheus exposition injects it either way.
   providers: [
     ...SERVICES,
-    // The library's own JwtService, with no options (TokenVerifier passes its key and checks per
-    // call), and not exported. A provider of the module itself: Nest looks there before any import,
-    // so a host's JwtModule (among forRootAsync's imports, or global) never verifies the library's
-    // tokens with its secret, key provider or verify options.
-    { provide: JwtService, useFactory: (): JwtService => new JwtService() },
     ConnectionLiveness,
     ClientAddressLimits,
     redisClientsProvider,

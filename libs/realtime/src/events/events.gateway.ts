@@ -1,11 +1,11 @@
 // The events API over Socket.IO: clients connect with a token and a page; the server pushes rt_* events;
 // a reconnecting client asks `rt_sync` for the current state.
-import { Inject, Logger, UseFilters } from '@nestjs/common';
-import { SubscribeMessage, type OnGatewayConnection } from '@nestjs/websockets';
+import { Inject, UseFilters } from '@nestjs/common';
+import { SubscribeMessage } from '@nestjs/websockets';
 import { RT_SYNC_EVENT, type SyncStatePayload } from '../protocol';
 import { REALTIME_OPTIONS } from '../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../realtime.options';
-import { ConnectedUser, identityOfClient } from '../core/auth/connected-user.decorator';
+import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeIoExceptionFilter } from '../core/filters/realtime-io-exception.filter';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
@@ -14,18 +14,12 @@ import { ModuleEvents } from './module-events.service';
 
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
-export class EventsGateway implements OnGatewayConnection {
-  private readonly logger = new Logger('Events');
-
+export class EventsGateway {
   constructor(
     private readonly modules: ModuleEvents,
     private readonly admin: AdminEvents,
     @Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions,
   ) {}
-
-  handleConnection(client: unknown): void {
-    this.logger.debug(`Client registered: user-${identityOfClient(client).userId}`);
-  }
 
   /** State sync after a reconnection: the modules' current state (see ModuleStateSource), and stats for admins. */
   @SubscribeMessage(RT_SYNC_EVENT)

@@ -1,6 +1,5 @@
 // LogStreamService with fake timers: entries of one tick go out as one frame per app, serialised once
 // per distinct filter; only the app's subscribers get them; bad input is refused; ids sort.
-import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
@@ -59,7 +58,7 @@ describe('LogStreamService', () => {
   beforeEach(() => {
     jest.useFakeTimers();
     store = new InMemoryLogStore(options.stream.bufferSize);
-    const verifier = new TokenVerifier(options, new JwtService());
+    const verifier = new TokenVerifier(options);
     const lifecycle = {
       authenticateToken: (token: string | undefined) => verifier.verify(token),
       endpoint: () => ({ authenticated: () => undefined }),

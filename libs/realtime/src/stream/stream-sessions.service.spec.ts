@@ -1,7 +1,6 @@
 // StreamSessions with fake timers: connect, authentication by URL token, the auth deadline, limits,
 // filters, a second `auth` taken as a token refresh, and every timer cleared on close and shutdown.
 // Token expiry is ConnectionLiveness's.
-import { JwtService } from '@nestjs/jwt';
 import type { IncomingMessage } from 'http';
 import * as jwt from 'jsonwebtoken';
 import { WebSocket } from 'ws';
@@ -57,7 +56,7 @@ describe('StreamSessions', () => {
     authenticated = jest.fn((connection: RawWsConnection, identity: RealtimeIdentity) => {
       connection.identity = identity;
     });
-    const verifier = new TokenVerifier(options, new JwtService());
+    const verifier = new TokenVerifier(options);
     // RawWsServer.refresh as far as the sessions see it: the identity replaced when the verifier agrees.
     const refresh = (connection: RawWsConnection, value: string | undefined): RealtimeIdentity => {
       if (connection.identity === null) throw RealtimeError.authFailed('Not authenticated');

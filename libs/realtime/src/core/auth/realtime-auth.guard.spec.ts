@@ -16,7 +16,7 @@ const SECRET = 'unit-secret-for-auth-guard-specs';
 describe('RealtimeAuthGuard', () => {
   const jwt = new JwtService();
   const guard = new RealtimeAuthGuard(
-    new TokenVerifier(resolveRealtimeOptions({ auth: { secret: SECRET } }), jwt),
+    new TokenVerifier(resolveRealtimeOptions({ auth: { secret: SECRET } })),
   );
 
   /** What the guard throws, as the error its client gets. */
