@@ -12,8 +12,11 @@ export interface BenchOptions {
   fromSource: boolean;
   /** `--only=idle,history`: the group names as given (checked by `selectedGroups`). */
   only: string[] | undefined;
-  /** `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others. */
-  scenario: string | undefined;
+  /**
+   * `--scenario=rooms, 100 members` reruns that fan-out scenario only and keeps the others; the flag
+   * may be given several times (scenario names hold commas).
+   */
+  scenarios: string[] | undefined;
   /**
    * `--rounds=3`: interleaved rounds of the fan-out, half-load, scale-out and connections
    * comparisons, for short trials (the report's command shows it). @default 7 (connections: 2), 1 with --smoke
@@ -36,6 +39,10 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, bench
   const smoke = argv.includes('--smoke');
   const value = (name: string): string | undefined =>
     argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const values = (name: string): string[] | undefined => {
+    const given = argv.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
+    return given.length === 0 ? undefined : given;
+  };
   let baseline = value('baseline');
   const at = argv.indexOf('--baseline');
   if (at >= 0) {
@@ -55,7 +62,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, bench
     smoke,
     fromSource: argv.includes('--from-source'),
     only: value('only')?.split(','),
-    scenario: value('scenario'),
+    scenarios: values('scenario'),
     rounds,
     baseline,
     reportOnly: argv.includes('--report-only'),
@@ -64,13 +71,13 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, bench
   };
 }
 
-export function selectedGroups(options: Pick<BenchOptions, 'only' | 'scenario'>): Set<Group> {
-  if (!options.only) return new Set(options.scenario === undefined ? GROUPS : ['fanout']);
+export function selectedGroups(options: Pick<BenchOptions, 'only' | 'scenarios'>): Set<Group> {
+  if (!options.only) return new Set(options.scenarios === undefined ? GROUPS : ['fanout']);
   const names = options.only;
   const unknown = names.filter((n) => !(GROUPS as readonly string[]).includes(n));
   if (unknown.length)
     throw new Error(`unknown scenario group(s): ${unknown.join(', ')} (known: ${GROUPS.join(', ')})`);
-  if (options.scenario !== undefined && !names.includes('fanout')) {
+  if (options.scenarios !== undefined && !names.includes('fanout')) {
     throw new Error('--scenario names a fan-out scenario: it needs the fanout group');
   }
   return new Set(names as Group[]);

@@ -50,7 +50,7 @@ function writeReportOnly(options: BenchOptions): void {
 }
 
 async function runGroups(options: BenchOptions, context: ScenarioContext): Promise<void> {
-  const { smoke, outJson, outMd, scenario } = options;
+  const { smoke, outJson, outMd, scenarios } = options;
   const runtime: Runtime = options.fromSource ? 'ts-node' : 'compiled JavaScript';
   const startedAt = Date.now();
   const loadAtStart = loadavg()[0] ?? 0;
@@ -61,7 +61,7 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
   );
   const only = selectedGroups(options);
   // One fan-out scenario is a partial run too: the other scenarios come from the last results.
-  const partial = only.size < GROUPS.length || scenario !== undefined;
+  const partial = only.size < GROUPS.length || scenarios !== undefined;
   // A partial run starts from the last results and replaces the groups it reruns.
   const report: BenchReport = partial
     ? (JSON.parse(readFileSync(outJson, 'utf8')) as BenchReport)
@@ -79,9 +79,15 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
   ]
     .filter(Boolean)
     .join(' ');
+  let command: string | undefined;
   const save = (): void => {
     report.date = new Date().toISOString();
-    report.command = `npm run bench${flags ? ` -- ${flags}` : ''}${partial ? `, then again with -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    // Set once per run: a partial run adds its own flags to the command of the run it completes.
+    command ??=
+      partial && report.command !== undefined
+        ? `${report.command}, then again with -- ${process.argv.slice(2).join(' ')}`
+        : `npm run bench${flags ? ` -- ${flags}` : ''}${partial ? `, then again with -- ${process.argv.slice(2).join(' ')}` : ''}`;
+    report.command = command;
     report.machine = {
       cpus: cpus().length,
       model: cpus()[0]?.model ?? 'unknown',
@@ -95,7 +101,7 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
     writeFileSync(outJson, JSON.stringify(report, null, 2));
   };
   if (only.has('fanout')) {
-    report.fanout = await runFanout(context, scenario, report.fanout);
+    report.fanout = await runFanout(context, scenarios, report.fanout);
     save();
   }
   if (only.has('halfload')) {

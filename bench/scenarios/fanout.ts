@@ -293,22 +293,24 @@ export function windowSeconds(smoke: boolean): number {
 }
 
 /**
- * The fan-out group: every scenario, or only `scenario` (then the others are kept from `previous`,
- * the last results), in the order of the list.
+ * The fan-out group: every scenario, or only those named in `scenarios` (then the others are kept
+ * from `previous`, the last results), in the order of the list.
  */
 export async function runFanout(
   context: ScenarioContext,
-  scenario: string | undefined,
+  scenarios: readonly string[] | undefined,
   previous: Comparison[] | undefined,
 ): Promise<Comparison[]> {
   const plans = fanoutScenarios(context.smoke);
-  const selected = scenario === undefined ? plans : plans.filter(([name]) => name === scenario);
-  if (selected.length === 0) {
+  const unknown = (scenarios ?? []).filter((name) => !plans.some(([known]) => known === name));
+  if (unknown.length > 0) {
     throw new Error(
-      `unknown fan-out scenario: ${scenario} (known: ${plans.map(([name]) => name).join('; ')})`,
+      `unknown fan-out scenario: ${unknown.join('; ')} (known: ${plans.map(([name]) => name).join('; ')})`,
     );
   }
-  const kept = scenario === undefined ? [] : (previous ?? []).filter((c) => c.scenario !== scenario);
+  const selected = scenarios === undefined ? plans : plans.filter(([name]) => scenarios.includes(name));
+  const kept =
+    scenarios === undefined ? [] : (previous ?? []).filter((c) => !scenarios.includes(c.scenario));
   const measured: Comparison[] = [];
   const seconds = windowSeconds(context.smoke);
   for (const [name, ours, baseline, subscribers, rate, options] of selected) {
