@@ -275,7 +275,17 @@ function fanoutTarget(
   const highest = Math.max(...ratios);
   const row = withControl(name, `${fmt(ratio)} ×${roundRange(comparison, pick)}`, ratio, target, control);
   if (worstRound !== undefined && !(highest < worstRound) && row.verdict === 'met') {
-    return { ...row, verdict: 'not met', figure: `${row.figure}; highest round ${fmt(highest)} ×` };
+    // How far one round of the bare server against itself strays here, either way (a baseline
+    // process that measures cheap in its round raises ours / baseline as much as a dear one lowers it).
+    const controlFarthest =
+      control?.ratios !== undefined && control.ratios.length > 0
+        ? Math.max(...control.ratios.map((r) => Math.max(r, 1 / r)))
+        : undefined;
+    const beside =
+      controlFarthest === undefined
+        ? ''
+        : ` (the A/A control's farthest round: ${fmt(controlFarthest)} × either way)`;
+    return { ...row, verdict: 'not met', figure: `${row.figure}; highest round ${fmt(highest)} ×${beside}` };
   }
   return row;
 }

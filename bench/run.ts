@@ -49,6 +49,11 @@ function writeReportOnly(options: BenchOptions): void {
   console.error(`[bench] wrote ${options.outMd} from ${options.outJson}`);
 }
 
+/** Arguments as a shell would take them back: one holding a space quoted (`"--scenario=rooms, 100 members"`). */
+function shellArgs(args: readonly string[]): string {
+  return args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)).join(' ');
+}
+
 async function runGroups(options: BenchOptions, context: ScenarioContext): Promise<void> {
   const { smoke, outJson, outMd, scenarios } = options;
   const runtime: Runtime = options.fromSource ? 'ts-node' : 'compiled JavaScript';
@@ -85,8 +90,8 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
     // Set once per run: a partial run adds its own flags to the command of the run it completes.
     command ??=
       partial && report.command !== undefined
-        ? `${report.command}, then again with -- ${process.argv.slice(2).join(' ')}`
-        : `npm run bench${flags ? ` -- ${flags}` : ''}${partial ? `, then again with -- ${process.argv.slice(2).join(' ')}` : ''}`;
+        ? `${report.command}, then again with -- ${shellArgs(process.argv.slice(2))}`
+        : `npm run bench${flags ? ` -- ${flags}` : ''}${partial ? `, then again with -- ${shellArgs(process.argv.slice(2))}` : ''}`;
     report.command = command;
     report.machine = {
       cpus: cpus().length,

@@ -309,8 +309,7 @@ export async function runFanout(
     );
   }
   const selected = scenarios === undefined ? plans : plans.filter(([name]) => scenarios.includes(name));
-  const kept =
-    scenarios === undefined ? [] : (previous ?? []).filter((c) => !scenarios.includes(c.scenario));
+  const kept = scenarios === undefined ? [] : (previous ?? []).filter((c) => !scenarios.includes(c.scenario));
   const measured: Comparison[] = [];
   const seconds = windowSeconds(context.smoke);
   for (const [name, ours, baseline, subscribers, rate, options] of selected) {
