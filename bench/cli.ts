@@ -37,12 +37,11 @@ const MAX_ROUNDS = 25;
 /** Parses the arguments after `npm run bench --`; `benchDir` is bench/, its parent the repository. */
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, benchDir: string): BenchOptions {
   const smoke = argv.includes('--smoke');
-  const value = (name: string): string | undefined =>
-    argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const values = (name: string): string[] | undefined => {
     const given = argv.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));
     return given.length === 0 ? undefined : given;
   };
+  const value = (name: string): string | undefined => values(name)?.[0];
   let baseline = value('baseline');
   const at = argv.indexOf('--baseline');
   if (at >= 0) {
@@ -69,6 +68,23 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv, bench
     outJson: env.BENCH_OUT_JSON ?? join(benchDir, smoke ? 'results.smoke.json' : 'results.json'),
     outMd: env.BENCH_OUT_MD ?? (smoke ? null : join(benchDir, '..', 'BENCHMARKS.md')),
   };
+}
+
+/**
+ * The command recorded in the report: a full run's own (`flags`: those that shape its figures), or,
+ * for a partial run, the command of the results it completes (`previous`) followed by its arguments
+ * as a shell would take them back (one holding a space quoted).
+ */
+export function recordedCommand(
+  previous: string | undefined,
+  partial: boolean,
+  flags: string,
+  args: readonly string[],
+): string {
+  const full = `npm run bench${flags ? ` -- ${flags}` : ''}`;
+  if (!partial) return full;
+  const again = args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)).join(' ');
+  return `${previous ?? full}, then again with -- ${again}`;
 }
 
 export function selectedGroups(options: Pick<BenchOptions, 'only' | 'scenarios'>): Set<Group> {

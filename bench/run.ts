@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'fs';
 import { cpus, loadavg, totalmem } from 'os';
 import { prepareBaseline, type BaselineTree } from './baseline';
 import { COMPILED_WORKERS_DIR_ENV } from './build';
-import { GROUPS, parseArgs, selectedGroups, type BenchOptions } from './cli';
+import { GROUPS, parseArgs, recordedCommand, selectedGroups, type BenchOptions } from './cli';
 import { renderMarkdown, type BenchReport } from './report';
 import { HAS_TASKSET, prepareTree, ROOT, useCurrentTree, type Runtime } from './runner';
 import { runHalfLoad } from './scenarios/capacity';
@@ -49,11 +49,6 @@ function writeReportOnly(options: BenchOptions): void {
   console.error(`[bench] wrote ${options.outMd} from ${options.outJson}`);
 }
 
-/** Arguments as a shell would take them back: one holding a space quoted (`"--scenario=rooms, 100 members"`). */
-function shellArgs(args: readonly string[]): string {
-  return args.map((arg) => (/\s/.test(arg) ? `"${arg}"` : arg)).join(' ');
-}
-
 async function runGroups(options: BenchOptions, context: ScenarioContext): Promise<void> {
   const { smoke, outJson, outMd, scenarios } = options;
   const runtime: Runtime = options.fromSource ? 'ts-node' : 'compiled JavaScript';
@@ -84,14 +79,9 @@ async function runGroups(options: BenchOptions, context: ScenarioContext): Promi
   ]
     .filter(Boolean)
     .join(' ');
-  let command: string | undefined;
+  const command = recordedCommand(report.command, partial, flags, process.argv.slice(2));
   const save = (): void => {
     report.date = new Date().toISOString();
-    // Set once per run: a partial run adds its own flags to the command of the run it completes.
-    command ??=
-      partial && report.command !== undefined
-        ? `${report.command}, then again with -- ${shellArgs(process.argv.slice(2))}`
-        : `npm run bench${flags ? ` -- ${flags}` : ''}${partial ? `, then again with -- ${shellArgs(process.argv.slice(2))}` : ''}`;
     report.command = command;
     report.machine = {
       cpus: cpus().length,
