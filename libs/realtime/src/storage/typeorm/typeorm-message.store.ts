@@ -32,6 +32,7 @@ import type {
 import { TypeOrmMessageDeletion } from './typeorm-message-deletion';
 import {
   nativeSqlite,
+  PreparedStatements,
   type NativeSqlite,
   type NativeSqliteStatement,
   type WriteQueue,
@@ -80,9 +81,7 @@ export class TypeOrmMessageStore implements MessageStore {
   private dmSeqSql: string | null = null;
   /** History reads' SQLite statements by read and kind of conversation (readSqlFor). */
   private readonly readSql = new Map<string, string>();
-  /** Prepared statements by SQL, for the native connection `statementsOf`. */
-  private readonly statements = new Map<string, NativeSqliteStatement>();
-  private statementsOf: NativeSqlite | null = null;
+  private readonly statements = new PreparedStatements();
   private readonly deletion: TypeOrmMessageDeletion;
 
   constructor(
@@ -209,16 +208,7 @@ export class TypeOrmMessageStore implements MessageStore {
    * column's value instead of a row object.
    */
   private prepared(db: NativeSqlite, sql: string, pluck = false): NativeSqliteStatement {
-    if (this.statementsOf !== db) {
-      this.statements.clear();
-      this.statementsOf = db;
-    }
-    let statement = this.statements.get(sql);
-    if (statement === undefined) {
-      statement = pluck ? db.prepare(sql).pluck() : db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.statements.get(db, sql, pluck);
   }
 
   /**

@@ -76,8 +76,9 @@ export class TypeOrmUserDirectory implements UserDirectory {
     return row ? toUser(row) : null;
   }
 
+  /** In turn with the library's other writers (see WriteQueue.write). */
   async markSeen(id: string, at: number): Promise<void> {
-    await this.users.update({ userId: id }, { lastSeenAt: at });
+    await this.writes.write(() => this.users.update({ userId: id }, { lastSeenAt: at }));
   }
 
   async recentlySeen(limit: number): Promise<RealtimeUser[]> {

@@ -28,6 +28,26 @@ export interface NativeSqlite {
   readonly open: boolean;
 }
 
+/** Prepared statements of one native connection, by SQL (made again if the connection changes). */
+export class PreparedStatements {
+  private readonly statements = new Map<string, NativeSqliteStatement>();
+  private of: NativeSqlite | null = null;
+
+  /** The statement of `sql` on `db`; `pluck`: `get()` returns the first column's value. */
+  get(db: NativeSqlite, sql: string, pluck = false): NativeSqliteStatement {
+    if (this.of !== db) {
+      this.statements.clear();
+      this.of = db;
+    }
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = pluck ? db.prepare(sql).pluck() : db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
 /** The native better-sqlite3 connection behind a DataSource, or null for another driver. */
 export function nativeSqlite(dataSource: DataSource): NativeSqlite | null {
   if (dataSource.options.type !== 'better-sqlite3') return null;
@@ -61,6 +81,18 @@ export class WriteQueue {
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.sqlite) return this.dataSource.transaction(work);
     return this.enqueue(() => this.dataSource.transaction(work));
+  }
+
+  /**
+   * One write of its own (a statement TypeORM runs outside any transaction). On SQLite it waits for
+   * the transactions before it: run on the shared connection while another writer's transaction is
+   * open, it would be part of that transaction, and lost if it rolled back. Elsewhere it runs at once.
+   */
+  write<T>(work: () => Promise<T>): Promise<T> {
+    // Queued even when nothing else is: TypeORM awaits before it sends the statement, and a
+    // transaction begun meanwhile would take it in.
+    if (!this.sqlite) return work();
+    return this.enqueue(work);
   }
 
   /**
