@@ -18,7 +18,7 @@ import { AuthRefreshDto } from '../core/auth/auth-refresh.dto';
 import { ConnectedUser, identityOfClient } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception.filter';
-import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
+import { CompiledValidationPipe } from '../core/compiled-validation.pipe';
 import { dataEnvelopeCodec } from '../core/transport/frame-codec';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import { RawWsServer } from '../core/transport/raw-ws-server';
@@ -47,7 +47,7 @@ import { RoomsSessionService } from './rooms-session.service';
 
 @RealtimeGateway({ transport: 'ws', path: '@rooms', codec: dataEnvelopeCodec, batchType: 'message_batch' })
 @UseFilters(RealtimeWsExceptionFilter)
-@UsePipes(createRealtimeValidationPipe())
+@UsePipes(new CompiledValidationPipe())
 export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnection, OnGatewayDisconnect {
   /** The endpoint this gateway serves (set in afterInit). */
   private endpoint: RawWsServer | null = null;

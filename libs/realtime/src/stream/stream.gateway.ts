@@ -12,7 +12,7 @@ import {
 import { ConnectedUser } from '../core/auth/connected-user.decorator';
 import type { RealtimeIdentity } from '../core/auth/realtime-identity';
 import { RealtimeWsExceptionFilter } from '../core/filters/realtime-ws-exception.filter';
-import { createRealtimeValidationPipe } from '../core/realtime-validation.pipe';
+import { CompiledValidationPipe } from '../core/compiled-validation.pipe';
 import type { RawWsConnection } from '../core/transport/raw-ws-connection';
 import { RealtimeGateway } from '../core/transport/realtime-gateway.decorator';
 import { StreamInbound, StreamOutbound, type LogFilter, type StreamPongPayload } from '../protocol';
@@ -24,7 +24,7 @@ import { StreamSessions } from './stream-sessions.service';
 
 @RealtimeGateway({ transport: 'ws', path: '@logs', codec: payloadEnvelopeCodec, authentication: 'deferred' })
 @UseFilters(RealtimeWsExceptionFilter)
-@UsePipes(createRealtimeValidationPipe())
+@UsePipes(new CompiledValidationPipe())
 export class StreamGateway implements OnGatewayConnection, OnGatewayDisconnect {
   constructor(private readonly sessions: StreamSessions) {}
 

@@ -6,14 +6,14 @@ import { ConnectedSocket, MessageBody, SubscribeMessage } from '@nestjs/websocke
 import type { Socket } from 'socket.io';
 import { ChatEvent, type AuthRefreshResult } from '../../protocol';
 import { RealtimeIoExceptionFilter } from '../filters/realtime-io-exception.filter';
-import { createRealtimeValidationPipe } from '../realtime-validation.pipe';
+import { CompiledValidationPipe } from '../compiled-validation.pipe';
 import { ConnectionLifecycle } from '../transport/connection-lifecycle.service';
 import { RealtimeGateway } from '../transport/realtime-gateway.decorator';
 import { AuthRefreshDto } from './auth-refresh.dto';
 
 @RealtimeGateway({ transport: 'socket.io' })
 @UseFilters(RealtimeIoExceptionFilter)
-@UsePipes(createRealtimeValidationPipe())
+@UsePipes(new CompiledValidationPipe())
 export class AuthRefreshGateway {
   constructor(private readonly lifecycle: ConnectionLifecycle) {}
 
