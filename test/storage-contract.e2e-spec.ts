@@ -246,7 +246,14 @@ function storageContract(name: string, open: () => Promise<OpenStorage>, setupTi
           cursor = page.at(-1)?.id ?? cursor;
           return page.length;
         };
-        while (writing) await read();
+        // A client's reads arrive as I/O: the event loop turns between them. (On the embedded SQLite a
+        // read resolves in microtasks alone; a loop of them would keep the writers' batch, committed
+        // once the loop's turn ends, from ever running.)
+        const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+        while (writing) {
+          await read();
+          await nextTurn();
+        }
         while ((await read()) > 0);
         const byWriter = await written;
 

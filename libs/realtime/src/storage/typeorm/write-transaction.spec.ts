@@ -113,6 +113,105 @@ describe('WriteQueue (SQLite)', () => {
       expect(idsInOrder()).toEqual(['a-a', 'a-b', 'after']);
     });
 
+    /** A new turn of the event loop: its first native write runs at once. */
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    it("runs the first write of a turn at once and commits the turn's next ones together after it", async () => {
+      await nextTurn();
+      const first = writes.sqliteTransaction(db, () => insertSync('first'));
+      expect(idsInOrder()).toEqual(['first']);
+      const next = ['second', 'third', 'fourth'].map((id) =>
+        writes.sqliteTransaction(db, () => insertSync(id)),
+      );
+      // Not yet: they wait for the turn's other callbacks.
+      await Promise.resolve();
+      expect(idsInOrder()).toEqual(['first']);
+      await Promise.all([first, ...next]);
+      expect(idsInOrder()).toEqual(['first', 'second', 'third', 'fourth']);
+    });
+
+    it('gives each write of a batch its own result, and undoes one that throws alone', async () => {
+      await nextTurn();
+      await writes.sqliteTransaction(db, () => insertSync('alone'));
+      const outcomes = await Promise.allSettled([
+        writes.sqliteTransaction(db, () => {
+          insertSync('kept-1');
+          return 1;
+        }),
+        writes.sqliteTransaction(db, () => {
+          insertSync('doomed');
+          throw new Error('refused');
+        }),
+        writes.sqliteTransaction(db, () => {
+          insertSync('kept-2');
+          return 2;
+        }),
+      ]);
+      expect(outcomes).toEqual([
+        { status: 'fulfilled', value: 1 },
+        { status: 'rejected', reason: new Error('refused') },
+        { status: 'fulfilled', value: 2 },
+      ]);
+      expect(idsInOrder()).toEqual(['alone', 'kept-1', 'kept-2']);
+      // The queue goes on.
+      await writes.sqliteTransaction(db, () => insertSync('after'));
+      expect(idsInOrder()).toEqual(['alone', 'kept-1', 'kept-2', 'after']);
+    });
+
+    it('reports every write of a batch as the database has it when the database is full', async () => {
+      await nextTurn();
+      await writes.sqliteTransaction(db, () => insertSync('before'));
+      const pages = Number(db.pragma('page_count', { simple: true }));
+      db.pragma(`max_page_count = ${pages + 2}`);
+      const big = 'x'.repeat(64 * 1024);
+      const insertBig = (id: string): void => {
+        db.prepare(
+          "INSERT INTO rt_log_entries (id, app_id, timestamp, level, message, metadata, user_id) VALUES (?, 'app', 1, 'info', ?, NULL, 'u')",
+        ).run(id, big);
+      };
+      const ids = ['small-1', 'big', 'small-2'];
+      const outcomes = await Promise.allSettled(
+        ids.map((id) => writes.sqliteTransaction(db, () => (id === 'big' ? insertBig(id) : insertSync(id)))),
+      );
+      db.pragma('max_page_count = 1073741823');
+      const stored = idsInOrder();
+      // The big row did not fit: refused with SQLite's code; nothing is reported stored that is not,
+      // nor refused that is.
+      expect(outcomes[1]).toMatchObject({ status: 'rejected', reason: { code: 'SQLITE_FULL' } });
+      ids.forEach((id, index) => {
+        expect({ id, stored: stored.includes(id) }).toEqual({
+          id,
+          stored: outcomes[index]!.status === 'fulfilled',
+        });
+      });
+      await writes.sqliteTransaction(db, () => insertSync('after'));
+      expect(idsInOrder()).toContain('after');
+    });
+
+    it('fails every write of a batch whose transaction SQLite rolled back, and stores none of them', async () => {
+      await nextTurn();
+      await writes.sqliteTransaction(db, () => insertSync('before'));
+      // What SQLite does on some errors (SQLITE_IOERR, SQLITE_NOMEM…): the whole transaction is gone.
+      const ioError = Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+      const outcomes = await Promise.allSettled([
+        writes.sqliteTransaction(db, () => insertSync('rolled-back')),
+        writes.sqliteTransaction(db, () => {
+          insertSync('failing');
+          db.prepare('ROLLBACK').run();
+          throw ioError;
+        }),
+        writes.sqliteTransaction(db, () => insertSync('never-run')),
+      ]);
+      expect(outcomes).toEqual([
+        { status: 'rejected', reason: ioError },
+        { status: 'rejected', reason: ioError },
+        { status: 'rejected', reason: ioError },
+      ]);
+      expect(idsInOrder()).toEqual(['before']);
+      await writes.sqliteTransaction(db, () => insertSync('after'));
+      expect(idsInOrder()).toEqual(['before', 'after']);
+    });
+
     it('refuses to run inside a transaction opened outside the queue instead of joining it', async () => {
       const runner = dataSource.createQueryRunner();
       await runner.startTransaction();

@@ -55,6 +55,18 @@ export function nativeSqlite(dataSource: DataSource): NativeSqlite | null {
   return databaseConnection ?? null;
 }
 
+/** A native write waiting in a batch, with its promise's settlers. */
+interface BatchedWrite {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface WriteBatch {
+  db: NativeSqlite;
+  writes: BatchedWrite[];
+}
+
 /**
  * The library's write transactions on one DataSource, one object per connection (shared by every
  * store of it). On SQLite they run one after the other; on another database each runs at once.
@@ -71,6 +83,14 @@ export class WriteQueue {
    * message.
    */
   private runner: { db: NativeSqlite; run: (work: () => unknown) => unknown } | null = null;
+  private batchRunner: { db: NativeSqlite; run: (all: () => void) => void } | null = null;
+  /** The native writes waiting for their turn, committed together (see `sqliteTransaction`). */
+  private batch: WriteBatch | null = null;
+  /** A native write ran at once in this turn of the event loop (reset by setImmediate). */
+  private ranThisTurn = false;
+  private readonly endTurn = (): void => {
+    this.ranThisTurn = false;
+  };
 
   constructor(private readonly dataSource: DataSource) {
     const type = dataSource.options.type as string;
@@ -97,20 +117,16 @@ export class WriteQueue {
 
   /**
    * Runs `work` as one synchronous transaction on the native connection, in turn with the other
-   * write transactions: at once when none is queued, else after them. `work` must not await.
+   * write transactions. The first of a turn of the event loop runs at once when none is queued; the
+   * others (a burst: many joins, messages past one per turn) are committed together once the turn's
+   * callbacks have run, each in a savepoint of its own (see `runBatch`). `work` must not await.
    */
   sqliteTransaction<T>(db: NativeSqlite, work: () => T): Promise<T> {
-    const run = (): T => {
-      if (db.inTransaction) {
-        // A TypeORM transaction outside the queue is open: joining it would commit or lose this
-        // write with it. Refuse instead (a bug of the library if it ever happens).
-        throw new Error('A SQLite transaction outside the write queue is open');
-      }
-      return this.inTransaction(db, work);
-    };
-    if (this.pending === 0) {
+    if (this.pending === 0 && !this.ranThisTurn) {
+      this.ranThisTurn = true;
+      setImmediate(this.endTurn);
       try {
-        return Promise.resolve(run());
+        return Promise.resolve(this.runAlone(db, work));
       } catch (error: unknown) {
         // As thrown: a SqliteError keeps its code (SQLITE_FULL…), which the storage fault log reads.
         // (Wrapping what is not `instanceof Error` lost it: the native module's errors may come from
@@ -119,7 +135,85 @@ export class WriteQueue {
         return Promise.reject(thrown);
       }
     }
-    return this.enqueue(run);
+    return new Promise<T>((resolve, reject) => {
+      const write: BatchedWrite = { work, resolve: resolve as (value: unknown) => void, reject };
+      if (this.batch !== null && this.batch.db === db) {
+        this.batch.writes.push(write);
+        return;
+      }
+      const batch: WriteBatch = { db, writes: [write] };
+      this.batch = batch;
+      // In turn with the queue; once its turn comes, after the callbacks of the event loop's turn
+      // (setImmediate), so that the writes they make join it.
+      void this.enqueue(
+        () =>
+          new Promise<void>((done) =>
+            setImmediate(() => {
+              if (this.batch === batch) this.batch = null;
+              this.runBatch(batch);
+              done();
+            }),
+          ),
+      );
+    });
+  }
+
+  /** One write in a transaction of its own. */
+  private runAlone<T>(db: NativeSqlite, work: () => T): T {
+    if (db.inTransaction) {
+      // A TypeORM transaction outside the queue is open: joining it would commit or lose this
+      // write with it. Refuse instead (a bug of the library if it ever happens).
+      throw new Error('A SQLite transaction outside the write queue is open');
+    }
+    return this.inTransaction(db, work);
+  }
+
+  /**
+   * The writes of a batch in one transaction, each in a savepoint: one that throws is undone alone
+   * and rejected with its error, the others commit together. When the transaction itself fails
+   * (COMMIT, or an error after which SQLite rolled the whole transaction back: SQLITE_FULL,
+   * SQLITE_IOERR…), nothing of the batch is stored and every write of it is rejected.
+   */
+  private runBatch({ db, writes }: WriteBatch): void {
+    if (writes.length === 1) {
+      const [only] = writes as [BatchedWrite];
+      try {
+        only.resolve(this.runAlone(db, only.work));
+      } catch (error: unknown) {
+        only.reject(error);
+      }
+      return;
+    }
+    const results = new Array<unknown>(writes.length);
+    const failures = new Map<number, unknown>();
+    let abortedBy: { error: unknown } | null = null;
+    try {
+      if (db.inTransaction) throw new Error('A SQLite transaction outside the write queue is open');
+      this.batchRunnerOf(db)(() => {
+        for (let index = 0; index < writes.length; index++) {
+          try {
+            // Inside the batch's transaction: a savepoint.
+            results[index] = this.inTransaction(db, writes[index]!.work);
+          } catch (error: unknown) {
+            failures.set(index, error);
+            if (!db.inTransaction) {
+              // SQLite rolled the whole transaction back: the writes before are gone too, and the
+              // next ones must not run in transactions of their own.
+              abortedBy = { error };
+              throw error;
+            }
+          }
+        }
+      });
+    } catch (error: unknown) {
+      const cause = (abortedBy as { error: unknown } | null)?.error ?? error;
+      for (const write of writes) write.reject(cause);
+      return;
+    }
+    writes.forEach((write, index) => {
+      if (failures.has(index)) write.reject(failures.get(index));
+      else write.resolve(results[index]);
+    });
   }
 
   private inTransaction<T>(db: NativeSqlite, work: () => T): T {
@@ -127,6 +221,14 @@ export class WriteQueue {
       this.runner = { db, run: db.transaction((next: () => unknown) => next()) };
     }
     return this.runner.run(work) as T;
+  }
+
+  /** The batch's outer transaction function (made once per connection, as `runner`). */
+  private batchRunnerOf(db: NativeSqlite): (all: () => void) => void {
+    if (this.batchRunner?.db !== db) {
+      this.batchRunner = { db, run: db.transaction((all: () => void) => all()) };
+    }
+    return this.batchRunner.run;
   }
 
   /** Appends `run` to the queue; the queue goes on whether it succeeds or fails. */
