@@ -120,6 +120,7 @@ describe('WriteQueue (SQLite)', () => {
       await nextTurn();
       const first = writes.sqliteTransaction(db, () => insertSync('first'));
       expect(idsInOrder()).toEqual(['first']);
+      const batches = jest.spyOn(writes as unknown as { batchRunnerOf: () => unknown }, 'batchRunnerOf');
       const next = ['second', 'third', 'fourth'].map((id) =>
         writes.sqliteTransaction(db, () => insertSync(id)),
       );
@@ -128,6 +129,28 @@ describe('WriteQueue (SQLite)', () => {
       expect(idsInOrder()).toEqual(['first']);
       await Promise.all([first, ...next]);
       expect(idsInOrder()).toEqual(['first', 'second', 'third', 'fourth']);
+      // The three in one transaction.
+      expect(batches).toHaveBeenCalledTimes(1);
+    });
+
+    it('keeps the call order of native writes around a TypeORM write queued while a batch waits', async () => {
+      await nextTurn();
+      await writes.sqliteTransaction(db, () => insertSync('first'));
+      const before = writes.sqliteTransaction(db, () => insertSync('batched-before'));
+      const typeorm = writes.transaction((m) => twoInserts(m, 'typeorm'));
+      const after = writes.sqliteTransaction(db, () => insertSync('batched-after'));
+      const written = writes.write(() => dataSource.getRepository(LogEntryEntity).insert(row('written')));
+      const last = writes.sqliteTransaction(db, () => insertSync('last'));
+      await Promise.all([before, typeorm, after, written, last]);
+      expect(idsInOrder()).toEqual([
+        'first',
+        'batched-before',
+        'typeorm-a',
+        'typeorm-b',
+        'batched-after',
+        'written',
+        'last',
+      ]);
     });
 
     it('gives each write of a batch its own result, and undoes one that throws alone', async () => {

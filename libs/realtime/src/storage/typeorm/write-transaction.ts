@@ -100,7 +100,7 @@ export class WriteQueue {
   /** A TypeORM transaction, in turn with the other writers on SQLite. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.sqlite) return this.dataSource.transaction(work);
-    return this.enqueue(() => this.dataSource.transaction(work));
+    return this.enqueueAfterBatch(() => this.dataSource.transaction(work));
   }
 
   /**
@@ -112,7 +112,16 @@ export class WriteQueue {
     // Queued even when nothing else is: TypeORM awaits before it sends the statement, and a
     // transaction begun meanwhile would take it in.
     if (!this.sqlite) return work();
-    return this.enqueue(work);
+    return this.enqueueAfterBatch(work);
+  }
+
+  /**
+   * Queues a TypeORM write: the native writes that come after it must commit after it, so the batch
+   * still waiting takes none of them any more (they start the next one, queued behind this write).
+   */
+  private enqueueAfterBatch<T>(run: () => Promise<T>): Promise<T> {
+    this.batch = null;
+    return this.enqueue(run);
   }
 
   /**
