@@ -30,13 +30,7 @@ import type {
   MessageStore,
 } from '../realtime-storage.interface';
 import { TypeOrmMessageDeletion } from './typeorm-message-deletion';
-import {
-  nativeSqlite,
-  PreparedStatements,
-  type NativeSqlite,
-  type NativeSqliteStatement,
-  type WriteQueue,
-} from './write-transaction';
+import { nativeSqlite, PreparedStatements, type WriteQueue } from './write-transaction';
 
 /** The id in the row an `INSERT … RETURNING id` gave back. */
 function insertedId(row: unknown): number {
@@ -104,8 +98,8 @@ export class TypeOrmMessageStore implements MessageStore {
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
       // The counter's statement returns the bare last_seq (pluck): no row object per message.
-      const nextSeq = this.prepared(db, counter.sql, true);
-      const insert = this.prepared(db, sqliteSql);
+      const nextSeq = this.statements.get(db, counter.sql, true);
+      const insert = this.statements.get(db, sqliteSql);
       return this.writes.sqliteTransaction(db, () => {
         values[seqSlot] = takenSeq(nextSeq.get(counter.key), counter.key);
         return Number(insert.run(...values).lastInsertRowid);
@@ -130,7 +124,7 @@ export class TypeOrmMessageStore implements MessageStore {
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
       const { sql, key } = this.readSqlFor('count', conversation);
-      return Number(this.prepared(db, sql, true).get(key) ?? 0);
+      return Number(this.statements.get(db, sql, true).get(key) ?? 0);
     }
     if ('roomId' in conversation) {
       const room = await this.dataSource
@@ -148,7 +142,7 @@ export class TypeOrmMessageStore implements MessageStore {
     const db = nativeSqlite(this.dataSource);
     if (db !== null) {
       const { sql, key } = this.readSqlFor('newest', conversation);
-      const raw = this.prepared(db, sql).all(key, limit, offset) as Array<Record<string, unknown>>;
+      const raw = this.statements.get(db, sql).all(key, limit, offset) as Array<Record<string, unknown>>;
       const { columns } = this.dataSource.getMetadata(MessageEntity);
       const rows = new Array<MessageRow>(raw.length);
       // Newest first from the index; the page is oldest first.
@@ -207,9 +201,6 @@ export class TypeOrmMessageStore implements MessageStore {
    * A statement prepared once on the native SQLite connection; `pluck`: its `get()` returns the first
    * column's value instead of a row object.
    */
-  private prepared(db: NativeSqlite, sql: string, pluck = false): NativeSqliteStatement {
-    return this.statements.get(db, sql, pluck);
-  }
 
   /**
    * A history read's SQLite statement for the conversation's kind (built once per read and kind) and

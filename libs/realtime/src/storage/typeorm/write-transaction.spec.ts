@@ -120,7 +120,10 @@ describe('WriteQueue (SQLite)', () => {
       await nextTurn();
       const first = writes.sqliteTransaction(db, () => insertSync('first'));
       expect(idsInOrder()).toEqual(['first']);
-      const batches = jest.spyOn(writes as unknown as { batchRunnerOf: () => unknown }, 'batchRunnerOf');
+      const batches = jest.spyOn(
+        writes as unknown as { runBatch: (batch: { writes: unknown[] }) => void },
+        'runBatch',
+      );
       const next = ['second', 'third', 'fourth'].map((id) =>
         writes.sqliteTransaction(db, () => insertSync(id)),
       );
@@ -129,8 +132,9 @@ describe('WriteQueue (SQLite)', () => {
       expect(idsInOrder()).toEqual(['first']);
       await Promise.all([first, ...next]);
       expect(idsInOrder()).toEqual(['first', 'second', 'third', 'fourth']);
-      // The three in one transaction.
+      // The three in one transaction: one batch, holding them all.
       expect(batches).toHaveBeenCalledTimes(1);
+      expect(batches.mock.calls[0]![0].writes).toHaveLength(3);
     });
 
     it('keeps the call order of native writes around a TypeORM write queued while a batch waits', async () => {

@@ -83,7 +83,6 @@ export class WriteQueue {
    * message.
    */
   private runner: { db: NativeSqlite; run: (work: () => unknown) => unknown } | null = null;
-  private batchRunner: { db: NativeSqlite; run: (all: () => void) => void } | null = null;
   /** The native writes waiting for their turn, committed together (see `sqliteTransaction`). */
   private batch: WriteBatch | null = null;
   /** A native write ran at once in this turn of the event loop (reset by setImmediate). */
@@ -197,8 +196,9 @@ export class WriteQueue {
     const failures = new Map<number, unknown>();
     let abortedBy: { error: unknown } | null = null;
     try {
-      if (db.inTransaction) throw new Error('A SQLite transaction outside the write queue is open');
-      this.batchRunnerOf(db)(() => {
+      // One transaction, as a lone write's; the same transaction function, called inside it, makes
+      // the savepoints.
+      this.runAlone(db, () => {
         for (let index = 0; index < writes.length; index++) {
           try {
             // Inside the batch's transaction: a savepoint.
@@ -230,14 +230,6 @@ export class WriteQueue {
       this.runner = { db, run: db.transaction((next: () => unknown) => next()) };
     }
     return this.runner.run(work) as T;
-  }
-
-  /** The batch's outer transaction function (made once per connection, as `runner`). */
-  private batchRunnerOf(db: NativeSqlite): (all: () => void) => void {
-    if (this.batchRunner?.db !== db) {
-      this.batchRunner = { db, run: db.transaction((all: () => void) => all()) };
-    }
-    return this.batchRunner.run;
   }
 
   /** Appends `run` to the queue; the queue goes on whether it succeeds or fails. */
