@@ -203,6 +203,8 @@ export function startGenerator<Spec, Result>(script: string, spec: Spec): Genera
   const tree = currentTree();
   const [command, args] = pinned(1, [
     '--max-old-space-size=4096',
+    // Diagnostics of a generator, as BENCH_SERVER_NODE_ARGS for servers (e.g. '--cpu-prof').
+    ...(process.env.BENCH_LOADGEN_NODE_ARGS ?? '').split(' ').filter(Boolean),
     ...tree.nodeArgs(`bench/${script}`),
     specFile,
   ]);
