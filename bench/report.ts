@@ -564,7 +564,7 @@ export function renderMarkdown(report: BenchReport): string {
     ...scaleoutSection(report.scaleout),
     `## Log stream (${logs.subscribers} subscribers of one app)`,
     '',
-    `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check with a key object made once, as the library's, ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics, and in memory only: the sample app also writes every entry to SQLite (\`stream.persist\`, on by default).`,
+    `Producers POST \`/apps/:appId/logs\` over keep-alive HTTP, ${logs.concurrency} requests in flight (closed loop: the server sets the pace), ${logs.entriesPerRequest} entries of 120 bytes per request, with a token whose \`appId\` claim matches; ${logs.subscribers} ws clients at \`/ws/logs?token=...\` receive \`{type:'logs',payload:[...]}\` frames. Baseline: express + ws doing the same relay (JWT check with a key object made once, as the library's, on every request: the library checks a token it verified before for its expiry only, \`auth.verifiedTokenCache\`; ids, last 1000 kept, one frame per tick serialised once), without Nest, class-validator or metrics, and in memory only: the sample app also writes every entry to SQLite (\`stream.persist\`, on by default).`,
     '',
     '| | ours (sample app) | bare express + ws | ratio |',
     '|---|---|---|---|',

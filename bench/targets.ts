@@ -50,12 +50,29 @@ export function isOurs(targetKey: string): boolean {
   return TARGETS[targetKey]?.server === 'sample';
 }
 
-export function tokens(count: number, claims: Record<string, string> = {}, users = count): string[] {
-  return Array.from({ length: count }, (_, k) => k % users).map((i) =>
-    jwt.sign({ sub: String(100_000 + i), username: `bench${i}`, ...claims }, BENCH_SECRET, {
-      algorithm: 'HS256',
-      expiresIn: 3600,
-    }),
+/**
+ * `count` tokens of `users` users (token k for user k mod users). With `distinct`, each token also
+ * carries its own `jti`, so that no two are the same text: the library remembers tokens it verified
+ * (`auth.verifiedTokenCache`), and a handshake rate measured with repeated tokens would leave most
+ * signature checks out.
+ */
+export function tokens(
+  count: number,
+  claims: Record<string, string> = {},
+  users = count,
+  distinct = false,
+): string[] {
+  return Array.from({ length: count }, (_, k) =>
+    jwt.sign(
+      {
+        sub: String(100_000 + (k % users)),
+        username: `bench${k % users}`,
+        ...claims,
+        ...(distinct ? { jti: `t${k}` } : {}),
+      },
+      BENCH_SECRET,
+      { algorithm: 'HS256', expiresIn: 3600 },
+    ),
   );
 }
 

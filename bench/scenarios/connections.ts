@@ -177,7 +177,7 @@ function assertNoProblems(step: string, replies: Array<{ problems: string[] }>):
 
 /** The connections' specs: contiguous slices of tokens and source addresses; the publisher in the first. */
 function specs(transport: ConnSpec['transport'], url: string, plan: ConnectionsPlan): ConnSpec[] {
-  const all = tokens(plan.connections + 1, {}, plan.users);
+  const all = tokens(plan.connections + 1, {}, plan.users, true);
   const addresses = Math.ceil((plan.connections + 1) / plan.perAddress);
   const slice = Math.ceil(plan.connections / plan.generators);
   if (slice < plan.users) throw new Error('every slice holds a connection of every user (see teardown)');

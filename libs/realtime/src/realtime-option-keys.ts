@@ -42,6 +42,7 @@ export const OPTION_KEYS = {
     audience: true,
     clockToleranceSec: true,
     requireExpiry: true,
+    verifiedTokenCache: true,
     claims: { userId: true, username: true, roles: true, appId: true } satisfies Keys<
       RealtimeAuthOptions['claims']
     >,
@@ -90,6 +91,7 @@ export const OPTION_KEYS = {
     port: true,
     host: true,
     metricsIntervalMs: true,
+    flushIntervalMs: true,
     bufferSize: true,
     persist: true,
     backlogSize: true,

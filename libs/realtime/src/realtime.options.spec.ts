@@ -93,6 +93,7 @@ describe('resolveRealtimeOptions', () => {
         audience: undefined,
         clockToleranceSec: 0,
         requireExpiry: true,
+        verifiedTokenCache: 1000,
         claims: { userId: 'sub', username: 'username', roles: 'roles', appId: 'appId' },
         adminRole: 'admin',
       });
@@ -276,6 +277,9 @@ describe('resolveRealtimeOptions', () => {
     it.each([
       ['auth.clockToleranceSec', -1, { auth: { secret: SECRET, clockToleranceSec: -1 } }],
       ['auth.clockToleranceSec', 1.5, { auth: { secret: SECRET, clockToleranceSec: 1.5 } }],
+      ['auth.verifiedTokenCache', -1, { auth: { secret: SECRET, verifiedTokenCache: -1 } }],
+      ['auth.verifiedTokenCache', 2.5, { auth: { secret: SECRET, verifiedTokenCache: 2.5 } }],
+      ['stream.flushIntervalMs', -1, { auth: { secret: SECRET }, stream: { flushIntervalMs: -1 } }],
       ['limits.maxPayloadBytes', 0, { auth: { secret: SECRET }, limits: { maxPayloadBytes: 0 } }],
       ['limits.maxPayloadBytes', -1024, { auth: { secret: SECRET }, limits: { maxPayloadBytes: -1024 } }],
       ['limits.maxConnections', 10.5, { auth: { secret: SECRET }, limits: { maxConnections: 10.5 } }],

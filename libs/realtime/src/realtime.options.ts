@@ -69,6 +69,13 @@ export interface RealtimeAuthOptions {
    * lifetime the host controls otherwise. @default true
    */
   requireExpiry?: boolean;
+  /**
+   * Tokens remembered once verified, by their exact text: a client that presents the same token
+   * again (a log producer on every request, a reconnecting client) gets its expiry checked, not its
+   * signature again. Only tokens that passed every check are kept, each until it expires at the
+   * latest; the least recently used go first. 0 verifies every token in full. @default 1000
+   */
+  verifiedTokenCache?: number;
   /** Claim names mapped to the identity. */
   claims?: {
     /** @default 'sub' */
@@ -234,6 +241,14 @@ export interface RealtimeStreamOptions {
   host?: string;
   /** `metrics` frames are sent this often to every authenticated client. @default 5000 */
   metricsIntervalMs?: number;
+  /**
+   * Least time between two `logs` frames of an app to a client. The first entries after a quiet
+   * spell go out at the end of the tick they were published in; entries published while a frame
+   * went out less than this long ago wait for the rest of it and go out together, so a busy app
+   * sends fewer, larger frames (each frame is a write to every subscriber). 0 sends a frame every
+   * tick that published entries. @default 2
+   */
+  flushIntervalMs?: number;
   /** Log entries kept per application (oldest dropped first). @default 1000 */
   bufferSize?: number;
   /**
@@ -419,6 +434,7 @@ export interface ResolvedRealtimeOptions {
     audience: string | string[] | undefined;
     clockToleranceSec: number;
     requireExpiry: boolean;
+    verifiedTokenCache: number;
     claims: DeepRequired<NonNullable<RealtimeAuthOptions['claims']>>;
     adminRole: string;
   };
@@ -463,6 +479,7 @@ export interface ResolvedRealtimeOptions {
     port: number | null;
     host: string | undefined;
     metricsIntervalMs: number;
+    flushIntervalMs: number;
     bufferSize: number;
     persist: boolean;
     backlogSize: number;
@@ -479,7 +496,9 @@ export interface ResolvedRealtimeOptions {
  * derived in the resolver.)
  */
 export interface RealtimeDefaults {
-  auth: Required<Pick<RealtimeAuthOptions, 'clockToleranceSec' | 'requireExpiry' | 'adminRole'>> & {
+  auth: Required<
+    Pick<RealtimeAuthOptions, 'clockToleranceSec' | 'requireExpiry' | 'verifiedTokenCache' | 'adminRole'>
+  > & {
     claims: Required<NonNullable<RealtimeAuthOptions['claims']>>;
   };
   paths: Required<RealtimePathOptions>;
@@ -502,6 +521,7 @@ export interface RealtimeDefaults {
       RealtimeStreamOptions,
       | 'port'
       | 'metricsIntervalMs'
+      | 'flushIntervalMs'
       | 'bufferSize'
       | 'persist'
       | 'backlogSize'
@@ -515,6 +535,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   auth: {
     clockToleranceSec: 0,
     requireExpiry: true,
+    verifiedTokenCache: 1000,
     claims: { userId: 'sub', username: 'username', roles: 'roles', appId: 'appId' },
     adminRole: 'admin',
   },
@@ -552,6 +573,7 @@ export const REALTIME_DEFAULTS: RealtimeDefaults = {
   stream: {
     port: null,
     metricsIntervalMs: 5000,
+    flushIntervalMs: 2,
     bufferSize: 1000,
     persist: false,
     backlogSize: 100,
@@ -686,6 +708,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       audience: auth.audience,
       clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec, true),
       requireExpiry: bool('auth.requireExpiry', auth.requireExpiry),
+      verifiedTokenCache: positiveInt('auth.verifiedTokenCache', auth.verifiedTokenCache, true),
       claims: {
         userId: nonEmpty('auth.claims.userId', auth.claims.userId),
         username: nonEmpty('auth.claims.username', auth.claims.username),
@@ -986,6 +1009,10 @@ function resolveStream(
     port,
     host: stream.host,
     metricsIntervalMs: positiveInt('stream.metricsIntervalMs', stream.metricsIntervalMs),
+    flushIntervalMs: timerMs(
+      'stream.flushIntervalMs',
+      positiveInt('stream.flushIntervalMs', stream.flushIntervalMs, true),
+    ),
     bufferSize,
     persist: bool('stream.persist', stream.persist),
     backlogSize,

@@ -257,4 +257,53 @@ describe('LogStreamService', () => {
     expect(jest.getTimerCount()).toBe(0);
     expect(logs.recent('a', 1)[0]?.message).toBe('after');
   });
+
+  describe('with stream.flushIntervalMs', () => {
+    const spaced = resolveRealtimeOptions({
+      auth: { secret: SECRET, requireExpiry: false },
+      stream: { backlogSize: 10, bufferSize: 10, flushIntervalMs: 5 },
+    });
+
+    beforeEach(() => {
+      logs.beforeApplicationShutdown();
+      logs = new LogStreamService(sessions, store, null, null, spaced);
+    });
+
+    it('sends the first entries at the end of the tick, then the next ones together once the interval passed', () => {
+      const a = subscriber('a');
+      logs.publish('a', { level: 'info', message: 'first' });
+      jest.runOnlyPendingTimers();
+      expect(a.logFrames()).toEqual([['first']]);
+
+      logs.publish('a', { level: 'info', message: 'second' });
+      jest.advanceTimersByTime(1);
+      logs.publish('a', { level: 'info', message: 'third' });
+      jest.advanceTimersByTime(3);
+      expect(a.logFrames()).toEqual([['first']]);
+      jest.advanceTimersByTime(1);
+      expect(a.logFrames()).toEqual([['first'], ['second', 'third']]);
+    });
+
+    it('adds no wait after a quiet spell longer than the interval', () => {
+      const a = subscriber('a');
+      logs.publish('a', { level: 'info', message: 'one' });
+      jest.runOnlyPendingTimers();
+      jest.advanceTimersByTime(20);
+      logs.publish('a', { level: 'info', message: 'two' });
+      jest.runOnlyPendingTimers();
+      expect(a.logFrames()).toEqual([['one'], ['two']]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('sends a waiting batch at once at shutdown and leaves no timer', () => {
+      const a = subscriber('a');
+      logs.publish('a', { level: 'info', message: 'one' });
+      jest.runOnlyPendingTimers();
+      logs.publish('a', { level: 'info', message: 'waiting' });
+      expect(jest.getTimerCount()).toBe(1);
+      logs.beforeApplicationShutdown();
+      expect(a.logFrames()).toEqual([['one'], ['waiting']]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 // LogStreamService: the one way logs enter the stream (HTTP, the host's LoggerService, or a host
 // calling publish()). Entries get an id and are queued per app; everything published within one
-// tick goes out as one `logs` frame per app, serialised once per distinct client filter. With
+// tick (or, while the last batch went out less than `stream.flushIntervalMs` ago, until that has
+// passed) goes out as one `logs` frame per app, serialised once per distinct client filter. With
 // `redis`, each such batch is relayed to the other nodes, which deliver it to their own clients.
 import {
   Inject,
@@ -14,6 +15,8 @@ import {
 import { randomBytes } from 'crypto';
 import { StreamOutbound, type LogEntry, type LogEntryInput } from '../protocol';
 import { RealtimeError } from '../core/errors/realtime-error';
+import { REALTIME_OPTIONS } from '../realtime.constants';
+import type { ResolvedRealtimeOptions } from '../realtime.options';
 import { REALTIME_REDIS, type RealtimeRedisClients } from '../core/scale-out/redis-clients.provider';
 import { RedisRelay } from '../core/scale-out/redis-relay';
 import { fanOut } from '../core/transport/fan-out';
@@ -40,7 +43,11 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger('LogStream');
   private readonly pending = new Map<string, LogEntry[]>();
   private readonly ingested = new Map<string, number>();
-  private flushHandle: NodeJS.Immediate | null = null;
+  private flushHandle: { cancel(): void } | null = null;
+  /** When the last batch went out (performance.now()); the next waits until `flushIntervalMs` after. */
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  /** `stream.flushIntervalMs`; 0 when the service is made without the module's options. */
+  private readonly flushIntervalMs: number;
   private closed = false;
   /** Id parts: last ms used (never goes back), a sequence, and a tag telling nodes apart. */
   private lastMs = 0;
@@ -55,7 +62,9 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
     @InjectLogStore() private readonly store: LogStore,
     @Optional() @Inject(REALTIME_REDIS) redis: RealtimeRedisClients | null = null,
     @Optional() @Inject(ShutdownCoordinator) shutdown: ShutdownCoordinator | null = null,
+    @Optional() @Inject(REALTIME_OPTIONS) options: ResolvedRealtimeOptions | null = null,
   ) {
+    this.flushIntervalMs = options?.stream.flushIntervalMs ?? 0;
     this.relay = redis
       ? new RedisRelay<RelayedLogs>(redis, 'logs', ({ appId, entries }) => this.receive(appId, entries))
       : null;
@@ -97,7 +106,7 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
     if (queue) queue.push(...entries);
     else this.pending.set(appId, [...entries]);
     if (this.closed) this.flush();
-    else this.flushHandle ??= setImmediate(() => this.flush());
+    else this.flushHandle ??= this.scheduleFlush();
     return entries;
   }
 
@@ -113,20 +122,35 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
 
   /** Stores and sends what is queued now, and resolves once the store has written what it holds. */
   async settle(): Promise<void> {
-    if (this.flushHandle) clearImmediate(this.flushHandle);
+    this.flushHandle?.cancel();
     this.flush();
     await this.store.flush?.();
   }
 
   /** Sends what is queued now; later publish() calls store without waiting for a tick. */
   beforeApplicationShutdown(): void {
-    if (this.flushHandle) clearImmediate(this.flushHandle);
+    this.flushHandle?.cancel();
     this.flush();
     this.closed = true;
   }
 
+  /**
+   * At the end of this tick, or once `flushIntervalMs` has passed since the last batch went out:
+   * under a steady flow of entries, one frame per interval carries what a frame per tick would have.
+   */
+  private scheduleFlush(): { cancel(): void } {
+    const wait = this.lastFlushAt + this.flushIntervalMs - performance.now();
+    if (wait > 0) {
+      const timer = setTimeout(() => this.flush(), Math.ceil(wait));
+      return { cancel: () => clearTimeout(timer) };
+    }
+    const immediate = setImmediate(() => this.flush());
+    return { cancel: () => clearImmediate(immediate) };
+  }
+
   private flush(): void {
     this.flushHandle = null;
+    this.lastFlushAt = performance.now();
     const batches = [...this.pending];
     this.pending.clear();
     for (const [appId, entries] of batches) {

@@ -10,6 +10,8 @@ import type { HandshakeSource } from './token-extractor';
 import { TokenVerifier } from './token-verifier.service';
 
 const SECRET = 'a-test-secret-of-32-characters!!';
+/** The module object the verifier calls into (the namespace import above cannot be spied on). */
+const jsonwebtoken = jest.requireActual<typeof jwt>('jsonwebtoken');
 
 function verifierWith(auth: RealtimeModuleOptions['auth']): TokenVerifier {
   return new TokenVerifier(resolveRealtimeOptions({ auth }));
@@ -380,6 +382,79 @@ describe('TokenVerifier', () => {
 
     it('keeps ending the session for the handshake refusals', () => {
       expect(endsSession(refusal(() => verifier.verify('not-a-jwt')))).toBe(true);
+    });
+  });
+
+  describe('verified-token cache (auth.verifiedTokenCache)', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('checks a token it verified before for time only, and maps it for the page asked', () => {
+      const verifier = verifierWith({ secret: SECRET });
+      const token = hs256({ sub: 'u-1', appId: 'app-7' });
+      const signatureChecks = jest.spyOn(jsonwebtoken, 'verify');
+
+      expect(verifier.verify(token, 'modules').page).toBe('modules');
+      const again = verifier.verify(token, 'settings');
+
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+      expect(again).toMatchObject({ userId: 'u-1', appId: 'app-7', page: 'settings' });
+    });
+
+    it('refuses a remembered token once it expired, on the clock jsonwebtoken reads', () => {
+      const verifier = verifierWith({ secret: SECRET });
+      const token = hs256({ sub: 'u-1' }, { expiresIn: 60 });
+      verifier.verify(token);
+      const start = Date.now();
+      jest.spyOn(Date, 'now').mockReturnValue(start + 61_000);
+
+      expectAuthFailed(() => verifier.verify(token), 'Token expired');
+      // Forgotten once refused: the next try is a full verify, with the same answer.
+      const signatureChecks = jest.spyOn(jsonwebtoken, 'verify');
+      expectAuthFailed(() => verifier.verify(token), 'Token expired');
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
+    });
+
+    it('applies the tolerated clock skew to a remembered token as to a new one', () => {
+      const verifier = verifierWith({ secret: SECRET, clockToleranceSec: 30 });
+      const token = hs256({ sub: 'u-1' }, { expiresIn: 60 });
+      verifier.verify(token);
+      const start = Date.now();
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(start + 75_000);
+      expect(verifier.verify(token).userId).toBe('u-1');
+      clock.mockReturnValue(start + 91_000);
+      expectAuthFailed(() => verifier.verify(token), 'Token expired');
+    });
+
+    it('keeps no token that was refused, whatever the reason', () => {
+      const verifier = verifierWith({ secret: SECRET });
+      const noUser = hs256({ username: 'nobody' });
+      const badSignature = jwt.sign({ sub: 'u-1' }, 'another-secret-of-32-characters!!', { expiresIn: 600 });
+      const signatureChecks = jest.spyOn(jsonwebtoken, 'verify');
+
+      for (let i = 0; i < 2; i += 1) {
+        expectAuthFailed(() => verifier.verify(noUser), 'Token has no "sub" claim');
+        expectAuthFailed(() => verifier.verify(badSignature), 'Token signature invalid');
+      }
+      expect(signatureChecks).toHaveBeenCalledTimes(4);
+    });
+
+    it('verifies every token in full with 0, and keeps at most the count configured', () => {
+      const off = verifierWith({ secret: SECRET, verifiedTokenCache: 0 });
+      const token = hs256({ sub: 'u-1' });
+      const signatureChecks = jest.spyOn(jsonwebtoken, 'verify');
+      off.verify(token);
+      off.verify(token);
+      expect(signatureChecks).toHaveBeenCalledTimes(2);
+
+      const two = verifierWith({ secret: SECRET, verifiedTokenCache: 2 });
+      const [a, b, c] = [hs256({ sub: 'u-a' }), hs256({ sub: 'u-b' }), hs256({ sub: 'u-c' })];
+      for (const t of [a, b, c]) two.verify(t);
+      signatureChecks.mockClear();
+      two.verify(c);
+      two.verify(b);
+      expect(signatureChecks).toHaveBeenCalledTimes(0);
+      two.verify(a);
+      expect(signatureChecks).toHaveBeenCalledTimes(1);
     });
   });
 });

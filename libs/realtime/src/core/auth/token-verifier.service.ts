@@ -2,6 +2,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createPublicKey, createSecretKey, type KeyObject } from 'crypto';
 import { verify as verifyJwt, type VerifyOptions } from 'jsonwebtoken';
+import { LRUCache } from 'lru-cache';
 import { RealtimeError, RefreshRefusedError } from '../errors/realtime-error';
 import { REALTIME_OPTIONS } from '../../realtime.constants';
 import type { ResolvedRealtimeOptions } from '../../realtime.options';
@@ -9,6 +10,9 @@ import type { RealtimeIdentity } from './realtime-identity';
 import { extractPage, extractToken, type HandshakeSource } from './token-extractor';
 
 type Claims = Record<string, unknown>;
+
+/** Bytes of token text the verified-token cache holds at most, whatever the count allows. */
+const VERIFIED_CACHE_MAX_BYTES = 4 * 1024 * 1024;
 
 @Injectable()
 export class TokenVerifier {
@@ -22,6 +26,13 @@ export class TokenVerifier {
   private readonly verifyOptions: VerifyOptions & { complete: false };
   /** The configured secret or public key, as jsonwebtoken would make it on every call (keyObjectOf). */
   private readonly key: KeyObject | string | Buffer;
+  /**
+   * Claims of tokens that passed every check, by their exact text (`auth.verifiedTokenCache`): a
+   * log producer sends the same token with every request, and the signature check was the largest
+   * part of a request's own work. A hit is checked for time again (`exp`, `nbf`) as jsonwebtoken
+   * does, on the same clock; anything else a verify checks depends on the text alone.
+   */
+  private readonly verified: LRUCache<string, Claims> | null;
 
   constructor(@Inject(REALTIME_OPTIONS) private readonly options: ResolvedRealtimeOptions) {
     const { auth } = options;
@@ -36,11 +47,26 @@ export class TokenVerifier {
     };
     // Resolved options hold a secret or a public key (checked at boot); '' is refused by every verify.
     this.key = keyObjectOf(auth.secret ?? auth.publicKey) ?? '';
+    this.verified =
+      auth.verifiedTokenCache > 0
+        ? new LRUCache<string, Claims>({
+            max: auth.verifiedTokenCache,
+            maxSize: VERIFIED_CACHE_MAX_BYTES,
+            sizeCalculation: (_claims, token) => token.length,
+          })
+        : null;
   }
 
   /** Verifies a token; throws RealtimeError(AUTH_FAILED) with a reason a client can act on. */
   verify(token: string | undefined, page: string | null = null): RealtimeIdentity {
     if (!token) throw RealtimeError.authFailed('Authentication token missing');
+    const remembered = this.verified?.get(token);
+    if (remembered !== undefined) {
+      const refusal = this.timeRefusal(remembered);
+      if (refusal === null) return this.toIdentity(remembered, page);
+      this.verified?.delete(token);
+      throw RealtimeError.authFailed(refusal);
+    }
     const { auth } = this.options;
     let claims: Claims;
     try {
@@ -53,7 +79,9 @@ export class TokenVerifier {
     if (auth.requireExpiry && typeof claims.exp !== 'number') {
       throw RealtimeError.authFailed('Token has no expiry ("exp" claim)');
     }
-    return this.toIdentity(claims, page);
+    const identity = this.toIdentity(claims, page);
+    this.verified?.set(token, claims);
+    return identity;
   }
 
   /**
@@ -77,6 +105,18 @@ export class TokenVerifier {
   /** Extracts the token of a handshake and verifies it. */
   verifyHandshake(source: HandshakeSource): RealtimeIdentity {
     return this.verify(extractToken(source), extractPage(source));
+  }
+
+  /**
+   * Why a token verified earlier is refused now, as jsonwebtoken words it (its `exp` and `nbf`
+   * checks, with the tolerated skew, in whole seconds of Date.now()); null while it is still valid.
+   */
+  private timeRefusal(claims: Claims): string | null {
+    const now = Math.floor(Date.now() / 1000);
+    const tolerance = this.options.auth.clockToleranceSec;
+    if (typeof claims.exp === 'number' && now >= claims.exp + tolerance) return 'Token expired';
+    if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) return 'Token not active yet';
+    return null;
   }
 
   private toIdentity(claims: Claims, page: string | null): RealtimeIdentity {
