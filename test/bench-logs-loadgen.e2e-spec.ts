@@ -53,4 +53,21 @@ describe('log stream generator: reading send times in place', () => {
     expect(read(frame, 0).map(([sentAt]) => sentAt)).toEqual(times.map((t) => Number(t.toFixed(3))));
     expect(read(Buffer.from('{"type":"metrics","payload":{}}'), 100)).toEqual([]);
   });
+
+  it('finds every entry when their lengths change within a frame, and skips a message without a send time', () => {
+    const frame = logsFrame([
+      `t=1.000;${PADDING}`,
+      `t=1.000;${PADDING}`,
+      `t=2.000;${PADDING}xxxxxxxxxxxx`,
+      `t=2.000;${PADDING}`,
+      `t=abc;${PADDING}`,
+      `t=3.000;x`,
+      `t=3.000;${PADDING}`,
+    ]);
+    expect(read(frame, PADDING.length)).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 2],
+    ]);
+  });
 });
