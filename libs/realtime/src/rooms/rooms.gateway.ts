@@ -1,8 +1,10 @@
 // Rooms and direct messages over raw ws at `paths.rooms` (default /ws/chat): one handler per inbound frame type, each
 // validating its DTO and calling RoomsSessionService. Parsing, INVALID_FORMAT for bad frames, inbound
 // message_batch, ordering, heartbeat and limits are the adapter's; delivery is RoomsDelivery's.
-// room_message and direct_message, one per message posted, are routed directly (same DTO validation,
-// same error frames) rather than through Nest's per-call pipeline: see RawWsServer.routeDirect.
+// room_message and direct_message, one per message posted, and join_room and leave_room, one per
+// connection or more (a reconnecting fleet joins all at once), are routed directly (same DTO
+// validation, same error frames, same request ids) rather than through Nest's per-call pipeline: see
+// RawWsServer.routeDirect.
 // RoomsMonitor watches the endpoint (log lines, Prometheus series). `auth_refresh` gives an open
 // connection a fresh token of its user (RawWsServer.refresh): its rooms are kept.
 import { UseFilters, UsePipes } from '@nestjs/common';
@@ -69,6 +71,12 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     server.routeDirect(RoomsInbound.DIRECT_MESSAGE, DirectMessageDto, (connection, dto) =>
       this.directMessage(connection, identityOfClient(connection), dto),
     );
+    server.routeDirect(RoomsInbound.JOIN_ROOM, JoinRoomDto, (connection, dto) =>
+      this.joinRoom(connection, identityOfClient(connection), dto),
+    );
+    server.routeDirect(RoomsInbound.LEAVE_ROOM, LeaveRoomDto, (connection, dto) =>
+      this.leaveRoom(connection, identityOfClient(connection), dto),
+    );
   }
 
   handleConnection(client: RawWsConnection): void {
@@ -83,20 +91,18 @@ export class RoomsGateway implements OnGatewayInit<RawWsServer>, OnGatewayConnec
     this.sessions.close(client);
   }
 
-  @SubscribeMessage(RoomsInbound.JOIN_ROOM)
   async joinRoom(
-    @WsConnection() connection: RawWsConnection,
-    @ConnectedUser() user: RealtimeIdentity,
-    @MessageBody() dto: JoinRoomDto,
+    connection: RawWsConnection,
+    user: RealtimeIdentity,
+    dto: JoinRoomDto,
   ): Promise<WsResponse<JoinRoomAckData>> {
     return { event: RoomsOutbound.JOIN_ROOM_ACK, data: await this.sessions.join(connection, user, dto.room) };
   }
 
-  @SubscribeMessage(RoomsInbound.LEAVE_ROOM)
   async leaveRoom(
-    @WsConnection() connection: RawWsConnection,
-    @ConnectedUser() user: RealtimeIdentity,
-    @MessageBody() dto: LeaveRoomDto,
+    connection: RawWsConnection,
+    user: RealtimeIdentity,
+    dto: LeaveRoomDto,
   ): Promise<WsResponse<LeaveRoomAckData>> {
     return {
       event: RoomsOutbound.LEAVE_ROOM_ACK,
