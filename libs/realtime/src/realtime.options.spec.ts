@@ -331,6 +331,17 @@ describe('resolveRealtimeOptions', () => {
       expect(error.message).toMatch(/must be a (positive|non-negative) integer/);
     });
 
+    it('refuses a verified-token cache past 100,000 tokens, naming the bound', () => {
+      expect(() => resolveRealtimeOptions({ auth: { secret: SECRET, verifiedTokenCache: 100_001 } })).toThrow(
+        'invalid option "auth.verifiedTokenCache": must be at most 100000 (got 100001)',
+      );
+      expect(
+        resolveRealtimeOptions({ auth: { secret: SECRET, verifiedTokenCache: 100_000 } }).auth,
+      ).toMatchObject({
+        verifiedTokenCache: 100_000,
+      });
+    });
+
     it('takes a retention of 30 days and 1000 messages per conversation', () => {
       const resolved = resolveRealtimeOptions({
         auth: { secret: SECRET },

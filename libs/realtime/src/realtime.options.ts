@@ -72,8 +72,9 @@ export interface RealtimeAuthOptions {
   /**
    * Tokens remembered once verified, by their exact text: a client that presents the same token
    * again (a log producer on every request, a reconnecting client) gets its expiry checked, not its
-   * signature again. Only tokens that passed every check are kept, each until it expires at the
-   * latest; the least recently used go first. 0 verifies every token in full. @default 1000
+   * signature again. Only tokens that passed every check are kept; an expired one is refused and
+   * forgotten when presented, and the least recently used go first when the cache is full (at most
+   * 100,000 tokens and 4 MB of token text). 0 verifies every token in full. @default 1000
    */
   verifiedTokenCache?: number;
   /** Claim names mapped to the identity. */
@@ -242,7 +243,8 @@ export interface RealtimeStreamOptions {
   /** `metrics` frames are sent this often to every authenticated client. @default 5000 */
   metricsIntervalMs?: number;
   /**
-   * Least time between two `logs` frames of an app to a client. The first entries after a quiet
+   * Least time between two `logs` frames of an app with entries published on this node (batches
+   * relayed from other nodes go out as they arrive). The first entries after a quiet
    * spell go out at the end of the tick they were published in; entries published while a frame
    * went out less than this long ago wait for the rest of it and go out together, so a busy app
    * sends fewer, larger frames (each frame is a write to every subscriber). 0 sends a frame every
@@ -708,7 +710,7 @@ export function resolveRealtimeOptions(options: RealtimeModuleOptions | undefine
       audience: auth.audience,
       clockToleranceSec: positiveInt('auth.clockToleranceSec', auth.clockToleranceSec, true),
       requireExpiry: bool('auth.requireExpiry', auth.requireExpiry),
-      verifiedTokenCache: positiveInt('auth.verifiedTokenCache', auth.verifiedTokenCache, true),
+      verifiedTokenCache: verifiedTokenCache(auth.verifiedTokenCache),
       claims: {
         userId: nonEmpty('auth.claims.userId', auth.claims.userId),
         username: nonEmpty('auth.claims.username', auth.claims.username),
@@ -875,6 +877,20 @@ function resolveAllowedOrigins(origins: unknown): ReadonlySet<string> | null {
 
 /** Longest delay a Node timer waits (2^31 - 1 ms, about 24.8 days); past it Node fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
+
+/** Beyond this many, the cache's 4 MB of token text is the bound, and lru-cache sizes arrays by the count. */
+const MAX_VERIFIED_TOKEN_CACHE = 100_000;
+
+function verifiedTokenCache(value: number): number {
+  const count = positiveInt('auth.verifiedTokenCache', value, true);
+  if (count > MAX_VERIFIED_TOKEN_CACHE) {
+    throw new RealtimeOptionsError(
+      'auth.verifiedTokenCache',
+      `must be at most ${MAX_VERIFIED_TOKEN_CACHE} (got ${count})`,
+    );
+  }
+  return count;
+}
 
 function timerMs(option: string, value: number): number {
   if (value > MAX_TIMER_MS) {

@@ -295,6 +295,17 @@ describe('LogStreamService', () => {
       expect(jest.getTimerCount()).toBe(0);
     });
 
+    it('takes no wait from a settle that had nothing to send', async () => {
+      const a = subscriber('a');
+      logs.publish('a', { level: 'info', message: 'one' });
+      jest.runOnlyPendingTimers();
+      jest.advanceTimersByTime(10);
+      await logs.settle();
+      logs.publish('a', { level: 'info', message: 'two' });
+      jest.advanceTimersByTime(1);
+      expect(a.logFrames()).toEqual([['one'], ['two']]);
+    });
+
     it('sends a waiting batch at once at shutdown and leaves no timer', () => {
       const a = subscriber('a');
       logs.publish('a', { level: 'info', message: 'one' });

@@ -150,6 +150,8 @@ export class LogStreamService implements OnApplicationBootstrap, BeforeApplicati
 
   private flush(): void {
     this.flushHandle = null;
+    if (this.pending.size === 0) return;
+    // Only a batch sent spaces the next (a shutdown's settle with nothing waiting does not).
     this.lastFlushAt = performance.now();
     const batches = [...this.pending];
     this.pending.clear();
