@@ -198,11 +198,6 @@ export class TypeOrmMessageStore implements MessageStore {
   }
 
   /**
-   * A statement prepared once on the native SQLite connection; `pluck`: its `get()` returns the first
-   * column's value instead of a row object.
-   */
-
-  /**
    * A history read's SQLite statement for the conversation's kind (built once per read and kind) and
    * the conversation's key to bind first.
    */
